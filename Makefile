@@ -9,7 +9,7 @@ UV_VERSION := 0.13.8
 export SOLCX_BINARY_PATH := $(abspath .solcx)
 export PATH := $(BIN):$(abspath node_modules/.bin):$(PATH)
 
-.PHONY: setup test test-all test-anvil test-brownie test-js demo bench lock abi clean
+.PHONY: setup test test-all test-anvil test-brownie demo bench lock abi clean
 
 setup: $(VENV)/.installed node_modules/.installed .solcx/.installed
 
@@ -32,10 +32,7 @@ node_modules/.installed: package-lock.json
 test: setup
 	$(BIN)/pytest -q -m "not anvil"
 	$(BIN)/pytest -q -m anvil
-	$(MAKE) --no-print-directory test-js test-brownie
-
-test-js: setup
-	node js/integration.test.mjs
+	$(MAKE) --no-print-directory test-brownie
 
 test-brownie: setup
 	$(BIN)/brownie test tests/brownie

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
+
+/// @title IEnergyToken: crypto-kWh, verified local energy as an ERC-1155 token
+/// @notice Token id = interval id (`intervalStart / intervalSeconds`), amounts in Wh. Tokens are
+/// minted to a producer meter's owner from its verified export, exactly; they move between
+/// participants by allocation or trade; a consumer redeems (burns) them against its own verified
+/// import for the same interval, never more. What is left after settlement is surplus.
+/// @dev Conservation, per interval id: sum of balances + sum of redeemed = sum of verified export.
+interface IEnergyToken is IERC1155 {
+    /// @notice Only the `MeterRegistry` credits verified energy.
+    error EnergyTokenUnauthorizedRegistry(address caller);
+    /// @notice Tokens only move between registered participants of the community.
+    error EnergyTokenNotParticipant(address account);
+    /// @notice Redeeming `amountWh` would exceed what is left of the account's verified import.
+    error EnergyTokenRedeemExceedsImport(address account, uint256 intervalId, uint256 amountWh, uint256 redeemableWh);
+    error EnergyTokenInvalidRegistry(address registry);
+
+    /// @notice Called by the registry for every verified reading carrying energy: mints `exportWh`
+    /// tokens of `intervalId` to `account` and adds `importWh` to its verified import.
+    function creditVerifiedEnergy(address account, uint256 intervalId, uint64 importWh, uint64 exportWh) external;
+
+    /// @notice Burns `amountWh` tokens of `intervalId` held by `account` against its verified
+    /// import: local energy consumed. Requirements: caller is `account` or approved for all by it;
+    /// `account` holds the tokens; redeemed + amountWh <= verified import of that interval.
+    function redeem(address account, uint256 intervalId, uint256 amountWh) external;
+
+    /// @notice The `MeterRegistry` whose verified readings back this token.
+    function registry() external view returns (address);
+    /// @notice Verified import (consumption from the grid) of `account` in `intervalId`, in Wh.
+    function verifiedImport(address account, uint256 intervalId) external view returns (uint64);
+    /// @notice Tokens of `intervalId` already redeemed by `account`, in Wh.
+    function redeemed(address account, uint256 intervalId) external view returns (uint64);
+    /// @notice What `account` may still redeem in `intervalId`: verified import minus redeemed.
+    function redeemable(address account, uint256 intervalId) external view returns (uint64);
+}

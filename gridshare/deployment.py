@@ -1,0 +1,160 @@
+"""Deploy a community's contracts, write and read its manifest ``deployments/<chainId>.json``.
+
+The manifest has the shape fixed by the protocol (the hardhat-deploy export, keyed by chain id)::
+
+    {"chainId": 31337, "name": "anvil",
+     "contracts": {"MeterRegistry": {"address": "0x..", "abi": [..], "blockNumber": 1,
+                                     "transactionHash": "0x.."}, ...},
+     "settings": {"intervalSeconds": 900, "compiler": "0.8.28", "evmVersion": "cancun", ...}}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from web3.contract import Contract
+
+from gridshare.compiler import SETTINGS, compile_contracts, compiler_version, project_root
+from gridshare.errors import GridshareError
+from gridshare.network import Chain
+from gridshare.revert import CustomError, ErrorDecoder
+
+CHAIN_NAMES = {1: "mainnet", 11155111: "sepolia", 73799: "volta", 246: "energyweb", 31337: "anvil"}
+
+
+@dataclass
+class Community:
+    """A deployed community: its contracts on one chain, and how to send to them."""
+
+    chain: Chain
+    manifest: dict[str, Any]
+    registry: Contract
+    token: Contract
+
+    @property
+    def interval_seconds(self) -> int:
+        return int(self.manifest["settings"]["intervalSeconds"])
+
+    @property
+    def errors(self) -> ErrorDecoder:
+        return ErrorDecoder([self.registry.abi, self.token.abi])
+
+    def transact(self, call, sender: str | None = None, gas: int | None = None) -> dict:
+        """Send a contract call and wait for it; a revert raises :class:`ContractReverted`."""
+        params: dict[str, Any] = {"from": sender or self.chain.sender}
+        if gas is not None:
+            params["gas"] = gas
+        try:
+            tx = call.transact(params)
+        except Exception as exc:  # web3 raises on estimate_gas for a reverting call
+            decoded = self.errors.from_exception(exc)
+            if decoded is not None:
+                raise ContractReverted(decoded) from None
+            raise
+        receipt = self.chain.w3.eth.wait_for_transaction_receipt(tx, timeout=120)
+        if receipt["status"] != 1:
+            raise GridshareError(f"transaction {tx.hex()} failed")
+        return receipt
+
+    def simulate(self, call, sender: str | None = None) -> CustomError | None:
+        """Run a call with ``eth_call``; the custom error it would revert with, or ``None``."""
+        try:
+            call.call({"from": sender or self.chain.sender})
+        except Exception as exc:  # noqa: BLE001
+            decoded = self.errors.from_exception(exc)
+            if decoded is None:
+                raise
+            return decoded
+        return None
+
+
+class ContractReverted(GridshareError):
+    """A transaction reverted with one of gridshare's custom errors."""
+
+    def __init__(self, error: CustomError):
+        super().__init__(f"the contract refused: {error}")
+        self.error = error
+
+
+def manifest_path(chain_id: int, folder: Path | None = None) -> Path:
+    return (folder or project_root() / "deployments") / f"{chain_id}.json"
+
+
+def _deploy_one(chain: Chain, artifact, *args) -> tuple[Contract, dict]:
+    factory = chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    tx = factory.constructor(*args).transact({"from": chain.sender})
+    receipt = chain.w3.eth.wait_for_transaction_receipt(tx, timeout=120)
+    if receipt["status"] != 1:
+        raise GridshareError(f"deploying {artifact.name} failed in {tx.hex()}")
+    contract = chain.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
+    entry = {
+        "address": receipt["contractAddress"],
+        "abi": artifact.abi,
+        "blockNumber": receipt["blockNumber"],
+        "transactionHash": "0x" + bytes(receipt["transactionHash"]).hex().removeprefix("0x"),
+    }
+    return contract, entry
+
+
+def deploy(
+    chain: Chain,
+    *,
+    interval_seconds: int = 900,
+    token_uri: str = "",
+    folder: Path | None = None,
+    write: bool = True,
+) -> Community:
+    """Deploy MeterRegistry and EnergyToken, link them, and write the manifest.
+
+    The sender becomes the registry's admin and operator.
+    """
+    if interval_seconds not in (900, 1800):
+        raise GridshareError(f"interval must be 900 or 1800 seconds, not {interval_seconds}")
+    artifacts = compile_contracts()
+    registry, registry_entry = _deploy_one(chain, artifacts["MeterRegistry"], interval_seconds, chain.sender)
+    token, token_entry = _deploy_one(chain, artifacts["EnergyToken"], registry.address, token_uri)
+    manifest = {
+        "chainId": chain.chain_id,
+        "name": CHAIN_NAMES.get(chain.chain_id, chain.network),
+        "contracts": {"MeterRegistry": registry_entry, "EnergyToken": token_entry},
+        "settings": {
+            "intervalSeconds": interval_seconds,
+            "operator": chain.sender,
+            "compiler": compiler_version(),
+            "evmVersion": SETTINGS["evmVersion"],
+            "optimizerRuns": SETTINGS["optimizer"]["runs"],
+        },
+    }
+    community = Community(chain, manifest, registry, token)
+    community.transact(registry.functions.setEnergyToken(token.address))
+    if write:
+        path = manifest_path(chain.chain_id, folder)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return community
+
+
+def load(chain: Chain, folder: Path | None = None) -> Community:
+    """The community deployed on this chain, from its manifest."""
+    path = manifest_path(chain.chain_id, folder)
+    if chain.network == "embedded":
+        raise GridshareError(
+            "the embedded chain lives only as long as one command: use --network anvil (kept between "
+            "commands) or --rpc-url, or run `gridshare demo`"
+        )
+    if not path.exists():
+        raise GridshareError(f"no deployment for chain {chain.chain_id} ({path} missing): run `gridshare deploy` first")
+    manifest = json.loads(path.read_text())
+    contracts = manifest["contracts"]
+    w3 = chain.w3
+    registry = w3.eth.contract(address=contracts["MeterRegistry"]["address"], abi=contracts["MeterRegistry"]["abi"])
+    token = w3.eth.contract(address=contracts["EnergyToken"]["address"], abi=contracts["EnergyToken"]["abi"])
+    if not w3.eth.get_code(registry.address):
+        raise GridshareError(
+            f"{path} names a MeterRegistry at {registry.address} but chain {chain.chain_id} has no code there "
+            "(a reset devnet?): run `gridshare deploy` again"
+        )
+    return Community(chain, manifest, registry, token)

@@ -1,0 +1,83 @@
+"""Meter identity and meter keys.
+
+``meterId = keccak256(abi.encodePacked(communitySalt, meterPointNumber))``: the chain never sees
+the meter point number (PRM/PDL), only this salted hash. Each meter signs its readings with its own
+secp256k1 key, kept as an encrypted V3 keystore (eth-account).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from enum import IntEnum
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from gridshare.errors import GridshareError
+
+
+class MeterKind(IntEnum):
+    """As in ``IMeterRegistry.MeterKind``."""
+
+    PRODUCER = 0
+    CONSUMER = 1
+    PROSUMER = 2
+
+    @classmethod
+    def parse(cls, text: str) -> MeterKind:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise GridshareError(f"unknown meter kind {text!r}: use producer, consumer or prosumer") from None
+
+
+def new_community_salt() -> bytes:
+    """A fresh 32-byte community salt (a secret of the operator, kept off-chain)."""
+    return os.urandom(32)
+
+
+def parse_salt(text: str) -> bytes:
+    try:
+        salt = bytes.fromhex(text.strip().removeprefix("0x"))
+    except ValueError:
+        raise GridshareError("the community salt must be 32 bytes in hex (0x + 64 hex digits)") from None
+    if len(salt) != 32:
+        raise GridshareError(f"the community salt must be 32 bytes, got {len(salt)}")
+    return salt
+
+
+def meter_id(community_salt: bytes, meter_point_number: str) -> bytes:
+    """The on-chain id of a meter: keccak256(communitySalt ++ UTF-8 meter point number)."""
+    if len(community_salt) != 32:
+        raise GridshareError(f"the community salt must be 32 bytes, got {len(community_salt)}")
+    if not meter_point_number.strip():
+        raise GridshareError("the meter point number is empty")
+    return keccak(community_salt + meter_point_number.encode("utf-8"))
+
+
+def new_meter_key() -> LocalAccount:
+    """A fresh random signer key for a meter (or its gateway)."""
+    return Account.create()
+
+
+def save_keystore(key: LocalAccount, path: Path, password: str) -> Path:
+    """Encrypt the key as a V3 keystore (scrypt) at ``path``, readable by the owner only."""
+    if not password:
+        raise GridshareError("refusing to write a keystore with an empty password")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(Account.encrypt(key.key, password)))
+    path.chmod(0o600)
+    return path
+
+
+def load_keystore(path: Path, password: str) -> LocalAccount:
+    """Decrypt a V3 keystore."""
+    if not path.exists():
+        raise GridshareError(f"keystore {path} not found")
+    try:
+        return Account.from_key(Account.decrypt(json.loads(path.read_text()), password))
+    except (ValueError, json.JSONDecodeError):
+        raise GridshareError(f"cannot decrypt {path}: wrong password or not a V3 keystore") from None
