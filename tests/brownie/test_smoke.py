@@ -1,0 +1,2 @@
+def test_accounts(accounts):
+    assert len(accounts) == 10

@@ -1,0 +1,103 @@
+"""Shared fixtures: one embedded chain and community per test module, reverted after every test."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from gridshare.deployment import Community, ContractReverted, deploy
+from gridshare.meter import MeterKind, meter_id, new_meter_key
+from gridshare.network import Chain, connect
+from gridshare.reading import MeterReading, SignedReading, series_to_readings
+
+SALT = bytes.fromhex("5a" * 32)
+SOLAR = b"solar-pv".ljust(32, b"\0")
+
+
+@dataclass
+class MeterFixture:
+    id: bytes
+    key: LocalAccount
+    owner: str
+    kind: MeterKind
+    capacity_w: int
+
+
+class Env:
+    """A deployed community on an embedded chain, with helpers to register meters and submit."""
+
+    def __init__(self, chain: Chain, community: Community):
+        self.chain = chain
+        self.c = community
+        self.registry = community.registry
+        self.token = community.token
+        accounts = chain.accounts()
+        self.operator = accounts[0]
+        self.alice, self.bob, self.carol, self.outsider = accounts[1:5]
+        self.relayer = accounts[5]
+
+    @property
+    def w3(self):
+        return self.chain.w3
+
+    def now(self) -> int:
+        return self.w3.eth.get_block("latest")["timestamp"]
+
+    def ended_start(self, back: int = 96) -> int:
+        """An aligned interval start ``back`` intervals before the current one."""
+        return (self.now() // 900 - back) * 900
+
+    def participant(self, account: str) -> None:
+        if not self.registry.functions.isParticipant(account).call():
+            self.c.transact(self.registry.functions.registerParticipant(account))
+
+    def meter(self, owner: str, kind: MeterKind = MeterKind.PRODUCER, capacity_w: int = 10_000,
+              point: str | None = None) -> MeterFixture:
+        self.participant(owner)
+        key = new_meter_key()
+        mid = meter_id(SALT, point or key.address)
+        self.c.transact(self.registry.functions.registerMeter(mid, key.address, owner, int(kind), capacity_w, SOLAR, 1_700_000_000))
+        return MeterFixture(mid, key, owner, kind, capacity_w)
+
+    def sign(self, m: MeterFixture, reading: MeterReading) -> SignedReading:
+        return reading.sign(m.key, self.chain.chain_id, self.registry.address)
+
+    def readings(self, m: MeterFixture, start: int, imports: list[int], exports: list[int], **registers) -> list[SignedReading]:
+        starts = [start + 900 * i for i in range(len(imports))]
+        return [self.sign(m, r) for r in series_to_readings(m.id, starts, imports, exports, **registers)]
+
+    def submit(self, signed: list[SignedReading], sender: str | None = None) -> dict:
+        return self.c.transact(self.registry.functions.submitReadings([s.as_call_arg() for s in signed]), sender or self.relayer)
+
+
+@pytest.fixture(scope="module")
+def env():
+    chain = connect("embedded")
+    community = deploy(chain, write=False)
+    yield Env(chain, community)
+    chain.close()
+
+
+@pytest.fixture(autouse=True)
+def _isolation(request):
+    """Revert the module's chain after each test (brownie's fn_isolation)."""
+    if "env" not in request.fixturenames:
+        yield
+        return
+    e = request.getfixturevalue("env")
+    snapshot = e.w3.testing.snapshot()
+    yield
+    e.w3.testing.revert(snapshot)
+
+
+@contextlib.contextmanager
+def reverts(name: str, **expected):
+    """Assert the block reverts with custom error ``name`` and exactly these arguments, all named."""
+    with pytest.raises(ContractReverted) as info:
+        yield info
+    error = info.value.error
+    assert error.name == name, f"expected {name}, got {error}"
+    assert error.args == expected, f"expected {name}{expected}, got {error}"

@@ -1,0 +1,168 @@
+"""EnergyToken: minted from verified export, redeemed against verified import, moved between
+participants only; conservation per interval as a property."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gridshare.meter import MeterKind
+
+from conftest import reverts
+
+
+def interval(start: int) -> int:
+    return start // 900
+
+
+def test_verified_export_is_minted_to_the_owner_exactly(env):
+    m = env.meter(env.alice)
+    start = env.ended_start()
+    env.submit(env.readings(m, start, [0, 0, 0], [0, 517, 1234]))
+    balances = env.token.functions.balanceOfBatch([env.alice] * 3, [interval(start + 900 * i) for i in range(3)]).call()
+    assert balances == [0, 517, 1234]
+
+
+def test_verified_import_is_recorded_not_minted(env):
+    m = env.meter(env.bob, MeterKind.CONSUMER)
+    start = env.ended_start()
+    env.submit(env.readings(m, start, [321], [0]))
+    assert env.token.functions.balanceOf(env.bob, interval(start)).call() == 0
+    assert env.token.functions.verifiedImport(env.bob, interval(start)).call() == 321
+    assert env.token.functions.redeemable(env.bob, interval(start)).call() == 321
+
+
+def test_meters_of_one_owner_add_up(env):
+    a, b = env.meter(env.alice, MeterKind.PROSUMER), env.meter(env.alice, MeterKind.PROSUMER)
+    start = env.ended_start()
+    env.submit(env.readings(a, start, [5], [100]) + env.readings(b, start, [7], [50]))
+    assert env.token.functions.balanceOf(env.alice, interval(start)).call() == 150
+    assert env.token.functions.verifiedImport(env.alice, interval(start)).call() == 12
+
+
+def test_only_the_registry_credits(env):
+    with reverts("EnergyTokenUnauthorizedRegistry", caller=env.outsider):
+        env.c.transact(env.token.functions.creditVerifiedEnergy(env.outsider, 1, 0, 1000), env.outsider)
+
+
+def test_token_needs_a_registry(env):
+    from gridshare.compiler import compile_contracts
+
+    artifact = compile_contracts()["EnergyToken"]
+    factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    zero = "0x" + "00" * 20
+    with reverts("EnergyTokenInvalidRegistry", registry=zero):
+        env.c.transact(factory.constructor(zero, ""))
+
+
+def _produce_and_consume(env, produced=1000, consumed=600):
+    producer = env.meter(env.alice)
+    consumer = env.meter(env.bob, MeterKind.CONSUMER)
+    start = env.ended_start()
+    env.submit(env.readings(producer, start, [0], [produced]) + env.readings(consumer, start, [consumed], [0]))
+    return interval(start)
+
+
+def test_participants_transfer_and_consumers_redeem(env):
+    iid = _produce_and_consume(env)
+    env.c.transact(env.token.functions.safeTransferFrom(env.alice, env.bob, iid, 600, b""), env.alice)
+    env.c.transact(env.token.functions.redeem(env.bob, iid, 600), env.bob)
+    assert env.token.functions.balanceOf(env.bob, iid).call() == 0
+    assert env.token.functions.redeemed(env.bob, iid).call() == 600
+    assert env.token.functions.redeemable(env.bob, iid).call() == 0
+    assert env.token.functions.balanceOf(env.alice, iid).call() == 400  # surplus stays with the producer
+
+
+def test_redeeming_more_than_verified_import_is_refused(env):
+    iid = _produce_and_consume(env)
+    env.c.transact(env.token.functions.safeTransferFrom(env.alice, env.bob, iid, 700, b""), env.alice)
+    with reverts("EnergyTokenRedeemExceedsImport", account=env.bob, intervalId=iid, amountWh=700, redeemableWh=600):
+        env.c.transact(env.token.functions.redeem(env.bob, iid, 700), env.bob)
+    env.c.transact(env.token.functions.redeem(env.bob, iid, 450), env.bob)
+    with reverts("EnergyTokenRedeemExceedsImport", account=env.bob, intervalId=iid, amountWh=151, redeemableWh=150):
+        env.c.transact(env.token.functions.redeem(env.bob, iid, 151), env.bob)
+
+
+def test_a_producer_without_import_cannot_redeem(env):
+    iid = _produce_and_consume(env)
+    with reverts("EnergyTokenRedeemExceedsImport", account=env.alice, intervalId=iid, amountWh=1, redeemableWh=0):
+        env.c.transact(env.token.functions.redeem(env.alice, iid, 1), env.alice)
+
+
+def test_redeeming_tokens_not_held_is_refused(env):
+    iid = _produce_and_consume(env)
+    with reverts("ERC1155InsufficientBalance", sender=env.bob, balance=0, needed=10, tokenId=iid):
+        env.c.transact(env.token.functions.redeem(env.bob, iid, 10), env.bob)
+
+
+def test_redeeming_for_another_account_needs_its_approval(env):
+    iid = _produce_and_consume(env)
+    env.c.transact(env.token.functions.safeTransferFrom(env.alice, env.bob, iid, 100, b""), env.alice)
+    with reverts("ERC1155MissingApprovalForAll", operator=env.carol, owner=env.bob):
+        env.c.transact(env.token.functions.redeem(env.bob, iid, 100), env.carol)
+    env.c.transact(env.token.functions.setApprovalForAll(env.carol, True), env.bob)
+    env.c.transact(env.token.functions.redeem(env.bob, iid, 100), env.carol)
+    assert env.token.functions.redeemed(env.bob, iid).call() == 100
+
+
+def test_transfers_to_or_from_outsiders_are_refused(env):
+    iid = _produce_and_consume(env)
+    with reverts("EnergyTokenNotParticipant", account=env.outsider):
+        env.c.transact(env.token.functions.safeTransferFrom(env.alice, env.outsider, iid, 1, b""), env.alice)
+    with reverts("EnergyTokenNotParticipant", account=env.outsider):
+        env.c.transact(env.token.functions.safeBatchTransferFrom(env.alice, env.outsider, [iid], [1], b""), env.alice)
+    # an outsider holds nothing to send, but a transfer from it names it too
+    env.c.transact(env.token.functions.setApprovalForAll(env.alice, True), env.outsider)
+    with reverts("EnergyTokenNotParticipant", account=env.outsider):
+        env.c.transact(env.token.functions.safeTransferFrom(env.outsider, env.bob, iid, 0, b""), env.alice)
+
+
+# --- conservation --------------------------------------------------------------------------------
+
+energy = st.integers(min_value=0, max_value=2500)  # capacity 10 kW -> at most 2500 Wh per 15 min
+day = st.lists(st.tuples(energy, energy, energy), min_size=1, max_size=4)  # per interval: 3 meters
+moves = st.lists(
+    st.tuples(st.integers(0, 3), st.integers(0, 2), st.integers(0, 2), st.integers(0, 3000), st.booleans()),
+    max_size=12,
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(series=day, actions=moves)
+def test_conservation_balances_plus_redeemed_equal_verified_export(env, series, actions):
+    """Per interval: sum of balances + sum of redeemed == sum of verified export, whatever the
+    readings, transfers and redemptions (refused ones included)."""
+    snapshot = env.w3.testing.snapshot()
+    try:
+        people = [env.alice, env.bob, env.carol]
+        meters = [env.meter(p, MeterKind.PROSUMER) for p in people]
+        start = env.ended_start(back=8)
+        batch = []
+        for k, m in enumerate(meters):
+            exports = [row[k] for row in series]
+            imports = [row[(k + 1) % 3] for row in series]
+            batch += env.readings(m, start, imports, exports)
+        env.submit(batch)
+        ids = [interval(start + 900 * i) for i in range(len(series))]
+        exported = {iid: sum(series[i]) for i, iid in enumerate(ids)}
+
+        for slot, frm, to, amount, is_redeem in actions:
+            iid = ids[slot % len(ids)]
+            try:
+                if is_redeem:
+                    env.c.transact(env.token.functions.redeem(people[frm], iid, amount), people[frm])
+                else:
+                    env.c.transact(env.token.functions.safeTransferFrom(people[frm], people[to], iid, amount, b""), people[frm])
+            except Exception as exc:  # refused moves must change nothing
+                assert getattr(exc, "error", None) is not None, exc
+
+        for iid in ids:
+            held = sum(env.token.functions.balanceOf(p, iid).call() for p in people)
+            redeemed = sum(env.token.functions.redeemed(p, iid).call() for p in people)
+            assert held + redeemed == exported[iid]
+            for p in people:
+                assert env.token.functions.redeemed(p, iid).call() <= env.token.functions.verifiedImport(p, iid).call()
+    finally:
+        env.w3.testing.revert(snapshot)

@@ -1,0 +1,156 @@
+"""The dApp integration proof: js/read-reading.mjs (ethers v6, only abi/*.json + the manifest) reads
+what the Python toolkit wrote to a real anvil node."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gridshare.deployment import deploy
+from gridshare.meter import MeterKind, meter_id, new_meter_key
+from gridshare.network import start_anvil
+from gridshare.reading import DOMAIN_NAME, DOMAIN_VERSION, series_to_readings
+
+pytestmark = pytest.mark.anvil
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "js" / "read-reading.mjs"
+INTERVAL = 900
+IMPORTS = [10, 0, 5]
+EXPORTS = [400, 800, 600]
+TECHNOLOGY = b"solar-pv".ljust(32, b"\0")
+CAPACITY_W = 5000
+
+
+def _node() -> str:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    return node
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A fresh anvil, a deployed community, a registered producer meter with 3 verified readings."""
+    folder = tmp_path_factory.mktemp("deployments")
+    chain = start_anvil()
+    try:
+        community = deploy(chain, folder=folder)
+        owner = chain.accounts()[1]
+        community.transact(community.registry.functions.registerParticipant(owner))
+        key = new_meter_key()
+        mid = meter_id(bytes(32), "12345678901234")
+        community.transact(
+            community.registry.functions.registerMeter(
+                mid, key.address, owner, int(MeterKind.PRODUCER), CAPACITY_W, TECHNOLOGY, 0
+            )
+        )
+        now = chain.w3.eth.get_block("latest")["timestamp"]
+        first = (now // INTERVAL - 4) * INTERVAL
+        starts = [first + INTERVAL * i for i in range(3)]
+        readings = series_to_readings(mid, starts, IMPORTS, EXPORTS)
+        signed = [r.sign(key, chain.chain_id, community.registry.address) for r in readings]
+        community.transact(community.registry.functions.submitReadings([s.as_call_arg() for s in signed]))
+        yield {
+            "chain": chain,
+            "community": community,
+            "manifest": folder / f"{chain.chain_id}.json",
+            "owner": owner,
+            "signer": key.address,
+            "meter_id": "0x" + mid.hex(),
+            "starts": starts,
+        }
+    finally:
+        chain.close()
+
+
+def _run(world, meter: str, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [_node(), str(SCRIPT), "--rpc", world["chain"].w3.provider.endpoint_uri,
+         "--manifest", str(world["manifest"]), "--meter", meter, *extra],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_reads_the_effect_of_verified_readings(world):
+    proc = _run(world, world["meter_id"], "--abi-dir", "abi")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    community = world["community"]
+
+    assert out["chainId"] == "31337"
+    assert out["registry"] == community.registry.address
+    assert out["energyToken"] == community.token.address
+    assert out["intervalSeconds"] == str(INTERVAL)
+
+    domain = out["domain"]
+    assert (domain["name"], domain["version"]) == (DOMAIN_NAME, DOMAIN_VERSION) == ("gridshare", "1")
+    assert domain["chainId"] == "31337"
+    assert domain["verifyingContract"] == community.registry.address
+
+    meter = out["meter"]
+    assert out["meterId"] == world["meter_id"]
+    assert meter["owner"] == world["owner"]
+    assert meter["signer"] == world["signer"]
+    assert (meter["kind"], meter["kindName"]) == (str(int(MeterKind.PRODUCER)), "PRODUCER")
+    assert meter["active"] is True
+    assert meter["capacityW"] == str(CAPACITY_W)
+    assert meter["technology"] == "0x" + TECHNOLOGY.hex()
+    assert meter["technologyLabel"] == "solar-pv"
+
+    starts = world["starts"]
+    assert out["state"] == {
+        "nextIntervalStart": str(starts[-1] + INTERVAL),
+        "importRegisterWh": str(sum(IMPORTS)),
+        "exportRegisterWh": str(sum(EXPORTS)),
+    }
+
+    readings = out["readings"]
+    assert len(readings) == 3
+    for reading, start, imp, exp in zip(readings, starts, IMPORTS, EXPORTS):
+        assert reading["intervalStart"] == str(start)
+        assert reading["intervalId"] == str(start // INTERVAL)
+        assert (reading["importWh"], reading["exportWh"]) == (str(imp), str(exp))
+        assert reading["owner"] == world["owner"]
+        assert reading["balanceOf"] == str(exp)
+        assert reading["verifiedImport"] == str(imp)
+    # the client's numbers are the chain's numbers
+    token = community.token.functions
+    assert [int(r["balanceOf"]) for r in readings] == [
+        token.balanceOf(world["owner"], s // INTERVAL).call() for s in starts
+    ]
+
+
+def test_unknown_meter_is_one_line_naming_the_custom_error(world):
+    unknown = "0x" + "ab" * 32
+    proc = _run(world, unknown)
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "MeterRegistryUnknownMeter" in lines[0]
+    assert unknown in lines[0]
+
+
+def test_missing_manifest_and_dead_rpc_are_one_line_errors(world, tmp_path):
+    missing = subprocess.run(
+        [_node(), str(SCRIPT), "--rpc", world["chain"].w3.provider.endpoint_uri,
+         "--manifest", str(tmp_path / "nope.json"), "--meter", world["meter_id"]],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert missing.returncode == 1
+    assert len(missing.stderr.strip().splitlines()) == 1
+    assert "nope.json" in missing.stderr
+
+    dead = subprocess.run(
+        [_node(), str(SCRIPT), "--rpc", "http://127.0.0.1:1",
+         "--manifest", str(world["manifest"]), "--meter", world["meter_id"]],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert dead.returncode == 1
+    assert len(dead.stderr.strip().splitlines()) == 1
+    assert "cannot reach" in dead.stderr
