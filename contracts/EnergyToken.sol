@@ -47,9 +47,31 @@ contract EnergyToken is ERC1155, IEnergyToken {
 
     /// @inheritdoc IEnergyToken
     function redeem(address account, uint256 intervalId, uint256 amountWh) external {
+        _checkRedeemer(account);
+        _consume(account, intervalId, amountWh);
+        _burn(account, intervalId, amountWh); // reverts with ERC1155InsufficientBalance if short
+    }
+
+    /// @inheritdoc IEnergyToken
+    function redeemBatch(address account, uint256[] calldata intervalIds, uint256[] calldata amountsWh) external {
+        _checkRedeemer(account);
+        if (intervalIds.length != amountsWh.length) {
+            revert ERC1155InvalidArrayLength(intervalIds.length, amountsWh.length);
+        }
+        for (uint256 i; i < intervalIds.length; ++i) {
+            _consume(account, intervalIds[i], amountsWh[i]);
+        }
+        _burnBatch(account, intervalIds, amountsWh);
+    }
+
+    function _checkRedeemer(address account) private view {
         if (account != msg.sender && !isApprovedForAll(account, msg.sender)) {
             revert ERC1155MissingApprovalForAll(msg.sender, account);
         }
+    }
+
+    /// @dev Records `amountWh` as redeemed against the account's verified import of the interval.
+    function _consume(address account, uint256 intervalId, uint256 amountWh) private {
         Consumption storage c = _consumption[account][intervalId];
         uint256 redeemableWh = c.importWh - c.redeemedWh; // redeemed <= import: enforced below
         if (amountWh > redeemableWh) {
@@ -57,7 +79,6 @@ contract EnergyToken is ERC1155, IEnergyToken {
         }
         // amountWh <= redeemableWh < 2^64: the cast and the sum stay within uint64
         c.redeemedWh += uint64(amountWh);
-        _burn(account, intervalId, amountWh); // reverts with ERC1155InsufficientBalance if short
     }
 
     /// @inheritdoc IEnergyToken

@@ -3,7 +3,7 @@
 The compiler is the npm package ``solc`` (WebAssembly) behind the ``solc``-compatible wrapper
 ``gridshare/toolchain/solc``, or a native ``solc`` of the same version when one is on PATH (the
 wrapper picks it). Settings are fixed here so that every build of the same sources gives the same
-bytecode. Results are cached in ``build/contracts.json``, keyed by a hash of the sources, the
+bytecode. Results are cached in ``build/gridshare-compile.json``, keyed by a hash of the sources, the
 settings and the compiler version.
 """
 
@@ -72,7 +72,7 @@ def compile_contracts(root: Path | None = None, *, use_cache: bool = True) -> di
     sources = _sources(root)
     version = compiler_version(root)
     key = hashlib.sha256(json.dumps([sources, SETTINGS, version], sort_keys=True).encode()).hexdigest()
-    cache = root / "build" / "contracts.json"
+    cache = root / "build" / "gridshare-compile.json"
     if use_cache and cache.exists():
         cached = json.loads(cache.read_text())
         if cached.get("key") == key:

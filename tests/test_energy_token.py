@@ -166,3 +166,26 @@ def test_conservation_balances_plus_redeemed_equal_verified_export(env, series, 
                 assert env.token.functions.redeemed(p, iid).call() <= env.token.functions.verifiedImport(p, iid).call()
     finally:
         env.w3.testing.revert(snapshot)
+
+
+def test_redeem_batch_redeems_several_intervals(env):
+    producer, consumer = env.meter(env.alice), env.meter(env.bob, MeterKind.CONSUMER)
+    start = env.ended_start()
+    env.submit(env.readings(producer, start, [0, 0], [500, 700]) + env.readings(consumer, start, [300, 900], [0, 0]))
+    ids = [interval(start), interval(start + 900)]
+    env.c.transact(env.token.functions.safeBatchTransferFrom(env.alice, env.bob, ids, [300, 700], b""), env.alice)
+    env.c.transact(env.token.functions.redeemBatch(env.bob, ids, [300, 700]), env.bob)
+    assert [env.token.functions.redeemed(env.bob, i).call() for i in ids] == [300, 700]
+    assert env.token.functions.balanceOfBatch([env.bob, env.bob], ids).call() == [0, 0]
+
+
+def test_redeem_batch_refusals(env):
+    iid = _produce_and_consume(env)
+    env.c.transact(env.token.functions.safeTransferFrom(env.alice, env.bob, iid, 600, b""), env.alice)
+    with reverts("ERC1155InvalidArrayLength", idsLength=1, valuesLength=2):
+        env.c.transact(env.token.functions.redeemBatch(env.bob, [iid], [1, 2]), env.bob)
+    with reverts("ERC1155MissingApprovalForAll", operator=env.carol, owner=env.bob):
+        env.c.transact(env.token.functions.redeemBatch(env.bob, [iid], [1]), env.carol)
+    # the same interval twice: the second part goes past the verified import
+    with reverts("EnergyTokenRedeemExceedsImport", account=env.bob, intervalId=iid, amountWh=200, redeemableWh=100):
+        env.c.transact(env.token.functions.redeemBatch(env.bob, [iid, iid], [500, 200]), env.bob)

@@ -27,6 +27,9 @@ interface IEnergyToken is IERC1155 {
     /// `account` holds the tokens; redeemed + amountWh <= verified import of that interval.
     function redeem(address account, uint256 intervalId, uint256 amountWh) external;
 
+    /// @notice {redeem} for several intervals at once (all or nothing).
+    function redeemBatch(address account, uint256[] calldata intervalIds, uint256[] calldata amountsWh) external;
+
     /// @notice The `MeterRegistry` whose verified readings back this token.
     function registry() external view returns (address);
     /// @notice Verified import (consumption from the grid) of `account` in `intervalId`, in Wh.

@@ -1,2 +1,0 @@
-def test_accounts(accounts):
-    assert len(accounts) == 10
