@@ -11,6 +11,7 @@ The manifest has the shape fixed by the protocol (the hardhat-deploy export, key
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,10 @@ class ContractReverted(GridshareError):
 
 
 def manifest_path(chain_id: int, folder: Path | None = None) -> Path:
-    return (folder or project_root() / "deployments") / f"{chain_id}.json"
+    """``deployments/<chainId>.json`` (the folder: ``folder``, ``$GRIDSHARE_DEPLOYMENTS_DIR`` or deployments/)."""
+    env = os.environ.get("GRIDSHARE_DEPLOYMENTS_DIR")
+    folder = folder or (Path(env) if env else project_root() / "deployments")
+    return folder / f"{chain_id}.json"
 
 
 def _deploy_one(chain: Chain, artifact, *args) -> tuple[Contract, dict]:

@@ -113,7 +113,9 @@ def _free_port() -> int:
 
 
 def default_anvil_state() -> Path:
-    return project_root() / ".gridshare" / "anvil-state.json"
+    """Where the devnet of ``--network anvil`` keeps its state (``$GRIDSHARE_STATE_DIR`` or .gridshare/)."""
+    folder = os.environ.get("GRIDSHARE_STATE_DIR")
+    return (Path(folder) if folder else project_root() / ".gridshare") / "anvil-state.json"
 
 
 def start_anvil(*, state: Path | None = None, port: int | None = None) -> Chain:

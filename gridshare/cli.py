@@ -1,0 +1,330 @@
+"""The `gridshare` command line. Every error is one line on stderr and a non-zero exit.
+
+Global options pick the chain: ``--network embedded`` (default, in-process, gone at exit),
+``--network anvil`` (a local devnet kept between commands in .gridshare/anvil-state.json) or
+``--rpc-url URL`` (any EVM chain; key from ``--keystore`` or ``GRIDSHARE_PRIVATE_KEY``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gridshare import compiler, deployment, ledger, network
+from gridshare.errors import GridshareError
+from gridshare.meter import MeterKind, load_keystore, meter_id, new_meter_key, parse_salt, save_keystore
+from gridshare.reading import FIELDS, MeterReading, load_signed, save_signed
+from gridshare.relayer import relay
+
+# tables need room: when the output is not a terminal, do not squeeze them into 80 columns
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 1000)
+
+
+class Context:
+    def __init__(self, network_name: str, rpc_url: str | None, keystore: Path | None):
+        self.network_name = network_name
+        self.rpc_url = rpc_url
+        self.keystore = keystore
+
+    def chain(self) -> network.Chain:
+        state = network.default_anvil_state() if self.network_name == "anvil" and not self.rpc_url else None
+        return network.connect(self.network_name, rpc_url=self.rpc_url, keystore=self.keystore, anvil_state=state)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--network", "network_name", type=click.Choice(["embedded", "anvil"]), default="embedded",
+              show_default=True, help="embedded: in-process EVM; anvil: local devnet kept between commands.")
+@click.option("--rpc-url", help="Any EVM chain's JSON-RPC URL (overrides --network).")
+@click.option("--keystore", type=click.Path(path_type=Path), help="V3 keystore of the sending key for --rpc-url "
+              "(password from GRIDSHARE_KEYSTORE_PASSWORD); else GRIDSHARE_PRIVATE_KEY.")
+@click.pass_context
+def cli(ctx, network_name, rpc_url, keystore):
+    """gridshare: local energy communities on Ethereum."""
+    ctx.obj = Context(network_name, rpc_url, keystore)
+
+
+# --- toolchain -------------------------------------------------------------------------------------
+
+
+@cli.command("compile")
+@click.option("--write-abi", is_flag=True, help="Write abi/<ContractName>.json.")
+def compile_cmd(write_abi):
+    """Compile the contracts with the pinned solc."""
+    artifacts = compiler.compile_contracts(use_cache=False)
+    for name, a in artifacts.items():
+        console.print(f"{name}: {len(a.bytecode) // 2 - 1:,} bytes of creation code")
+    if write_abi:
+        for path in compiler.write_abis(artifacts):
+            console.print(f"wrote {path.relative_to(compiler.project_root())}")
+
+
+@cli.command()
+@click.option("--interval", "interval_seconds", type=click.Choice(["900", "1800"]), default="900", show_default=True,
+              help="Metering interval in seconds.")
+@pass_ctx
+def deploy(ctx: Context, interval_seconds):
+    """Deploy MeterRegistry and EnergyToken; write deployments/<chainId>.json."""
+    with ctx.chain() as chain:
+        community = deployment.deploy(chain, interval_seconds=int(interval_seconds))
+        for name, c in community.manifest["contracts"].items():
+            console.print(f"{name:<14} {c['address']}  (block {c['blockNumber']})")
+        path = deployment.manifest_path(chain.chain_id)
+        console.print(f"manifest: {path.relative_to(compiler.project_root()) if path.is_relative_to(compiler.project_root()) else path}")
+        if chain.network == "embedded":
+            console.print("[yellow]note:[/] the embedded chain ends with this command; use --network anvil to keep it")
+
+
+@cli.group()
+def devnet():
+    """The local anvil devnet kept between commands."""
+
+
+@devnet.command()
+def reset():
+    """Forget the anvil devnet's state and its manifest."""
+    for path in (network.default_anvil_state(), deployment.manifest_path(network.ANVIL_CHAIN_ID)):
+        if path.exists():
+            path.unlink()
+            console.print(f"removed {path}")
+
+
+# --- participants and meters -----------------------------------------------------------------------
+
+
+@cli.group()
+def participant():
+    """Participants of the community."""
+
+
+@participant.command("add")
+@click.argument("address")
+@pass_ctx
+def participant_add(ctx: Context, address):
+    """Admit ADDRESS as a participant (operator only)."""
+    address = _address(address)
+    with ctx.chain() as chain:
+        community = deployment.load(chain)
+        community.transact(community.registry.functions.registerParticipant(address))
+        console.print(f"participant {address} registered")
+
+
+@cli.group()
+def meter():
+    """Meters: keys, ids, registration and signing."""
+
+
+def _salt(salt: str | None) -> bytes:
+    salt = salt or os.environ.get("GRIDSHARE_COMMUNITY_SALT")
+    if not salt:
+        raise GridshareError("the community salt is needed: pass --salt HEX or set GRIDSHARE_COMMUNITY_SALT")
+    return parse_salt(salt)
+
+
+def _password(envvar: str, confirm: bool) -> str:
+    password = os.environ.get(envvar)
+    if password is None:
+        if not sys.stdin.isatty():
+            raise GridshareError(f"a keystore password is needed: set {envvar}")
+        password = click.prompt("keystore password", hide_input=True, confirmation_prompt=confirm)
+    return password
+
+
+def _address(text: str) -> str:
+    from eth_utils import is_address, to_checksum_address
+
+    if not is_address(text):
+        raise GridshareError(f"{text!r} is not an Ethereum address")
+    return to_checksum_address(text)
+
+
+@meter.command("new-key")
+@click.argument("keystore", type=click.Path(path_type=Path))
+def meter_new_key(keystore: Path):
+    """Create a meter signer key, encrypted as a V3 keystore (password from GRIDSHARE_METER_PASSWORD)."""
+    if keystore.exists():
+        raise GridshareError(f"{keystore} exists; refusing to overwrite a key")
+    key = new_meter_key()
+    save_keystore(key, keystore, _password("GRIDSHARE_METER_PASSWORD", confirm=True))
+    console.print(f"meter signer {key.address} -> {keystore}")
+
+
+@meter.command("id")
+@click.option("--point", required=True, help="Meter point number (PRM/PDL); never sent to the chain.")
+@click.option("--salt", help="Community salt, 32 bytes hex (or GRIDSHARE_COMMUNITY_SALT).")
+def meter_id_cmd(point, salt):
+    """Print the meterId of a meter point."""
+    console.print("0x" + meter_id(_salt(salt), point).hex())
+
+
+@meter.command("register")
+@click.option("--point", required=True, help="Meter point number (PRM/PDL).")
+@click.option("--salt", help="Community salt, 32 bytes hex (or GRIDSHARE_COMMUNITY_SALT).")
+@click.option("--signer", required=True, help="Address of the meter's signer key.")
+@click.option("--owner", required=True, help="Participant who receives what the meter earns.")
+@click.option("--kind", type=click.Choice(["producer", "consumer", "prosumer"]), required=True)
+@click.option("--capacity", "capacity_w", type=click.IntRange(1, 2**32 - 1), required=True, help="Capacity in W.")
+@click.option("--technology", default="solar-pv", show_default=True, help="Up to 32 bytes, e.g. solar-pv.")
+@click.option("--commissioned", type=click.DateTime(["%Y-%m-%d"]), help="Commissioning date.")
+@pass_ctx
+def meter_register(ctx: Context, point, salt, signer, owner, kind, capacity_w, technology, commissioned):
+    """Register a meter (operator only); its owner is admitted as a participant if needed."""
+    mid = meter_id(_salt(salt), point)
+    tech = technology.encode()
+    if len(tech) > 32:
+        raise GridshareError(f"--technology is {len(tech)} bytes; at most 32")
+    when = int(commissioned.replace(tzinfo=timezone.utc).timestamp()) if commissioned else 0
+    owner, signer = _address(owner), _address(signer)
+    with ctx.chain() as chain:
+        community = deployment.load(chain)
+        registry = community.registry
+        if not registry.functions.isParticipant(owner).call():
+            community.transact(registry.functions.registerParticipant(owner))
+            console.print(f"participant {owner} registered")
+        community.transact(registry.functions.registerMeter(
+            mid, signer, owner, int(MeterKind.parse(kind)), capacity_w, tech.ljust(32, b"\0"), when))
+        console.print(f"meter 0x{mid.hex()} registered ({kind}, {capacity_w} W, owner {owner})")
+
+
+@meter.command("sign")
+@click.argument("keystore", type=click.Path(path_type=Path))
+@click.argument("readings", type=click.Path(path_type=Path))
+@click.argument("output", type=click.Path(path_type=Path))
+@click.option("--manifest", type=click.Path(path_type=Path),
+              help="Deployment manifest naming the chain and registry [default: deployments/31337.json].")
+def meter_sign(keystore: Path, readings: Path, output: Path, manifest: Path | None):
+    """Sign unsigned READINGS (CSV with the MeterReading columns) into OUTPUT (CSV or JSON).
+
+    Signing needs no chain: the chain id and the registry come from the manifest.
+    """
+    manifest = manifest or deployment.manifest_path(network.ANVIL_CHAIN_ID)
+    if not manifest.exists():
+        raise GridshareError(f"{manifest} not found: deploy first or pass --manifest")
+    m = json.loads(manifest.read_text())
+    chain_id, registry = m["chainId"], m["contracts"]["MeterRegistry"]["address"]
+    key = load_keystore(keystore, _password("GRIDSHARE_METER_PASSWORD", confirm=False))
+    rows = _read_unsigned(readings)
+    signed = [r.sign(key, chain_id, registry) for r in rows]
+    save_signed(output, signed)
+    console.print(f"signed {len(signed)} readings with {key.address} for chain {chain_id} -> {output}")
+
+
+def _read_unsigned(path: Path) -> list[MeterReading]:
+    import csv
+
+    if not path.exists():
+        raise GridshareError(f"{path} not found")
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames is None or not set(FIELDS) <= set(reader.fieldnames):
+            raise GridshareError(f"{path}: the header must name the columns {','.join(FIELDS)}")
+        out = []
+        for line, row in enumerate(reader, start=2):
+            try:
+                out.append(MeterReading(bytes.fromhex(row["meterId"].removeprefix("0x")),
+                                        *(int(row[c]) for c in FIELDS[1:])))
+            except (ValueError, GridshareError) as exc:
+                raise GridshareError(f"{path} line {line}: {exc}") from None
+        return out
+
+
+# --- readings and balances -------------------------------------------------------------------------
+
+
+@cli.group()
+def readings():
+    """Signed meter readings."""
+
+
+@readings.command("submit")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--batch-size", type=click.IntRange(1, 500), default=100, show_default=True)
+@pass_ctx
+def readings_submit(ctx: Context, file: Path, batch_size: int):
+    """Relay signed readings from FILE (CSV or JSON) in batches; resumable.
+
+    Readings already verified on-chain are skipped, so a rerun after a crash submits only what is
+    missing. Refused readings are listed, written to FILE.rejected.csv, and make the exit code 1.
+    """
+    signed = load_signed(file)
+    with ctx.chain() as chain:
+        community = deployment.load(chain)
+        with Progress(TextColumn("relaying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err_console) as progress:
+            task = progress.add_task("relay", total=len(signed))
+            report = relay(community, signed, batch_size=batch_size, on_progress=lambda n: progress.advance(task, n))
+    console.print(f"{report.submitted} readings verified in {report.batches} batches, "
+                  f"{report.already_verified} already on-chain, {len(report.rejected)} refused"
+                  + (f"; {report.gas_used / report.submitted:,.0f} gas per reading" if report.submitted else ""))
+    if report.rejected:
+        rejected_path = file.with_name(file.stem + ".rejected.csv")
+        save_signed(rejected_path, [r.reading for r in report.rejected])
+        for r in report.rejected:
+            err_console.print(f"refused: {r}")
+        raise GridshareError(f"{len(report.rejected)} readings refused (written to {rejected_path}); fix or drop them")
+
+
+@cli.command()
+@click.option("--account", "accounts", multiple=True, help="Only this participant (repeatable).")
+@pass_ctx
+def balances(ctx: Context, accounts):
+    """Crypto-kWh per participant and interval: held, verified import, redeemed."""
+    accounts = [_address(a) for a in accounts]
+    with ctx.chain() as chain:
+        community = deployment.load(chain)
+        rows = ledger.positions(community, accounts or None)
+        seconds = community.interval_seconds
+    table = Table(title="crypto-kWh per participant and interval (Wh)", title_justify="left")
+    for col in ("participant", "interval (UTC)", "interval id", "held", "verified import", "redeemed"):
+        table.add_column(col, justify="left" if col in ("participant", "interval (UTC)") else "right")
+    for p in rows:
+        when = datetime.fromtimestamp(p.interval_id * seconds, timezone.utc).strftime("%Y-%m-%d %H:%M")
+        table.add_row(p.account, when, str(p.interval_id), f"{p.balance_wh:,}", f"{p.import_wh:,}", f"{p.redeemed_wh:,}")
+    console.print(table if rows else "no verified energy yet")
+
+
+@cli.command()
+def demo():
+    """One day of a 10-meter Lyon community on the embedded chain, end to end."""
+    from gridshare.demo import run
+
+    run(console)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="gridshare", standalone_mode=False)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        return 130
+    except click.ClickException as exc:
+        err_console.print(f"error: {exc.format_message()} (see gridshare --help)", highlight=False, markup=False)
+        return exc.exit_code or 2
+    except GridshareError as exc:
+        err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        err_console.print("interrupted; rerun the command to resume")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: still one line, with a way to see more
+        if os.environ.get("GRIDSHARE_DEBUG"):
+            raise
+        err_console.print(f"error: unexpected {exc.__class__.__name__}: {exc} (set GRIDSHARE_DEBUG=1 for a traceback)",
+                          highlight=False, markup=False, soft_wrap=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""The command line: a full flow on a real anvil devnet kept between commands, and one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+
+import pytest
+
+from gridshare.cli import main
+
+OWNER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # anvil's second dev account
+SALT = "0x" + "ab" * 32
+
+
+@pytest.fixture
+def gs(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GRIDSHARE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("GRIDSHARE_DEPLOYMENTS_DIR", str(tmp_path / "deployments"))
+    monkeypatch.setenv("GRIDSHARE_COMMUNITY_SALT", SALT)
+    monkeypatch.setenv("GRIDSHARE_METER_PASSWORD", "correct horse")
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def _one_line_error(code: int, err: str) -> str:
+    assert code != 0
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0]
+
+
+@pytest.mark.anvil
+def test_deploy_register_sign_submit_resume_and_balances(gs, tmp_path):
+    code, out, _ = gs("--network", "anvil", "deploy")
+    assert code == 0 and "MeterRegistry" in out
+    manifest = json.loads((tmp_path / "deployments" / "31337.json").read_text())
+    assert set(manifest) == {"chainId", "name", "contracts", "settings"}
+    assert manifest["chainId"] == 31337 and manifest["settings"]["intervalSeconds"] == 900
+    assert set(manifest["contracts"]["MeterRegistry"]) == {"address", "abi", "blockNumber", "transactionHash"}
+
+    keystore = tmp_path / "meter.json"
+    assert gs("meter", "new-key", str(keystore))[0] == 0
+    signer = "0x" + json.loads(keystore.read_text())["address"]
+    code, out, err = gs("--network", "anvil", "meter", "register", "--point", "30001234567890", "--signer", signer,
+                        "--owner", OWNER, "--kind", "producer", "--capacity", "6000", "--commissioned", "2024-05-01")
+    assert code == 0, err  # every command starts anvil anew: the devnet reloads from its state file
+    code, out, _ = gs("meter", "id", "--point", "30001234567890")
+    meter_id = out.strip()
+
+    first = (int(time.time()) // 900 - 50) * 900
+    unsigned = tmp_path / "unsigned.csv"
+    with unsigned.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["meterId", "intervalStart", "importWh", "exportWh", "importRegisterWh", "exportRegisterWh"])
+        register = 0
+        for i in range(6):
+            register += 100 + i
+            w.writerow([meter_id, first + 900 * i, 0, 100 + i, 0, register])
+    signed = tmp_path / "signed.json"
+    code, out, err = gs("meter", "sign", str(keystore), str(unsigned), str(signed),
+                        "--manifest", str(tmp_path / "deployments" / "31337.json"))
+    assert code == 0, err
+
+    # simulate a crash after 4 readings: submit a file with only those, then the whole file
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps(json.loads(signed.read_text())[:4]))
+    code, out, err = gs("--network", "anvil", "readings", "submit", str(partial), "--batch-size", "2")
+    assert code == 0 and "4 readings verified in 2 batches" in out, out + err
+    code, out, err = gs("--network", "anvil", "readings", "submit", str(signed))
+    assert code == 0 and "2 readings verified in 1 batches, 4 already on-chain, 0 refused" in out, out + err
+
+    code, out, _ = gs("--network", "anvil", "balances", "--account", OWNER)
+    assert code == 0
+    held = [int(line.split("│")[4].replace(",", "")) for line in out.splitlines() if OWNER[:10] in line]
+    assert held == [100, 101, 102, 103, 104, 105]
+
+    # a tampered reading is refused: one error line, exit 1, and the refused file written
+    rows = json.loads(signed.read_text())
+    rows[-1]["intervalStart"] += 900
+    rows[-1]["exportRegisterWh"] += 105
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(rows))
+    code, out, err = gs("--network", "anvil", "readings", "submit", str(tampered))
+    assert code == 1
+    assert "refused: " in err and "MeterRegistryInvalidSigner" in err
+    assert err.strip().splitlines()[-1].startswith("error: 1 readings refused")
+    assert (tmp_path / "tampered.rejected.csv").exists()
+
+
+def test_missing_file_is_one_line(gs, tmp_path):
+    line = _one_line_error(*[gs("readings", "submit", str(tmp_path / "nope.csv"))[i] for i in (0, 2)])
+    assert "nope.csv not found" in line
+
+
+def test_bad_rows_name_the_file_and_line(gs, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("meterId,intervalStart,importWh,exportWh,importRegisterWh,exportRegisterWh,signature\n"
+                   "0x" + "11" * 32 + ",900,-1,0,0,0,0x" + "22" * 65 + "\n")
+    code, _, err = gs("readings", "submit", str(bad))
+    assert "bad.csv line 2: import_wh must be an integer in [0, 2^64), got -1" in _one_line_error(code, err)
+
+
+def test_embedded_chain_has_no_lasting_deployment(gs):
+    code, _, err = gs("balances")
+    assert "embedded chain lives only as long as one command" in _one_line_error(code, err)
+
+
+def test_bad_salt_and_address_are_one_line(gs):
+    code, _, err = gs("meter", "id", "--point", "123", "--salt", "0x1234")
+    assert "32 bytes, got 2" in _one_line_error(code, err)
+    code, _, err = gs("participant", "add", "not-an-address")
+    assert "is not an Ethereum address" in _one_line_error(code, err)
+
+
+def test_usage_errors_are_one_line(gs):
+    code, _, err = gs("meter", "register", "--point", "1")
+    assert code == 2 and "Missing option" in _one_line_error(code, err)
+    code, _, err = gs("frobnicate")
+    assert "No such command" in _one_line_error(code, err)
+
+
+def test_rpc_without_a_key_says_what_to_do(gs, monkeypatch):
+    monkeypatch.delenv("GRIDSHARE_PRIVATE_KEY", raising=False)
+    code, _, err = gs("--rpc-url", "http://127.0.0.1:9", "deploy")
+    assert "pass --keystore FILE or set GRIDSHARE_PRIVATE_KEY" in _one_line_error(code, err)
+
+
+def test_rpc_unreachable_says_so(gs, monkeypatch):
+    monkeypatch.setenv("GRIDSHARE_PRIVATE_KEY", "0x" + "01" * 32)
+    code, _, err = gs("--rpc-url", "http://127.0.0.1:9", "deploy")
+    assert "cannot reach http://127.0.0.1:9" in _one_line_error(code, err)
