@@ -22,5 +22,6 @@ def test_the_package_carries_the_abis():
 def test_every_custom_error_is_prefixed_by_its_contract():
     artifacts = compile_contracts()
     ours = {e["name"] for a in artifacts.values() for e in a.abi if e["type"] == "error"}
-    assert {n for n in ours if not n.startswith(("MeterRegistry", "EnergyToken", "ERC1155", "AccessControl", "ECDSA"))} - {
-        "InvalidShortString", "StringTooLong"}  # OpenZeppelin ShortStrings, used by EIP712 == set()
+    prefixes = ("MeterRegistry", "EnergyToken", "ERC1155", "AccessControl", "ECDSA")
+    openzeppelin_short_strings = {"InvalidShortString", "StringTooLong"}  # used by EIP712
+    assert {n for n in ours if not n.startswith(prefixes)} == openzeppelin_short_strings
