@@ -31,17 +31,38 @@ contract EnergyToken is ERC1155, IEnergyToken {
     }
 
     /// @inheritdoc IEnergyToken
-    function creditVerifiedEnergy(address account, uint256 intervalId, uint64 importWh, uint64 exportWh) external {
+    function creditVerifiedEnergy(Credit[] calldata credits) external {
         if (msg.sender != address(_registry)) revert EnergyTokenUnauthorizedRegistry(msg.sender);
-        if (importWh != 0) {
-            // A meter's intervals strictly advance, but one account may own several meters:
-            // add up. The sum of uint64 import readings of one interval cannot reach 2^64 Wh
-            // (each is capped by its meter's capacity of at most 2^32 W).
-            _consumption[account][intervalId].importWh += importWh;
-        }
-        if (exportWh != 0) {
-            (uint256[] memory ids, uint256[] memory values) = _singleton(intervalId, exportWh);
-            _update(address(0), account, ids, values);
+        uint256 n = credits.length;
+        uint256 i;
+        while (i < n) {
+            // one run of consecutive credits to the same account
+            address account = credits[i].account;
+            uint256 end = i;
+            uint256 mints;
+            for (; end < n && credits[end].account == account; ++end) {
+                Credit calldata c = credits[end];
+                if (c.importWh != 0) {
+                    // One account may own several meters: add up. A sum of uint64 readings of one
+                    // interval cannot reach 2^64 Wh (each is capped by a capacity below 2^32 W).
+                    _consumption[account][c.intervalId].importWh += c.importWh;
+                }
+                if (c.exportWh != 0) ++mints;
+            }
+            if (mints != 0) {
+                uint256[] memory ids = new uint256[](mints);
+                uint256[] memory values = new uint256[](mints);
+                uint256 k;
+                for (uint256 r = i; r < end; ++r) {
+                    if (credits[r].exportWh != 0) {
+                        ids[k] = credits[r].intervalId;
+                        values[k] = credits[r].exportWh;
+                        ++k;
+                    }
+                }
+                _update(address(0), account, ids, values);
+            }
+            i = end;
         }
     }
 
@@ -112,16 +133,5 @@ contract EnergyToken is ERC1155, IEnergyToken {
             if (!_registry.isParticipant(to)) revert EnergyTokenNotParticipant(to);
         }
         super._update(from, to, ids, values);
-    }
-
-    function _singleton(uint256 id, uint256 value)
-        private
-        pure
-        returns (uint256[] memory ids, uint256[] memory values)
-    {
-        ids = new uint256[](1);
-        values = new uint256[](1);
-        ids[0] = id;
-        values[0] = value;
     }
 }

@@ -157,10 +157,13 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
         if (address(token) == address(0)) revert MeterRegistryEnergyTokenNotSet();
 
         // The meter whose state is cached in memory; written back when the batch moves to another
-        // meter and at the end. The energy token is trusted and makes no external calls, so no
-        // code runs between a reading's checks and the write-back.
+        // meter and at the end. The only external call, to the trusted energy token (which calls
+        // no one: it mints without acceptance hooks), comes after every state write.
         bytes32 cachedId;
         bool loaded;
+        // Credits for the energy token, sent in one call at the end (no external call in the loop).
+        IEnergyToken.Credit[] memory credits = new IEnergyToken.Credit[](n);
+        uint256 nCredits;
         Meter storage mp = _meters[0];
         Checked memory m;
         State memory st;
@@ -180,12 +183,22 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
             _verify(r, m, st);
             if ((r.importWh | r.exportWh) != 0) {
                 if (m.owner == address(0)) m.owner = mp.owner;
-                // The interval id cannot overflow: intervalStart / intervalSeconds < intervalStart.
-                token.creditVerifiedEnergy(m.owner, r.intervalStart / _intervalSeconds, r.importWh, r.exportWh);
+                IEnergyToken.Credit memory credit = credits[nCredits++]; // fill the preallocated struct
+                credit.account = m.owner;
+                credit.intervalId = r.intervalStart / _intervalSeconds; // < intervalStart: fits in uint64
+                credit.importWh = r.importWh;
+                credit.exportWh = r.exportWh;
             }
             emit ReadingVerified(cachedId, r.intervalStart, r.importWh, r.exportWh);
         }
         _states[cachedId] = st;
+        if (nCredits != 0) {
+            // shrink the array to the credits actually written (nCredits <= n: memory stays valid)
+            assembly ("memory-safe") {
+                mstore(credits, nCredits)
+            }
+            token.creditVerifiedEnergy(credits);
+        }
     }
 
     /// @dev Checks one reading against its meter and the meter's last state, then advances the

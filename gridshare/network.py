@@ -60,6 +60,8 @@ class Chain:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self._process.kill()
+        if self._process is not None and self._process.stderr is not None:
+            self._process.stderr.close()
         self._process = None
 
     def __enter__(self) -> Chain:

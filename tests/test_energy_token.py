@@ -44,7 +44,7 @@ def test_meters_of_one_owner_add_up(env):
 
 def test_only_the_registry_credits(env):
     with reverts("EnergyTokenUnauthorizedRegistry", caller=env.outsider):
-        env.c.transact(env.token.functions.creditVerifiedEnergy(env.outsider, 1, 0, 1000), env.outsider)
+        env.c.transact(env.token.functions.creditVerifiedEnergy([(env.outsider, 1, 0, 1000)]), env.outsider)
 
 
 def test_token_needs_a_registry(env):

@@ -18,9 +18,18 @@ interface IEnergyToken is IERC1155 {
     error EnergyTokenRedeemExceedsImport(address account, uint256 intervalId, uint256 amountWh, uint256 redeemableWh);
     error EnergyTokenInvalidRegistry(address registry);
 
-    /// @notice Called by the registry for every verified reading carrying energy: mints `exportWh`
-    /// tokens of `intervalId` to `account` and adds `importWh` to its verified import.
-    function creditVerifiedEnergy(address account, uint256 intervalId, uint64 importWh, uint64 exportWh) external;
+    /// @notice Verified energy of one reading, credited to the meter's owner.
+    struct Credit {
+        address account;
+        uint64 intervalId;
+        uint64 importWh;
+        uint64 exportWh;
+    }
+
+    /// @notice Called by the registry once per batch of verified readings carrying energy: for
+    /// each credit, mints `exportWh` tokens of `intervalId` to `account` and adds `importWh` to its
+    /// verified import. Mints of consecutive credits to the same account are one `TransferBatch`.
+    function creditVerifiedEnergy(Credit[] calldata credits) external;
 
     /// @notice Burns `amountWh` tokens of `intervalId` held by `account` against its verified
     /// import: local energy consumed. Requirements: caller is `account` or approved for all by it;
