@@ -31,8 +31,6 @@ from gridshare.errors import GridshareError
 
 NETWORKS = ("embedded", "anvil", "rpc")
 ANVIL_CHAIN_ID = 31337
-#: anvil's first well-known development account (public knowledge; local devnets only)
-ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
 
 @dataclass
