@@ -28,20 +28,33 @@ def dynamic_default(production: Mapping[str, int], consumption: Mapping[str, int
 
 
 def route(production: Mapping[str, int], shares: Mapping[str, int]) -> Flows:
-    """Which producer delivers each consumer's share: producers and consumers are taken in sorted
-    order and filled greedily, so each share comes from as few producers as possible."""
-    left = {p: production[p] for p in sorted(production)}
+    """Which producer delivers each consumer's share: pro rata of production (production is pooled).
+
+    Consumer ``j`` receives ``floor(share_j * p_i / P)`` from producer ``i``; the few Wh left by
+    flooring come from the producers with the most production left. Exact: each consumer gets its
+    share, no producer gives more than it produced. Requires ``sum(shares) <= P``.
+    """
+    total = sum(production.values())
+    if sum(shares.values()) > total:
+        raise ValueError(f"shares ({sum(shares.values())} Wh) exceed production ({total} Wh)")
+    left = dict(production)
     flows: Flows = {}
     for consumer in sorted(shares):
         need = shares[consumer]
-        for producer, available in left.items():
-            if need == 0:
+        if need == 0:
+            continue
+        for producer in sorted(production):
+            take = min(need * production[producer] // total, left[producer])
+            if take:
+                flows[(producer, consumer)] = take
+                left[producer] -= take
+        rest = need - sum(v for (_p, c), v in flows.items() if c == consumer)
+        for producer in sorted(left, key=lambda p: (-left[p], p)):
+            if rest == 0:
                 break
-            take = min(need, available)
+            take = min(rest, left[producer])
             if take:
                 flows[(producer, consumer)] = flows.get((producer, consumer), 0) + take
                 left[producer] -= take
-                need -= take
-        if need:
-            raise ValueError(f"shares exceed production by {need} Wh")
+                rest -= take
     return flows

@@ -174,7 +174,7 @@ def _rpc(url: str, keystore: Path | None, password: str | None) -> Chain:
     account = load_sender(keystore, password)
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 60}))
     try:
-        w3.eth.chain_id
+        _ = w3.eth.chain_id  # one request: is anything there?
     except Exception as exc:  # noqa: BLE001 - any transport error
         raise GridshareError(f"cannot reach {url}: {exc.__class__.__name__}") from None
     w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(account), layer=0)

@@ -35,3 +35,8 @@ def test_never_over_allocates_and_routes_exactly(production, consumption):
         assert sum(v for (p, c), v in flows.items() if c == j) == shares[j]
     for p in production:
         assert sum(v for (q, c), v in flows.items() if q == p) <= production[p]
+
+
+def test_route_takes_from_producers_pro_rata():
+    flows = route({"plant": 9_000, "roof": 3_000}, {"A": 4_000, "B": 2_000})
+    assert flows == {("plant", "A"): 3_000, ("roof", "A"): 1_000, ("plant", "B"): 1_500, ("roof", "B"): 500}

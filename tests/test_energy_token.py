@@ -3,8 +3,6 @@ participants only; conservation per interval as a property."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
