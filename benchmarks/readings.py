@@ -44,15 +44,17 @@ class Bench:
     def __init__(self, chain):
         self.chain = chain
         self.c = deploy(chain, write=False)
-        self.owner = chain.accounts()[1]
-        self.c.transact(self.c.registry.functions.registerParticipant(self.owner))
         self.counter = 0
         # a fixed past day: interval starts (and so calldata) are the same on every run
         self.first = 1_780_000_000 // 900 * 900
 
     def meters(self, n: int, kind: MeterKind, *, own_owners: bool):
-        """``n`` new meters, all owned by one participant or each by its own."""
+        """``n`` new meters of new participants: one for all, or one each. (New participants, so
+        that no run finds storage a previous run wrote.)"""
         out = []
+        self.owner = Account.from_key(keccak(text=f"bench-shared-owner-{self.counter}")).address
+        if not own_owners:
+            self.c.transact(self.c.registry.functions.registerParticipant(self.owner))
         for _ in range(n):
             self.counter += 1
             # deterministic keys: signatures (and so calldata gas) are the same on every run

@@ -187,3 +187,13 @@ def test_redeem_batch_refusals(env):
     # the same interval twice: the second part goes past the verified import
     with reverts("EnergyTokenRedeemExceedsImport", account=env.bob, intervalId=iid, amountWh=200, redeemableWh=100):
         env.c.transact(env.token.functions.redeemBatch(env.bob, [iid, iid], [500, 200]), env.bob)
+
+
+def test_interval_account_holds_all_figures_of_an_account_in_an_interval(env):
+    a, b = env.meter(env.alice, MeterKind.PROSUMER), env.meter(env.alice, MeterKind.PROSUMER)
+    start = env.ended_start()
+    env.submit(env.readings(a, start, [40], [300]) + env.readings(b, start, [60], [200]))
+    iid = interval(start)
+    env.c.transact(env.token.functions.redeem(env.alice, iid, 70), env.alice)
+    assert env.token.functions.intervalAccount(env.alice, iid).call() == [430, 500, 100, 70]
+    assert env.token.functions.verifiedExport(env.alice, iid).call() == 500

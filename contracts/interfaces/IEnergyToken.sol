@@ -43,8 +43,16 @@ interface IEnergyToken is IERC1155 {
     function registry() external view returns (address);
     /// @notice Verified import (consumption from the grid) of `account` in `intervalId`, in Wh.
     function verifiedImport(address account, uint256 intervalId) external view returns (uint64);
+    /// @notice Verified export (production into the grid) of `account`'s meters in `intervalId`,
+    /// in Wh: what was minted to it.
+    function verifiedExport(address account, uint256 intervalId) external view returns (uint64);
     /// @notice Tokens of `intervalId` already redeemed by `account`, in Wh.
     function redeemed(address account, uint256 intervalId) external view returns (uint64);
     /// @notice What `account` may still redeem in `intervalId`: verified import minus redeemed.
     function redeemable(address account, uint256 intervalId) external view returns (uint64);
+    /// @notice All of `account`'s figures for `intervalId` at once (one storage read).
+    function intervalAccount(address account, uint256 intervalId)
+        external
+        view
+        returns (uint64 balance, uint64 mintedWh, uint64 importWh, uint64 redeemedWh);
 }
