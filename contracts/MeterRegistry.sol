@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IMeterRegistry} from "./interfaces/IMeterRegistry.sol";
 import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
@@ -37,17 +38,18 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
         MeterKind kind; // slot 0
         bool active; // slot 0
         address owner; // slot 1
-        uint64 commissioningDate; // slot 1
+        uint48 commissioningDate; // slot 1
+        uint48 registeredAt; // slot 1
         bytes32 technology; // slot 2
     }
 
-    /// @dev The only state a reading writes: one slot, read and written once per run of
-    /// consecutive readings of the same meter in a batch.
+    /// @dev The state a reading writes: one slot, read and written once per run of consecutive
+    /// readings of the same meter in a batch (plus one checkpoint per meter and UTC day).
     struct State {
         uint64 nextIntervalStart;
         uint64 importRegisterWh;
         uint64 exportRegisterWh;
-        uint64 registeredAt;
+        uint64 verifiedExportWh; // sum of the exportWh of all verified readings
     }
 
     /// @dev What the reading loop keeps in memory of the meter it is on.
@@ -63,6 +65,12 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
     mapping(address account => bool) private _participants;
     mapping(bytes32 meterId => Meter) private _meters;
     mapping(bytes32 meterId => State) private _states;
+    /// @dev `verifiedExportWh` before the meter's first verified reading of a UTC day, plus
+    /// 2^64 to tell a checkpoint at zero from none.
+    mapping(bytes32 meterId => mapping(uint256 day => uint256)) private _exportCheckpoints;
+
+    uint256 private constant _DAY = 86_400;
+    uint256 private constant _CHECKPOINT_SET = 1 << 64;
 
     // ------------------------------------------------------------------------------------------
     // Construction
@@ -123,10 +131,10 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
             kind: kind,
             active: true,
             owner: owner,
-            commissioningDate: commissioningDate,
+            commissioningDate: SafeCast.toUint48(commissioningDate),
+            registeredAt: uint48(block.timestamp), // < 2^48 for the next 8 million years
             technology: technology
         });
-        _states[meterId].registeredAt = uint64(block.timestamp);
         emit MeterRegistered(meterId, owner, signer, kind, capacityW, technology, commissioningDate);
     }
 
@@ -180,7 +188,13 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
                 if (!mp.active) revert MeterRegistryMeterDeactivated(cachedId);
                 st = _states[cachedId];
             }
+            uint256 previousEnd = st.nextIntervalStart;
             _verify(r, m, st);
+            // the first verified reading of a UTC day checkpoints the export total before it
+            uint256 day = r.intervalStart / _DAY;
+            if (previousEnd == 0 || (previousEnd - 1) / _DAY < day) {
+                _exportCheckpoints[cachedId][day] = _CHECKPOINT_SET | (st.verifiedExportWh - r.exportWh);
+            }
             if ((r.importWh | r.exportWh) != 0) {
                 if (m.owner == address(0)) m.owner = mp.owner;
                 IEnergyToken.Credit memory credit = credits[nCredits++]; // fill the preallocated struct
@@ -249,6 +263,8 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
         st.nextIntervalStart = uint64(end); // end <= block.timestamp, which fits in uint64
         st.importRegisterWh = r.importRegisterWh;
         st.exportRegisterWh = r.exportRegisterWh;
+        // the total stays below the export register's range: each step is bounded by capacity
+        st.verifiedExportWh += r.exportWh;
     }
 
     function _checkRegister(
@@ -303,7 +319,7 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
             capacityW: m.capacityW,
             technology: m.technology,
             commissioningDate: m.commissioningDate,
-            registeredAt: _states[meterId].registeredAt
+            registeredAt: m.registeredAt
         });
     }
 
@@ -314,8 +330,27 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
         return MeterState({
             nextIntervalStart: st.nextIntervalStart,
             importRegisterWh: st.importRegisterWh,
-            exportRegisterWh: st.exportRegisterWh
+            exportRegisterWh: st.exportRegisterWh,
+            verifiedExportWh: st.verifiedExportWh
         });
+    }
+
+    /// @inheritdoc IMeterRegistry
+    function verifiedExportAt(bytes32 meterId, uint256 day) public view returns (uint64) {
+        if (_meters[meterId].signer == address(0)) revert MeterRegistryUnknownMeter(meterId);
+        uint256 checkpoint = _exportCheckpoints[meterId][day];
+        if (checkpoint != 0) return uint64(checkpoint); // drops the presence bit
+        State storage st = _states[meterId];
+        // no reading in `day` yet: the total is final for that day's start only if the meter's
+        // verified readings end exactly there (later ones can only come after)
+        if (st.nextIntervalStart == day * _DAY) return st.verifiedExportWh;
+        revert MeterRegistryNoCheckpoint(meterId, day, st.nextIntervalStart);
+    }
+
+    /// @inheritdoc IMeterRegistry
+    function verifiedExportBetween(bytes32 meterId, uint256 fromDay, uint256 toDay) external view returns (uint64) {
+        if (fromDay >= toDay) revert MeterRegistryInvalidPeriod(fromDay, toDay);
+        return verifiedExportAt(meterId, toDay) - verifiedExportAt(meterId, fromDay);
     }
 
     /// @inheritdoc IMeterRegistry

@@ -198,6 +198,7 @@ async function main(ctx) {
         nextIntervalStart: state.nextIntervalStart,
         importRegisterWh: state.importRegisterWh,
         exportRegisterWh: state.exportRegisterWh,
+        verifiedExportWh: state.verifiedExportWh,
       },
       readings,
     };

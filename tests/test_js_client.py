@@ -107,6 +107,7 @@ def test_reads_the_effect_of_verified_readings(world):
         "nextIntervalStart": str(starts[-1] + INTERVAL),
         "importRegisterWh": str(sum(IMPORTS)),
         "exportRegisterWh": str(sum(EXPORTS)),
+        "verifiedExportWh": str(sum(EXPORTS)),
     }
 
     readings = out["readings"]

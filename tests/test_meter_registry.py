@@ -105,7 +105,7 @@ def test_meter_is_registered_with_its_description(env):
     info = env.registry.functions.meter(m.id).call()
     assert info[:7] == (m.key.address, env.alice, int(MeterKind.PROSUMER), True, 6000, SOLAR, 1_700_000_000)
     assert 0 < info[7] <= env.now()
-    assert env.registry.functions.meterState(m.id).call() == (0, 0, 0)
+    assert env.registry.functions.meterState(m.id).call() == (0, 0, 0, 0)
 
 
 def test_meter_id_is_the_salted_hash_of_the_meter_point(env):
@@ -183,7 +183,7 @@ def test_any_account_relays_readings_and_state_advances(env):
     m = env.meter(env.alice, MeterKind.PROSUMER)
     start = env.ended_start()
     receipt = env.submit(env.readings(m, start, [3, 0, 7], [100, 250, 0], import_register_wh=1000, export_register_wh=50))
-    assert env.registry.functions.meterState(m.id).call() == (start + 3 * 900, 1010, 400)
+    assert env.registry.functions.meterState(m.id).call() == (start + 3 * 900, 1010, 400, 350)
     events = env.registry.events.ReadingVerified().process_receipt(receipt, errors=DISCARD)
     assert [(e.args.intervalStart, e.args.importWh, e.args.exportWh) for e in events] == [
         (start, 3, 100), (start + 900, 0, 250), (start + 1800, 7, 0)]
@@ -196,7 +196,7 @@ def test_a_gap_between_readings_is_allowed_when_registers_cover_it(env):
     env.submit(env.readings(m, start, [0], [100]))
     later = MeterReading(m.id, start + 5 * 900, 0, 40, 0, 100 + 500)  # 460 Wh unreported in between
     env.submit([env.sign(m, later)])
-    assert env.registry.functions.meterState(m.id).call() == (start + 6 * 900, 0, 600)
+    assert env.registry.functions.meterState(m.id).call() == (start + 6 * 900, 0, 600, 140)
 
 
 def test_readings_of_several_meters_interleave_in_one_batch(env):
@@ -204,8 +204,8 @@ def test_readings_of_several_meters_interleave_in_one_batch(env):
     start = env.ended_start()
     ra, rb = env.readings(a, start, [0, 0], [10, 20]), env.readings(b, start, [5, 6], [0, 0])
     env.submit([ra[0], rb[0], ra[1], rb[1]])
-    assert env.registry.functions.meterState(a.id).call() == (start + 1800, 0, 30)
-    assert env.registry.functions.meterState(b.id).call() == (start + 1800, 11, 0)
+    assert env.registry.functions.meterState(a.id).call() == (start + 1800, 0, 30, 30)
+    assert env.registry.functions.meterState(b.id).call() == (start + 1800, 11, 0, 0)
 
 
 def test_energy_at_exactly_capacity_is_accepted(env):
@@ -354,7 +354,57 @@ def test_one_bad_reading_reverts_the_whole_batch(env):
     bad = env.readings(b, start + 60, [0], [1])
     with reverts("MeterRegistryIntervalNotAligned", intervalStart=start + 60, intervalSeconds=900):
         env.submit([good[0], bad[0], good[1]])
-    assert env.registry.functions.meterState(a.id).call() == (0, 0, 0)
+    assert env.registry.functions.meterState(a.id).call() == (0, 0, 0, 0)
     assert env.token.functions.balanceOf(env.alice, start // 900).call() == 0
     env.submit(good)  # the good ones go through on their own
     assert env.token.functions.balanceOf(env.alice, start // 900).call() == 10
+
+
+# --- verified export per UTC day (what guarantees of origin certify) ------------------------------
+
+DAY = 86_400
+
+
+def _two_days(env, m, exports_per_interval=10):
+    """Readings from 22:00 UTC on day d to 02:00 on day d+1 (16 intervals), 10 Wh each."""
+    day = env.now() // DAY - 3
+    start = day * DAY + 22 * 3600
+    env.submit(env.readings(m, start, [0] * 16, [exports_per_interval] * 16))
+    return day
+
+
+def test_verified_export_is_checkpointed_per_utc_day(env):
+    m = env.meter(env.alice)
+    day = _two_days(env, m)
+    f = env.registry.functions
+    assert f.verifiedExportAt(m.id, day).call() == 0  # the meter's first reading is at 22:00
+    assert f.verifiedExportAt(m.id, day + 1).call() == 80  # 8 intervals before midnight
+    assert f.verifiedExportBetween(m.id, day, day + 1).call() == 80
+    assert f.meterState(m.id).call()[3] == 160
+
+
+def test_verified_export_at_the_end_of_the_readings_is_final(env):
+    m = env.meter(env.alice)
+    day = env.now() // DAY - 3
+    env.submit(env.readings(m, day * DAY + 23 * 3600, [0] * 4, [5] * 4))  # up to midnight exactly
+    assert env.registry.functions.verifiedExportBetween(m.id, day, day + 1).call() == 20
+
+
+def test_verified_export_not_yet_known_is_refused(env):
+    m = env.meter(env.alice)
+    day = _two_days(env, m)
+    next_start = (day + 1) * DAY + 2 * 3600
+    with reverts("MeterRegistryNoCheckpoint", meterId=m.id, day=day + 2, nextIntervalStart=next_start):
+        raise_view(env, env.registry.functions.verifiedExportAt(m.id, day + 2))
+    with reverts("MeterRegistryNoCheckpoint", meterId=m.id, day=day - 1, nextIntervalStart=next_start):
+        raise_view(env, env.registry.functions.verifiedExportBetween(m.id, day - 1, day))
+    with reverts("MeterRegistryInvalidPeriod", fromDay=day, toDay=day):
+        raise_view(env, env.registry.functions.verifiedExportBetween(m.id, day, day))
+    with reverts("MeterRegistryUnknownMeter", meterId=b"\5" * 32):
+        raise_view(env, env.registry.functions.verifiedExportAt(b"\5" * 32, day))
+
+
+def test_commissioning_date_must_fit_48_bits(env):
+    env.participant(env.alice)
+    with reverts("SafeCastOverflowedUintDowncast", bits=48, value=2**48):
+        env.c.transact(env.registry.functions.registerMeter(b"\1" * 32, env.bob, env.alice, 0, 1000, SOLAR, 2**48))

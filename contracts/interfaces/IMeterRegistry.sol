@@ -42,6 +42,7 @@ interface IMeterRegistry {
         uint64 nextIntervalStart; // end of the last verified interval; 0 before the first reading
         uint64 importRegisterWh;
         uint64 exportRegisterWh;
+        uint64 verifiedExportWh; // sum of the export of all verified readings
     }
 
     /// @notice One signed reading as relayed on-chain: the EIP-712 `MeterReading` fields followed
@@ -104,6 +105,11 @@ interface IMeterRegistry {
     error MeterRegistryExportFromConsumer(bytes32 meterId, uint64 exportWh);
     /// @notice An empty batch was submitted.
     error MeterRegistryEmptyBatch();
+    /// @notice The meter's verified export at the start of UTC day `day` is not known (yet): no
+    /// reading of that day is verified and the meter's readings do not end exactly at its start.
+    error MeterRegistryNoCheckpoint(bytes32 meterId, uint256 day, uint64 nextIntervalStart);
+    /// @notice A period of days must end after it starts.
+    error MeterRegistryInvalidPeriod(uint256 fromDay, uint256 toDay);
 
     // ------------------------------------------------------------------------------------------
     // Events
@@ -177,6 +183,14 @@ interface IMeterRegistry {
     function isParticipant(address account) external view returns (bool);
     function meter(bytes32 meterId) external view returns (MeterInfo memory);
     function meterState(bytes32 meterId) external view returns (MeterState memory);
+    /// @notice The meter's total verified export before UTC day `day` (day = unix time / 86400):
+    /// the sum of the export of its verified readings of intervals before that day. Final: later
+    /// readings can only be for later intervals. Reverts with `MeterRegistryNoCheckpoint` while
+    /// it is not known.
+    function verifiedExportAt(bytes32 meterId, uint256 day) external view returns (uint64);
+    /// @notice Verified export of the meter over the UTC days [fromDay, toDay), in Wh: what a
+    /// guarantee of origin for that period may certify.
+    function verifiedExportBetween(bytes32 meterId, uint256 fromDay, uint256 toDay) external view returns (uint64);
     /// @notice The EIP-712 digest a meter signs for this reading on this deployment.
     function readingDigest(
         bytes32 meterId,
