@@ -20,7 +20,7 @@ import solcx
 from gridshare.errors import GridshareError
 
 #: Contracts a deployment consists of, in deployment order; their ABIs are published in ``abi/``.
-DEPLOYABLE = ("MeterRegistry", "EnergyToken")
+DEPLOYABLE = ("MeterRegistry", "EnergyToken", "GuaranteeOfOrigin")
 
 SETTINGS = {
     "evmVersion": "cancun",
@@ -85,9 +85,10 @@ def compile_contracts(root: Path | None = None, *, use_cache: bool = True) -> di
             base_path=str(root),
         )
     except solcx.exceptions.SolcError as exc:
+        errors = exc.error_dict if isinstance(exc.error_dict, list) else (exc.error_dict or {}).get("errors", [])
         details = "; ".join(
-            e.get("formattedMessage", e.get("message", "")).strip().splitlines()[0]
-            for e in (exc.error_dict or {}).get("errors", [])
+            " ".join(e.get("formattedMessage", e.get("message", "")).split()[:40])
+            for e in errors
             if e.get("severity") == "error"
         )
         raise GridshareError(f"compilation failed: {details or exc.message}") from None

@@ -18,7 +18,7 @@ from typing import Any
 
 from web3.contract import Contract
 
-from gridshare.compiler import SETTINGS, compile_contracts, compiler_version, project_root
+from gridshare.compiler import DEPLOYABLE, SETTINGS, compile_contracts, compiler_version, project_root
 from gridshare.errors import GridshareError
 from gridshare.network import Chain
 from gridshare.revert import CustomError, ErrorDecoder
@@ -35,6 +35,7 @@ class Community:
     manifest: dict[str, Any]
     registry: Contract
     token: Contract
+    guarantees: Contract
 
     @property
     def interval_seconds(self) -> int:
@@ -127,32 +128,44 @@ def deploy(
     chain: Chain,
     *,
     interval_seconds: int = 900,
+    expiry_months: int = 12,
+    issuing_body: str | None = None,
     token_uri: str = "",
     folder: Path | None = None,
     write: bool = True,
 ) -> Community:
-    """Deploy MeterRegistry and EnergyToken, link them, and write the manifest.
+    """Deploy MeterRegistry, EnergyToken and GuaranteeOfOrigin, link them, write the manifest.
 
-    The sender becomes the registry's admin and operator.
+    The sender becomes the registry's admin and operator and the certificates' admin;
+    ``issuing_body`` (default: the sender) may issue, reject and revoke guarantees of origin,
+    which expire ``expiry_months`` after their production period.
     """
     if interval_seconds not in (900, 1800):
         raise GridshareError(f"interval must be 900 or 1800 seconds, not {interval_seconds}")
+    if not 1 <= expiry_months <= 255:
+        raise GridshareError(f"expiry must be 1 to 255 months, not {expiry_months}")
+    issuing_body = issuing_body or chain.sender
     artifacts = compile_contracts()
     registry, registry_entry = _deploy_one(chain, artifacts["MeterRegistry"], interval_seconds, chain.sender)
     token, token_entry = _deploy_one(chain, artifacts["EnergyToken"], registry.address, token_uri)
+    guarantees, guarantees_entry = _deploy_one(chain, artifacts["GuaranteeOfOrigin"], registry.address, chain.sender,
+                                               issuing_body, expiry_months, "")
     manifest = {
         "chainId": chain.chain_id,
         "name": CHAIN_NAMES.get(chain.chain_id, chain.network),
-        "contracts": {"MeterRegistry": registry_entry, "EnergyToken": token_entry},
+        "contracts": {"MeterRegistry": registry_entry, "EnergyToken": token_entry,
+                      "GuaranteeOfOrigin": guarantees_entry},
         "settings": {
             "intervalSeconds": interval_seconds,
+            "expiryMonths": expiry_months,
+            "issuingBody": issuing_body,
             "operator": chain.sender,
             "compiler": compiler_version(),
             "evmVersion": SETTINGS["evmVersion"],
             "optimizerRuns": SETTINGS["optimizer"]["runs"],
         },
     }
-    community = Community(chain, manifest, registry, token)
+    community = Community(chain, manifest, registry, token, guarantees)
     community.transact(registry.functions.setEnergyToken(token.address))
     if write:
         path = manifest_path(chain.chain_id, folder)
@@ -174,11 +187,15 @@ def load(chain: Chain, folder: Path | None = None) -> Community:
     manifest = json.loads(path.read_text())
     contracts = manifest["contracts"]
     w3 = chain.w3
-    registry = w3.eth.contract(address=contracts["MeterRegistry"]["address"], abi=contracts["MeterRegistry"]["abi"])
-    token = w3.eth.contract(address=contracts["EnergyToken"]["address"], abi=contracts["EnergyToken"]["abi"])
+    missing = [name for name in DEPLOYABLE if name not in contracts]
+    if missing:
+        raise GridshareError(f"{path} lacks {', '.join(missing)} (an older deployment?): run `gridshare deploy` again")
+    registry, token, guarantees = (
+        w3.eth.contract(address=contracts[name]["address"], abi=contracts[name]["abi"]) for name in DEPLOYABLE
+    )
     if not w3.eth.get_code(registry.address):
         raise GridshareError(
             f"{path} names a MeterRegistry at {registry.address} but chain {chain.chain_id} has no code there "
             "(a reset devnet?): run `gridshare deploy` again"
         )
-    return Community(chain, manifest, registry, token)
+    return Community(chain, manifest, registry, token, guarantees)

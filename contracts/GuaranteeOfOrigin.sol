@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
+import {IMeterRegistry} from "./interfaces/IMeterRegistry.sol";
+import {IGuaranteeOfOrigin} from "./interfaces/IGuaranteeOfOrigin.sol";
+import {CalendarMonths} from "./libraries/CalendarMonths.sol";
+import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
+
+/// @title GuaranteeOfOrigin
+/// @notice Guarantees of origin issued from a community's verified production. See
+/// {IGuaranteeOfOrigin}.
+/// @dev Roles: `ISSUER_ROLE` (the issuing body) approves, rejects and revokes;
+/// `DEFAULT_ADMIN_ROLE` manages roles. Requesters are meter owners or the registry's operator.
+contract GuaranteeOfOrigin is IGuaranteeOfOrigin, ERC1155, AccessControl {
+    bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
+    /// @dev The MeterRegistry's operator role, which may request on a producer's behalf.
+    bytes32 private constant _OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    uint256 private constant _DAY = 86_400;
+
+    /// @dev A request and then its certificate, in three slots. Device data the registry holds
+    /// immutably (technology, capacity, commissioning date) is read from it, not copied.
+    struct Record {
+        bytes32 meterId; // slot 0
+        uint64 amountWh; // slot 1
+        uint32 fromDay; // slot 1
+        uint32 toDay; // slot 1
+        uint40 issueDate; // slot 1
+        Status status; // slot 1
+        bool revoked; // slot 1
+        Support support; // slot 1
+        bytes2 country; // slot 1
+        bytes6 region; // slot 1
+        address issuingBody; // slot 2
+        bytes12 energySource; // slot 2
+    }
+
+    IMeterRegistry private immutable _registry;
+    uint8 private immutable _expiryMonths;
+    uint256 private _count;
+    mapping(uint256 certificateId => Record) private _records;
+    /// @dev Requested or certified days of each device, 256 days per word.
+    mapping(bytes32 meterId => mapping(uint256 word => uint256 days_)) private _taken;
+    mapping(address holder => mapping(uint256 certificateId => uint256)) private _claimed;
+
+    /// @param expiryMonths_ months after the production period during which a certificate can be
+    /// transferred and claimed (12 under RED art. 19; 18 in Germany, Hungary, Estonia).
+    constructor(IMeterRegistry registry_, address admin, address issuingBody, uint8 expiryMonths_, string memory uri_)
+        ERC1155(uri_)
+    {
+        if (address(registry_) == address(0)) revert GuaranteeOfOriginInvalidRegistry(address(registry_));
+        if (expiryMonths_ == 0) revert GuaranteeOfOriginInvalidExpiry(expiryMonths_);
+        _registry = registry_;
+        _expiryMonths = expiryMonths_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(ISSUER_ROLE, issuingBody);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Lifecycle
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IGuaranteeOfOrigin
+    function requestCertification(bytes32 meterId, uint64 fromDay, uint64 toDay, Declaration calldata declaration)
+        external
+        returns (uint256 certificateId)
+    {
+        IMeterRegistry.MeterInfo memory info = _registry.meter(meterId); // reverts for an unknown meter
+        if (msg.sender != info.owner && !IAccessControl(address(_registry)).hasRole(_OPERATOR_ROLE, msg.sender)) {
+            revert GuaranteeOfOriginUnauthorizedRequester(meterId, msg.sender);
+        }
+        if (fromDay >= toDay || toDay > type(uint32).max) {
+            revert GuaranteeOfOriginInvalidPeriod(uint256(fromDay) * _DAY, uint256(toDay) * _DAY);
+        }
+        if (uint256(fromDay) * _DAY < info.registeredAt) {
+            revert GuaranteeOfOriginBeforeRegistration(meterId, uint256(fromDay) * _DAY, info.registeredAt);
+        }
+        uint64 amount = _registry.verifiedExportBetween(meterId, fromDay, toDay); // final or reverts
+        if (amount == 0) revert GuaranteeOfOriginNothingToCertify(meterId, fromDay, toDay);
+        _setDays(meterId, fromDay, toDay, true);
+
+        certificateId = ++_count;
+        Record storage r = _records[certificateId];
+        r.meterId = meterId;
+        (r.amountWh, r.fromDay, r.toDay, r.status) = (amount, uint32(fromDay), uint32(toDay), Status.Pending);
+        (r.support, r.country, r.region) = (declaration.support, declaration.country, declaration.region);
+        r.energySource = declaration.energySource;
+        emit CertificationRequested(certificateId, meterId, msg.sender, fromDay, toDay, amount);
+    }
+
+    /// @inheritdoc IGuaranteeOfOrigin
+    function approve(uint256[] calldata certificateIds) external onlyRole(ISSUER_ROLE) {
+        for (uint256 i; i < certificateIds.length; ++i) {
+            uint256 id = certificateIds[i];
+            Record storage r = _records[id];
+            if (r.status != Status.Pending) revert GuaranteeOfOriginRequestNotPending(id, r.status);
+            (r.status, r.issueDate, r.issuingBody) = (Status.Issued, uint40(block.timestamp), msg.sender);
+            address owner = _registry.meter(r.meterId).owner;
+            emit CertificateIssued(id, r.meterId, owner, r.amountWh, msg.sender);
+            // effects are done; the receiver hook of a contract owner is the last thing to run
+            _mint(owner, id, r.amountWh, "");
+        }
+    }
+
+    /// @inheritdoc IGuaranteeOfOrigin
+    function reject(uint256 certificateId, bytes32 reason) external onlyRole(ISSUER_ROLE) {
+        Record storage r = _records[certificateId];
+        if (r.status != Status.Pending) revert GuaranteeOfOriginRequestNotPending(certificateId, r.status);
+        r.status = Status.Rejected;
+        _setDays(r.meterId, r.fromDay, r.toDay, false);
+        emit CertificationRejected(certificateId, reason);
+    }
+
+    /// @inheritdoc IGuaranteeOfOrigin
+    function revoke(uint256 certificateId, bytes32 reason) external onlyRole(ISSUER_ROLE) {
+        Record storage r = _issued(certificateId);
+        if (r.revoked) revert GuaranteeOfOriginRevoked(certificateId);
+        r.revoked = true;
+        emit CertificateRevoked(certificateId, reason);
+    }
+
+    /// @inheritdoc IGuaranteeOfOrigin
+    function claim(
+        address holder,
+        uint256 certificateId,
+        uint64 amountWh,
+        bytes32 beneficiary,
+        uint64 consumptionStart,
+        uint64 consumptionEnd,
+        bytes2 country
+    ) external {
+        if (holder != msg.sender && !isApprovedForAll(holder, msg.sender)) {
+            revert ERC1155MissingApprovalForAll(msg.sender, holder);
+        }
+        if (consumptionStart >= consumptionEnd) revert GuaranteeOfOriginInvalidPeriod(consumptionStart, consumptionEnd);
+        _burn(holder, certificateId, amountWh); // checks revocation, expiry and the balance
+        _claimed[holder][certificateId] += amountWh;
+        emit Claimed(certificateId, holder, beneficiary, amountWh, consumptionStart, consumptionEnd, country);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Views
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IGuaranteeOfOrigin
+    function certificate(uint256 certificateId) external view returns (Certificate memory c) {
+        Record storage r = _records[certificateId];
+        if (r.status == Status.None) revert GuaranteeOfOriginUnknownCertificate(certificateId);
+        IMeterRegistry.MeterInfo memory info = _registry.meter(r.meterId);
+        c.meterId = r.meterId;
+        c.amountWh = r.amountWh;
+        c.productionStart = uint64(r.fromDay) * uint64(_DAY);
+        c.productionEnd = uint64(r.toDay) * uint64(_DAY);
+        c.issueDate = r.issueDate;
+        c.expiresAt = uint64(_expiresAt(r));
+        c.status = r.status;
+        c.revoked = r.revoked;
+        c.issuingBody = r.issuingBody;
+        c.declaration = Declaration(r.energySource, r.country, r.region, r.support);
+        (c.technology, c.capacityW, c.commissioningDate) = (info.technology, info.capacityW, info.commissioningDate);
+    }
+
+    /// @inheritdoc IGuaranteeOfOrigin
+    function certificateCount() external view returns (uint256) {
+        return _count;
+    }
+
+    /// @inheritdoc IGuaranteeOfOrigin
+    function claimedBalance(address holder, uint256 certificateId) external view returns (uint256) {
+        return _claimed[holder][certificateId];
+    }
+
+    /// @inheritdoc IGuaranteeOfOrigin
+    function isDayTaken(bytes32 meterId, uint256 day) external view returns (bool) {
+        return _taken[meterId][day >> 8] & (1 << (day & 255)) != 0;
+    }
+
+    /// @inheritdoc IGuaranteeOfOrigin
+    function expiryMonths() external view returns (uint8) {
+        return _expiryMonths;
+    }
+
+    /// @inheritdoc IGuaranteeOfOrigin
+    function registry() external view returns (address) {
+        return address(_registry);
+    }
+
+    function supportsInterface(bytes4 interfaceId)
+        public
+        view
+        override(ERC1155, AccessControl, IERC165)
+        returns (bool)
+    {
+        return ERC1155.supportsInterface(interfaceId) || AccessControl.supportsInterface(interfaceId);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Internals
+    // ------------------------------------------------------------------------------------------
+
+    /// @dev Transfers and burns (claims) only while the certificate is neither revoked nor expired.
+    function _update(address from, address to, uint256[] memory ids, uint256[] memory values) internal override {
+        if (from != address(0)) {
+            for (uint256 i; i < ids.length; ++i) {
+                Record storage r = _records[ids[i]];
+                if (r.revoked) revert GuaranteeOfOriginRevoked(ids[i]);
+                uint256 expiresAt = _expiresAt(r);
+                if (block.timestamp >= expiresAt) revert GuaranteeOfOriginExpired(ids[i], expiresAt, block.timestamp);
+            }
+        }
+        super._update(from, to, ids, values);
+    }
+
+    function _issued(uint256 certificateId) private view returns (Record storage r) {
+        r = _records[certificateId];
+        if (r.status != Status.Issued) revert GuaranteeOfOriginUnknownCertificate(certificateId);
+    }
+
+    function _expiresAt(Record storage r) private view returns (uint256) {
+        return CalendarMonths.add(uint256(r.toDay) * _DAY, _expiryMonths);
+    }
+
+    /// @dev Marks (or releases) the days [fromDay, toDay) of a device; marking refuses a day
+    /// already taken, naming the first one.
+    function _setDays(bytes32 meterId, uint256 fromDay, uint256 toDay, bool take) private {
+        mapping(uint256 => uint256) storage taken = _taken[meterId];
+        for (uint256 word = fromDay >> 8; word <= (toDay - 1) >> 8; ++word) {
+            uint256 lo = word == fromDay >> 8 ? fromDay & 255 : 0;
+            uint256 hi = word == (toDay - 1) >> 8 ? ((toDay - 1) & 255) + 1 : 256;
+            // bits lo..hi-1 set; hi - lo is in 1..256, so the shift stays in range
+            uint256 mask = hi - lo == 256 ? type(uint256).max : ((1 << (hi - lo)) - 1) << lo;
+            uint256 bits = taken[word];
+            if (take) {
+                uint256 clash = bits & mask;
+                if (clash != 0) {
+                    uint256 bit;
+                    while (clash & (1 << bit) == 0) ++bit;
+                    revert GuaranteeOfOriginAlreadyCertified(meterId, (word << 8) + bit);
+                }
+                taken[word] = bits | mask;
+            } else {
+                taken[word] = bits & ~mask;
+            }
+        }
+    }
+}
