@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,9 @@ class Community:
     def interval_seconds(self) -> int:
         return int(self.manifest["settings"]["intervalSeconds"])
 
-    @property
+    @cached_property
     def errors(self) -> ErrorDecoder:
-        return ErrorDecoder([self.registry.abi, self.token.abi])
+        return ErrorDecoder([self.registry.abi, self.token.abi, self.guarantees.abi])
 
     def transact(self, call, sender: str | None = None, gas: int | None = None, *, simulated: bool = False) -> dict:
         """Send a contract call (or constructor) and wait for it; a revert raises

@@ -4,9 +4,10 @@ On the default `development` network (anvil, started by brownie) the deployer is
 dev account. gridshare's own deployments (manifests in deployments/) come from `gridshare deploy`.
 """
 
-from brownie import EnergyToken, MeterRegistry, accounts
+from brownie import EnergyToken, GuaranteeOfOrigin, MeterRegistry, accounts
 
 INTERVAL_SECONDS = 900
+EXPIRY_MONTHS = 12
 
 
 def main():
@@ -14,6 +15,8 @@ def main():
     registry = MeterRegistry.deploy(INTERVAL_SECONDS, deployer, {"from": deployer})
     token = EnergyToken.deploy(registry, "", {"from": deployer})
     registry.setEnergyToken(token, {"from": deployer})
-    print(f"MeterRegistry: {registry.address}")
-    print(f"EnergyToken:   {token.address}")
-    return registry, token
+    guarantees = GuaranteeOfOrigin.deploy(registry, deployer, deployer, EXPIRY_MONTHS, "", {"from": deployer})
+    print(f"MeterRegistry:     {registry.address}")
+    print(f"EnergyToken:       {token.address}")
+    print(f"GuaranteeOfOrigin: {guarantees.address}")
+    return registry, token, guarantees
