@@ -30,14 +30,28 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 1000)
 
 
 class Context:
-    def __init__(self, network_name: str, rpc_url: str | None, keystore: Path | None):
+    def __init__(self, network_name: str, rpc_url: str | None, keystore: Path | None, account: str | None):
         self.network_name = network_name
         self.rpc_url = rpc_url
         self.keystore = keystore
+        self.account = account
 
     def chain(self) -> network.Chain:
         state = network.default_anvil_state() if self.network_name == "anvil" and not self.rpc_url else None
-        return network.connect(self.network_name, rpc_url=self.rpc_url, keystore=self.keystore, anvil_state=state)
+        chain = network.connect(self.network_name, rpc_url=self.rpc_url, keystore=self.keystore, anvil_state=state)
+        if self.account is not None:
+            if chain.network == "rpc":
+                chain.close()
+                raise GridshareError("--account picks a development account; on --rpc-url the key decides the sender")
+            accounts = chain.accounts()
+            if self.account.isdigit():
+                if int(self.account) >= len(accounts):
+                    chain.close()
+                    raise GridshareError(f"--account {self.account}: the devnet has {len(accounts)} accounts")
+                chain.sender = accounts[int(self.account)]
+            else:
+                chain.sender = _address(self.account)
+        return chain
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -49,10 +63,12 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option("--rpc-url", help="Any EVM chain's JSON-RPC URL (overrides --network).")
 @click.option("--keystore", type=click.Path(path_type=Path), help="V3 keystore of the sending key for --rpc-url "
               "(password from GRIDSHARE_KEYSTORE_PASSWORD); else GRIDSHARE_PRIVATE_KEY.")
+@click.option("--account", help="Send as this development account (address or index) on embedded/anvil "
+              "[default: account 0, the operator].")
 @click.pass_context
-def cli(ctx, network_name, rpc_url, keystore):
+def cli(ctx, network_name, rpc_url, keystore, account):
     """gridshare: local energy communities on Ethereum."""
-    ctx.obj = Context(network_name, rpc_url, keystore)
+    ctx.obj = Context(network_name, rpc_url, keystore, account)
 
 
 # --- toolchain -------------------------------------------------------------------------------------
@@ -73,11 +89,16 @@ def compile_cmd(write_abi):
 @cli.command()
 @click.option("--interval", "interval_seconds", type=click.Choice(["900", "1800"]), default="900", show_default=True,
               help="Metering interval in seconds.")
+@click.option("--expiry-months", type=click.IntRange(1, 255), default=12, show_default=True,
+              help="Guarantees of origin expire this many months after their production period.")
+@click.option("--issuing-body", help="Account that issues guarantees of origin [default: the deployer].")
 @pass_ctx
-def deploy(ctx: Context, interval_seconds):
-    """Deploy MeterRegistry and EnergyToken; write deployments/<chainId>.json."""
+def deploy(ctx: Context, interval_seconds, expiry_months, issuing_body):
+    """Deploy MeterRegistry, EnergyToken and GuaranteeOfOrigin; write deployments/<chainId>.json."""
+    issuing_body = _address(issuing_body) if issuing_body else None
     with ctx.chain() as chain:
-        community = deployment.deploy(chain, interval_seconds=int(interval_seconds))
+        community = deployment.deploy(chain, interval_seconds=int(interval_seconds), expiry_months=expiry_months,
+                                      issuing_body=issuing_body)
         for name, c in community.manifest["contracts"].items():
             console.print(f"{name:<14} {c['address']}  (block {c['blockNumber']})")
         path = deployment.manifest_path(chain.chain_id)
@@ -89,6 +110,20 @@ def deploy(ctx: Context, interval_seconds):
 @cli.group()
 def devnet():
     """The local anvil devnet kept between commands."""
+
+
+@devnet.command()
+@click.option("--days", type=click.FloatRange(min=0, min_open=True), required=True)
+@pass_ctx
+def advance(ctx: Context, days):
+    """Move the anvil devnet's clock forward (to test what takes time: readings, expiry)."""
+    if ctx.network_name != "anvil" or ctx.rpc_url:
+        raise GridshareError("only the anvil devnet's clock can move: add --network anvil")
+    with ctx.chain() as chain:
+        chain.w3.provider.make_request("evm_increaseTime", [int(days * 86_400)])
+        chain.w3.provider.make_request("evm_mine", [])
+        now = chain.w3.eth.get_block("latest")["timestamp"]
+    console.print(f"devnet time is now {datetime.fromtimestamp(now, timezone.utc):%Y-%m-%d %H:%M} UTC")
 
 
 @devnet.command()
@@ -300,6 +335,11 @@ def demo():
     from gridshare.demo import run
 
     run(console)
+
+
+from gridshare.go_cli import go  # noqa: E402 - registers `gridshare go` on the group above
+
+cli.add_command(go)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -146,6 +146,12 @@ def start_anvil(*, state: Path | None = None, port: int | None = None) -> Chain:
             process.kill()
             raise GridshareError("anvil did not answer within 20 s")
         time.sleep(0.05)
+    if state is not None:
+        # anvil reloads blocks but not a clock moved forward (`devnet advance`): carry it on from
+        # the last block so that time never goes backwards
+        latest = w3.eth.get_block("latest")["timestamp"]
+        if latest >= time.time():
+            w3.provider.make_request("evm_setTime", [latest + 1])
     return Chain(w3, "anvil", w3.eth.accounts[0], process)
 
 

@@ -350,3 +350,30 @@ def test_live_plus_claimed_plus_expired_equals_certified(env, actions, expire_af
             p.meter.id, p.first_day, p.first_day + 1).call()
     finally:
         env.w3.testing.revert(snapshot)
+
+
+def test_monthly_batch_issuance_for_all_producers_is_rerunnable(env):
+    from datetime import datetime, timezone
+
+    from gridshare.certificates import issue_month, month_days
+    from gridshare.reading import MeterReading
+
+    a, b, late = (env.meter(o, capacity_w=10_000) for o in (env.alice, env.bob, env.carol))
+    env.meter(env.carol, MeterKind.CONSUMER)  # consumers are not certified
+    when = datetime.fromtimestamp(env.now() + 40 * DAY, timezone.utc)
+    month = f"{when.year}-{when.month:02d}"
+    first, after = month_days(month)
+    env.w3.testing.timeTravel((after + 1) * DAY)
+    for m, wh in ((a, 700), (b, 300)):  # a reading on the 1st and one on the 1st of the next month
+        env.submit([env.sign(m, MeterReading(m.id, first * DAY, 0, wh, 0, wh)),
+                    env.sign(m, MeterReading(m.id, after * DAY, 0, 0, 0, wh))])
+    env.submit([env.sign(late, MeterReading(late.id, first * DAY, 0, 5, 0, 5))])  # not verified to the end
+    ticks = []
+    result = issue_month(env.c, month, SOLAR_DECL, on_progress=ticks.append)
+    assert len(result.issued) == 2 and sum(ticks) == 3
+    assert go(env).balanceOfBatch([env.alice, env.bob], result.issued).call() == [700, 300]
+    [(skipped_meter, error)] = result.skipped
+    assert skipped_meter == late.id and error.name == "MeterRegistryNoCheckpoint"
+    again = issue_month(env.c, month, SOLAR_DECL)
+    assert again.issued == [] and {e.name for _, e in again.skipped} == {
+        "GuaranteeOfOriginAlreadyCertified", "MeterRegistryNoCheckpoint"}
