@@ -42,6 +42,7 @@ demo: setup
 
 bench: setup
 	$(BIN)/python benchmarks/readings.py
+	$(BIN)/python benchmarks/guarantees.py
 
 abi: setup
 	$(BIN)/gridshare compile --write-abi

@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
+import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {IMeterRegistry} from "./interfaces/IMeterRegistry.sol";
 import {IGuaranteeOfOrigin} from "./interfaces/IGuaranteeOfOrigin.sol";
 import {CalendarMonths} from "./libraries/CalendarMonths.sol";
@@ -43,7 +44,14 @@ contract GuaranteeOfOrigin is IGuaranteeOfOrigin, ERC1155, AccessControl {
     mapping(uint256 certificateId => Record) private _records;
     /// @dev Requested or certified days of each device, 256 days per word.
     mapping(bytes32 meterId => mapping(uint256 word => uint256 days_)) private _taken;
-    mapping(address holder => mapping(uint256 certificateId => uint256)) private _claimed;
+    /// @dev A holder's balance and claimed amount of one certificate share a slot, so that a
+    /// claim updates the slot its burn just touched. OpenZeppelin's `_balances` is not used.
+    struct Holding {
+        uint128 balance;
+        uint128 claimed;
+    }
+
+    mapping(address holder => mapping(uint256 certificateId => Holding)) private _holdings;
 
     /// @param expiryMonths_ months after the production period during which a certificate can be
     /// transferred and claimed (12 under RED art. 19; 18 in Germany, Hungary, Estonia).
@@ -67,15 +75,15 @@ contract GuaranteeOfOrigin is IGuaranteeOfOrigin, ERC1155, AccessControl {
         external
         returns (uint256 certificateId)
     {
-        IMeterRegistry.MeterInfo memory info = _registry.meter(meterId); // reverts for an unknown meter
-        if (msg.sender != info.owner && !IAccessControl(address(_registry)).hasRole(_OPERATOR_ROLE, msg.sender)) {
+        (address owner, uint64 registeredAt) = _registry.meterOwner(meterId); // reverts for an unknown meter
+        if (msg.sender != owner && !IAccessControl(address(_registry)).hasRole(_OPERATOR_ROLE, msg.sender)) {
             revert GuaranteeOfOriginUnauthorizedRequester(meterId, msg.sender);
         }
         if (fromDay >= toDay || toDay > type(uint32).max) {
             revert GuaranteeOfOriginInvalidPeriod(uint256(fromDay) * _DAY, uint256(toDay) * _DAY);
         }
-        if (uint256(fromDay) * _DAY < info.registeredAt) {
-            revert GuaranteeOfOriginBeforeRegistration(meterId, uint256(fromDay) * _DAY, info.registeredAt);
+        if (uint256(fromDay) * _DAY < registeredAt) {
+            revert GuaranteeOfOriginBeforeRegistration(meterId, uint256(fromDay) * _DAY, registeredAt);
         }
         uint64 amount = _registry.verifiedExportBetween(meterId, fromDay, toDay); // final or reverts
         if (amount == 0) revert GuaranteeOfOriginNothingToCertify(meterId, fromDay, toDay);
@@ -97,7 +105,7 @@ contract GuaranteeOfOrigin is IGuaranteeOfOrigin, ERC1155, AccessControl {
             Record storage r = _records[id];
             if (r.status != Status.Pending) revert GuaranteeOfOriginRequestNotPending(id, r.status);
             (r.status, r.issueDate, r.issuingBody) = (Status.Issued, uint40(block.timestamp), msg.sender);
-            address owner = _registry.meter(r.meterId).owner;
+            (address owner,) = _registry.meterOwner(r.meterId);
             emit CertificateIssued(id, r.meterId, owner, r.amountWh, msg.sender);
             // effects are done; the receiver hook of a contract owner is the last thing to run
             _mint(owner, id, r.amountWh, "");
@@ -136,7 +144,8 @@ contract GuaranteeOfOrigin is IGuaranteeOfOrigin, ERC1155, AccessControl {
         }
         if (consumptionStart >= consumptionEnd) revert GuaranteeOfOriginInvalidPeriod(consumptionStart, consumptionEnd);
         _burn(holder, certificateId, amountWh); // checks revocation, expiry and the balance
-        _claimed[holder][certificateId] += amountWh;
+        // claimed <= the certificate's uint64 amount: no overflow of uint128
+        _holdings[holder][certificateId].claimed += amountWh;
         emit Claimed(certificateId, holder, beneficiary, amountWh, consumptionStart, consumptionEnd, country);
     }
 
@@ -169,7 +178,12 @@ contract GuaranteeOfOrigin is IGuaranteeOfOrigin, ERC1155, AccessControl {
 
     /// @inheritdoc IGuaranteeOfOrigin
     function claimedBalance(address holder, uint256 certificateId) external view returns (uint256) {
-        return _claimed[holder][certificateId];
+        return _holdings[holder][certificateId].claimed;
+    }
+
+    /// @inheritdoc ERC1155
+    function balanceOf(address account, uint256 id) public view override(ERC1155, IERC1155) returns (uint256) {
+        return _holdings[account][id].balance;
     }
 
     /// @inheritdoc IGuaranteeOfOrigin
@@ -200,17 +214,32 @@ contract GuaranteeOfOrigin is IGuaranteeOfOrigin, ERC1155, AccessControl {
     // Internals
     // ------------------------------------------------------------------------------------------
 
-    /// @dev Transfers and burns (claims) only while the certificate is neither revoked nor expired.
+    /// @dev OpenZeppelin's `_update` with balances in {Holding}; transfers and burns (claims) only
+    /// while the certificate is neither revoked nor expired.
     function _update(address from, address to, uint256[] memory ids, uint256[] memory values) internal override {
-        if (from != address(0)) {
-            for (uint256 i; i < ids.length; ++i) {
-                Record storage r = _records[ids[i]];
-                if (r.revoked) revert GuaranteeOfOriginRevoked(ids[i]);
+        if (ids.length != values.length) revert ERC1155InvalidArrayLength(ids.length, values.length);
+        for (uint256 i; i < ids.length; ++i) {
+            (uint256 id, uint256 value) = (ids[i], values[i]);
+            if (from != address(0)) {
+                Record storage r = _records[id];
+                if (r.revoked) revert GuaranteeOfOriginRevoked(id);
                 uint256 expiresAt = _expiresAt(r);
-                if (block.timestamp >= expiresAt) revert GuaranteeOfOriginExpired(ids[i], expiresAt, block.timestamp);
+                if (block.timestamp >= expiresAt) revert GuaranteeOfOriginExpired(id, expiresAt, block.timestamp);
+                Holding storage h = _holdings[from][id];
+                uint256 balance = h.balance;
+                if (balance < value) revert ERC1155InsufficientBalance(from, balance, value, id);
+                h.balance = uint128(balance - value); // value <= balance < 2^128
+            }
+            if (to != address(0)) {
+                // a certificate's whole amount is a uint64: balances never reach 2^128
+                _holdings[to][id].balance += uint128(value);
             }
         }
-        super._update(from, to, ids, values);
+        if (ids.length == 1) {
+            emit TransferSingle(_msgSender(), from, to, ids[0], values[0]);
+        } else {
+            emit TransferBatch(_msgSender(), from, to, ids, values);
+        }
     }
 
     function _issued(uint256 certificateId) private view returns (Record storage r) {

@@ -324,6 +324,13 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
     }
 
     /// @inheritdoc IMeterRegistry
+    function meterOwner(bytes32 meterId) external view returns (address owner, uint64 registeredAt) {
+        Meter storage m = _meters[meterId];
+        if (m.signer == address(0)) revert MeterRegistryUnknownMeter(meterId);
+        return (m.owner, m.registeredAt);
+    }
+
+    /// @inheritdoc IMeterRegistry
     function meterState(bytes32 meterId) external view returns (MeterState memory) {
         if (_meters[meterId].signer == address(0)) revert MeterRegistryUnknownMeter(meterId);
         State storage st = _states[meterId];

@@ -182,6 +182,8 @@ interface IMeterRegistry {
     function energyToken() external view returns (address);
     function isParticipant(address account) external view returns (bool);
     function meter(bytes32 meterId) external view returns (MeterInfo memory);
+    /// @notice A meter's owner and registration time only (cheaper than {meter} for contracts).
+    function meterOwner(bytes32 meterId) external view returns (address owner, uint64 registeredAt);
     function meterState(bytes32 meterId) external view returns (MeterState memory);
     /// @notice The meter's total verified export before UTC day `day` (day = unix time / 86400):
     /// the sum of the export of its verified readings of intervals before that day. Final: later
