@@ -197,3 +197,9 @@ def test_interval_account_holds_all_figures_of_an_account_in_an_interval(env):
     env.c.transact(env.token.functions.redeem(env.alice, iid, 70), env.alice)
     assert env.token.functions.intervalAccount(env.alice, iid).call() == [430, 500, 100, 70]
     assert env.token.functions.verifiedExport(env.alice, iid).call() == 500
+
+
+def test_batch_transfer_arrays_must_match(env):
+    iid = _produce_and_consume(env)
+    with reverts("ERC1155InvalidArrayLength", idsLength=1, valuesLength=2):
+        env.c.transact(env.token.functions.safeBatchTransferFrom(env.alice, env.bob, [iid], [1, 2], b""), env.alice)

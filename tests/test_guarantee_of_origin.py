@@ -377,3 +377,22 @@ def test_monthly_batch_issuance_for_all_producers_is_rerunnable(env):
     again = issue_month(env.c, month, SOLAR_DECL)
     assert again.issued == [] and {e.name for _, e in again.skipped} == {
         "GuaranteeOfOriginAlreadyCertified", "MeterRegistryNoCheckpoint"}
+
+
+def test_batch_transfer_of_several_certificates_keeps_their_data(env):
+    p = producing(env, days=2)
+    ids = [issue(env, p, 0, 1), issue(env, p, 1, 2)]
+    before = [go(env).certificate(i).call() for i in ids]
+    env.c.transact(go(env).safeBatchTransferFrom(env.alice, env.bob, ids, [100, 200], b""), env.alice)
+    assert go(env).balanceOfBatch([env.bob, env.bob], ids).call() == [100, 200]
+    assert [go(env).certificate(i).call() for i in ids] == before
+    with reverts("ERC1155InvalidArrayLength", idsLength=2, valuesLength=1):
+        env.c.transact(go(env).safeBatchTransferFrom(env.alice, env.bob, ids, [1], b""), env.alice)
+
+
+def test_a_period_beyond_32_bit_days_is_refused(env):
+    p = producing(env, days=1)
+    too_far = 2**32
+    with reverts("GuaranteeOfOriginInvalidPeriod", start=p.first_day * DAY, end=too_far * DAY):
+        env.c.transact(go(env).requestCertification(p.meter.id, p.first_day, too_far, SOLAR_DECL.as_call_arg()),
+                       env.alice)

@@ -408,3 +408,11 @@ def test_commissioning_date_must_fit_48_bits(env):
     env.participant(env.alice)
     with reverts("SafeCastOverflowedUintDowncast", bits=48, value=2**48):
         env.c.transact(env.registry.functions.registerMeter(b"\1" * 32, env.bob, env.alice, 0, 1000, SOLAR, 2**48))
+
+
+def test_meter_owner_view(env):
+    m = env.meter(env.alice)
+    owner, registered_at = env.registry.functions.meterOwner(m.id).call()
+    assert owner == env.alice and registered_at == env.registry.functions.meter(m.id).call()[7]
+    with reverts("MeterRegistryUnknownMeter", meterId=b"\6" * 32):
+        raise_view(env, env.registry.functions.meterOwner(b"\6" * 32))
