@@ -1,0 +1,7 @@
+"""`python -m gridshare`: the same as the `gridshare` command."""
+
+import sys
+
+from gridshare.cli import main
+
+sys.exit(main())
