@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {IMeterRegistry} from "./interfaces/IMeterRegistry.sol";
 import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 
@@ -27,6 +28,9 @@ contract EnergyToken is ERC1155, IEnergyToken {
         uint64 importWh; // verified import of the account's meters
         uint64 redeemedWh; // tokens burned against that import
     }
+
+    /// @notice The registry role that lets a self-consumption operation settle local sharing.
+    bytes32 public constant ALLOCATOR_ROLE = keccak256("ALLOCATOR_ROLE");
 
     IMeterRegistry private immutable _registry;
     mapping(address account => mapping(uint256 intervalId => IntervalAccount)) private _accounts;
@@ -95,6 +99,44 @@ contract EnergyToken is ERC1155, IEnergyToken {
         _checkRedeemer(account);
         _consume(account, intervalId, amountWh);
         _burn(account, intervalId, amountWh); // reverts with ERC1155InsufficientBalance if short
+    }
+
+    /// @inheritdoc IEnergyToken
+    function settleLocal(LocalSettlement[] calldata settlements) external {
+        if (!IAccessControl(address(_registry)).hasRole(ALLOCATOR_ROLE, msg.sender)) {
+            revert EnergyTokenUnauthorizedAllocator(msg.sender);
+        }
+        address operator = _msgSender();
+        for (uint256 s; s < settlements.length; ++s) {
+            LocalSettlement calldata t = settlements[s];
+            uint256 id = t.intervalId;
+            if (t.producers.length != t.givenWh.length) {
+                revert ERC1155InvalidArrayLength(t.producers.length, t.givenWh.length);
+            }
+            if (t.consumers.length != t.receivedWh.length) {
+                revert ERC1155InvalidArrayLength(t.consumers.length, t.receivedWh.length);
+            }
+            uint256 given;
+            for (uint256 i; i < t.producers.length; ++i) {
+                uint256 value = t.givenWh[i];
+                if (value == 0) continue;
+                address producer = t.producers[i];
+                IntervalAccount storage a = _accounts[producer][id];
+                uint256 balance = a.balance;
+                if (balance < value) revert ERC1155InsufficientBalance(producer, balance, value, id);
+                a.balance = uint64(balance - value); // value <= balance
+                given += value;
+                emit TransferSingle(operator, producer, address(0), id, value); // consumed locally
+            }
+            uint256 received;
+            for (uint256 i; i < t.consumers.length; ++i) {
+                if (t.receivedWh[i] != 0) {
+                    _consume(t.consumers[i], id, t.receivedWh[i]);
+                    received += t.receivedWh[i];
+                }
+            }
+            if (given != received) revert EnergyTokenUnbalancedSettlement(id, given, received);
+        }
     }
 
     /// @inheritdoc IEnergyToken

@@ -46,6 +46,7 @@ __all__ = [
     "per_mille",
     "dynamic_default",
     "route",
+    "split_pro_rata",
 ]
 
 PER_MILLE = 1000
@@ -491,3 +492,23 @@ def route(production: Mapping[str, int], shares: Mapping[str, int]) -> Flows:
                 left[producer] -= take
                 rest -= take
     return flows
+
+
+def split_pro_rata(total: int, weights: Sequence[int]) -> list[int]:
+    """Split ``total`` Wh pro rata of ``weights`` (in order), as the SelfConsumption contract
+    splits what producers give: ``floor(total * w_i / W)``, then the remainder one Wh each to the
+    first with some weight left. Requires ``0 <= total <= sum(weights)``; each part ``<= w_i``."""
+    weight = sum(weights)
+    if not 0 <= total <= weight:
+        raise ValueError(f"cannot split {total} Wh over weights summing to {weight}")
+    if total == 0:
+        return [0] * len(weights)
+    parts = [total * w // weight for w in weights]
+    rest = total - sum(parts)
+    for i, w in enumerate(weights):
+        if rest == 0:
+            break
+        if parts[i] < w:
+            parts[i] += 1
+            rest -= 1
+    return parts

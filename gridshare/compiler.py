@@ -20,7 +20,7 @@ import solcx
 from gridshare.errors import GridshareError
 
 #: Contracts a deployment consists of, in deployment order; their ABIs are published in ``abi/``.
-DEPLOYABLE = ("MeterRegistry", "EnergyToken", "GuaranteeOfOrigin")
+DEPLOYABLE = ("MeterRegistry", "EnergyToken", "GuaranteeOfOrigin", "SelfConsumption")
 
 SETTINGS = {
     "evmVersion": "cancun",

@@ -17,6 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from eth_utils import keccak
 from web3.contract import Contract
 
 from gridshare.compiler import DEPLOYABLE, SETTINGS, compile_contracts, compiler_version, project_root
@@ -25,6 +26,9 @@ from gridshare.network import Chain
 from gridshare.revert import CustomError, ErrorDecoder
 
 EMBEDDED_GAS = 25_000_000
+#: SelfConsumption.Key, in order
+ALLOCATION_KEYS = ("dynamic-default", "supplied")
+ALLOCATOR_ROLE = keccak(text="ALLOCATOR_ROLE")
 CHAIN_NAMES = {1: "mainnet", 11155111: "sepolia", 73799: "volta", 246: "energyweb", 31337: "anvil"}
 
 
@@ -37,6 +41,7 @@ class Community:
     registry: Contract
     token: Contract
     guarantees: Contract
+    operation: Contract  # SelfConsumption
 
     @property
     def interval_seconds(self) -> int:
@@ -44,7 +49,7 @@ class Community:
 
     @cached_property
     def errors(self) -> ErrorDecoder:
-        return ErrorDecoder([self.registry.abi, self.token.abi, self.guarantees.abi])
+        return ErrorDecoder([self.registry.abi, self.token.abi, self.guarantees.abi, self.operation.abi])
 
     def transact(self, call, sender: str | None = None, gas: int | None = None, *, simulated: bool = False) -> dict:
         """Send a contract call (or constructor) and wait for it; a revert raises
@@ -131,16 +136,22 @@ def deploy(
     interval_seconds: int = 900,
     expiry_months: int = 12,
     issuing_body: str | None = None,
+    allocation_key: str = "dynamic-default",
     token_uri: str = "",
     folder: Path | None = None,
     write: bool = True,
 ) -> Community:
-    """Deploy MeterRegistry, EnergyToken and GuaranteeOfOrigin, link them, write the manifest.
+    """Deploy MeterRegistry, EnergyToken, GuaranteeOfOrigin and a SelfConsumption operation, link
+    them, write the manifest.
 
-    The sender becomes the registry's admin and operator and the certificates' admin;
-    ``issuing_body`` (default: the sender) may issue, reject and revoke guarantees of origin,
-    which expire ``expiry_months`` after their production period.
+    The sender becomes the registry's admin and operator, the certificates' admin and the
+    operation's operator (PMO); ``issuing_body`` (default: the sender) may issue, reject and revoke
+    guarantees of origin, which expire ``expiry_months`` after their production period.
+    ``allocation_key``: ``dynamic-default`` (computed on-chain) or ``supplied`` (shares computed
+    off-chain by :mod:`gridshare.allocation`, bounds enforced on-chain).
     """
+    if allocation_key not in ALLOCATION_KEYS:
+        raise GridshareError(f"allocation key must be one of {', '.join(ALLOCATION_KEYS)}, not {allocation_key!r}")
     if interval_seconds not in (900, 1800):
         raise GridshareError(f"interval must be 900 or 1800 seconds, not {interval_seconds}")
     if not 1 <= expiry_months <= 255:
@@ -151,14 +162,17 @@ def deploy(
     token, token_entry = _deploy_one(chain, artifacts["EnergyToken"], registry.address, token_uri)
     guarantees, guarantees_entry = _deploy_one(chain, artifacts["GuaranteeOfOrigin"], registry.address, chain.sender,
                                                issuing_body, expiry_months, "")
+    operation, operation_entry = _deploy_one(chain, artifacts["SelfConsumption"], registry.address, token.address,
+                                             ALLOCATION_KEYS.index(allocation_key), chain.sender)
     manifest = {
         "chainId": chain.chain_id,
         "name": CHAIN_NAMES.get(chain.chain_id, chain.network),
         "contracts": {"MeterRegistry": registry_entry, "EnergyToken": token_entry,
-                      "GuaranteeOfOrigin": guarantees_entry},
+                      "GuaranteeOfOrigin": guarantees_entry, "SelfConsumption": operation_entry},
         "settings": {
             "intervalSeconds": interval_seconds,
             "expiryMonths": expiry_months,
+            "allocationKey": allocation_key,
             "issuingBody": issuing_body,
             "operator": chain.sender,
             "compiler": compiler_version(),
@@ -166,8 +180,9 @@ def deploy(
             "optimizerRuns": SETTINGS["optimizer"]["runs"],
         },
     }
-    community = Community(chain, manifest, registry, token, guarantees)
+    community = Community(chain, manifest, registry, token, guarantees, operation)
     community.transact(registry.functions.setEnergyToken(token.address))
+    community.transact(registry.functions.grantRole(ALLOCATOR_ROLE, operation.address))
     if write:
         path = manifest_path(chain.chain_id, folder)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -191,7 +206,7 @@ def load(chain: Chain, folder: Path | None = None) -> Community:
     missing = [name for name in DEPLOYABLE if name not in contracts]
     if missing:
         raise GridshareError(f"{path} lacks {', '.join(missing)} (an older deployment?): run `gridshare deploy` again")
-    registry, token, guarantees = (
+    registry, token, guarantees, operation = (
         w3.eth.contract(address=contracts[name]["address"], abi=contracts[name]["abi"]) for name in DEPLOYABLE
     )
     if not w3.eth.get_code(registry.address):
@@ -199,4 +214,4 @@ def load(chain: Chain, folder: Path | None = None) -> Community:
             f"{path} names a MeterRegistry at {registry.address} but chain {chain.chain_id} has no code there "
             "(a reset devnet?): run `gridshare deploy` again"
         )
-    return Community(chain, manifest, registry, token, guarantees)
+    return Community(chain, manifest, registry, token, guarantees, operation)

@@ -17,6 +17,11 @@ interface IEnergyToken is IERC1155 {
     /// @notice Redeeming `amountWh` would exceed what is left of the account's verified import.
     error EnergyTokenRedeemExceedsImport(address account, uint256 intervalId, uint256 amountWh, uint256 redeemableWh);
     error EnergyTokenInvalidRegistry(address registry);
+    /// @notice Only an account with the registry's `ALLOCATOR_ROLE` (a self-consumption operation
+    /// the registry's admin authorised) settles local sharing.
+    error EnergyTokenUnauthorizedAllocator(address caller);
+    /// @notice A local settlement must deliver exactly what it takes.
+    error EnergyTokenUnbalancedSettlement(uint256 intervalId, uint256 givenWh, uint256 receivedWh);
 
     /// @notice Verified energy of one reading, credited to the meter's owner.
     struct Credit {
@@ -35,6 +40,22 @@ interface IEnergyToken is IERC1155 {
     /// import: local energy consumed. Requirements: caller is `account` or approved for all by it;
     /// `account` holds the tokens; redeemed + amountWh <= verified import of that interval.
     function redeem(address account, uint256 intervalId, uint256 amountWh) external;
+
+    /// @notice One interval's local sharing: what each producer gives, what each consumer receives.
+    struct LocalSettlement {
+        uint64 intervalId;
+        address[] producers;
+        uint64[] givenWh;
+        address[] consumers;
+        uint64[] receivedWh;
+    }
+
+    /// @notice Settles local sharing (collective self-consumption), interval by interval: burns
+    /// `givenWh` from each producer and records `receivedWh` as redeemed by each consumer, i.e.
+    /// tokens move from producers to consumers and are consumed there. Requirements: caller has
+    /// the registry's `ALLOCATOR_ROLE`; per interval, sum given = sum received; producers hold
+    /// what they give; no consumer redeems beyond its verified import.
+    function settleLocal(LocalSettlement[] calldata settlements) external;
 
     /// @notice {redeem} for several intervals at once (all or nothing).
     function redeemBatch(address account, uint256[] calldata intervalIds, uint256[] calldata amountsWh) external;

@@ -1,0 +1,302 @@
+"""SelfConsumption: on-chain sharing equals the pure-Python engine; every refusal by its error."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from eth_utils import keccak
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from web3.logs import DISCARD
+
+from gridshare.allocation import DynamicDefaultKey, StaticKey, split_pro_rata
+from gridshare.compiler import compile_contracts
+from gridshare.deployment import ALLOCATOR_ROLE
+from gridshare.meter import MeterKind
+from gridshare.operation import allocate, join, members
+
+from conftest import reverts
+
+OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
+
+
+def community(env, n_prosumers=2, n_consumers=2, capacity_w=20_000):
+    people = [env.alice, env.bob, env.carol, env.outsider][: n_prosumers + n_consumers]
+    ms = [env.meter(p, MeterKind.PROSUMER if k < n_prosumers else MeterKind.CONSUMER, capacity_w=capacity_w)
+          for k, p in enumerate(people)]
+    return ms
+
+
+def signed_day(env, ms, start, imports, exports):
+    """Readings of every meter for len(imports[0]) intervals from `start`."""
+    per_meter = [env.readings(m, start, imports[k], exports[k]) for k, m in enumerate(ms)]
+    return [r for group in per_meter for r in group]
+
+
+def expected(imports_t, exports_t):
+    """What the engine says for one interval: (shares per member, given per member)."""
+    names = [str(k) for k in range(len(imports_t))]
+    allocation = DynamicDefaultKey().allocate(dict(zip(names, exports_t)), dict(zip(names, imports_t)))
+    shares = [allocation.received(n) for n in names]
+    return shares, split_pro_rata(sum(shares), exports_t)
+
+
+def check_interval(env, ms, iid, imports_t, exports_t):
+    shares, gives = expected(imports_t, exports_t)
+    for k, m in enumerate(ms):
+        balance, minted, imported, redeemed = env.token.functions.intervalAccount(m.owner, iid).call()
+        assert (minted, imported) == (exports_t[k], imports_t[k])
+        assert redeemed == shares[k] and balance == exports_t[k] - gives[k]
+        prod, autoprod, surplus, cons, autocons, complement = env.c.operation.functions.quantities(m.owner, iid).call()
+        assert (prod, autoprod, surplus) == (exports_t[k], gives[k], exports_t[k] - gives[k])
+        assert (cons, autocons, complement) == (imports_t[k], shares[k], imports_t[k] - shares[k])
+
+
+def test_dynamic_default_on_chain_equals_the_engine_on_the_worked_example(env):
+    ms = community(env, n_prosumers=1, n_consumers=3)  # production 12 kWh, consumers A 6, B 3, C 1
+    start = env.ended_start()
+    join(env.c, [m.id for m in ms], start // 900)
+    imports, exports = [[0], [1500], [750], [250]], [[3000], [0], [0], [0]]  # one interval, in Wh / 4
+    report = allocate(env.c, signed_day(env, ms, start, imports, exports))
+    assert (report.intervals, report.incomplete) == (1, None)
+    check_interval(env, ms, start // 900, [0, 1500, 750, 250], [3000, 0, 0, 0])
+    assert env.c.operation.functions.lastAllocated().call() == start // 900
+
+
+wh = st.integers(min_value=0, max_value=5000)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(series=st.lists(st.tuples(st.lists(wh, min_size=4, max_size=4), st.lists(wh, min_size=2, max_size=2)),
+                       min_size=1, max_size=3))
+def test_contract_equals_engine_on_random_communities(env, series):
+    snapshot = env.w3.testing.snapshot()
+    try:
+        ms = community(env)
+        start = env.ended_start()
+        join(env.c, [m.id for m in ms], start // 900)
+        imports = [[row[0][k] for row in series] for k in range(4)]
+        exports = [[row[1][k] if k < 2 else 0 for row in series] for k in range(4)]
+        report = allocate(env.c, signed_day(env, ms, start, imports, exports), intervals_per_transaction=2)
+        assert report.intervals == len(series)
+        for t in range(len(series)):
+            check_interval(env, ms, start // 900 + t, [imports[k][t] for k in range(4)],
+                           [exports[k][t] for k in range(4)])
+    finally:
+        env.w3.testing.revert(snapshot)
+
+
+def test_a_run_killed_in_the_middle_resumes_without_loss_or_double_count(env):
+    ms = community(env)
+    start = env.ended_start()
+    join(env.c, [m.id for m in ms], start // 900)
+    imports = [[100 + t for t in range(6)], [200] * 6, [300] * 6, [50] * 6]
+    exports = [[400] * 6, [150 + t for t in range(6)], [0] * 6, [0] * 6]
+    readings = signed_day(env, ms, start, imports, exports)
+    calls = []
+
+    def crash(n):
+        calls.append(n)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    try:
+        allocate(env.c, readings, intervals_per_transaction=1, on_progress=crash)
+    except KeyboardInterrupt:
+        pass
+    again = allocate(env.c, readings, intervals_per_transaction=2)
+    assert (again.already_allocated, again.intervals) == (2, 4)
+    assert allocate(env.c, readings).intervals == 0
+    for t in range(6):
+        check_interval(env, ms, start // 900 + t, [imports[k][t] for k in range(4)], [exports[k][t] for k in range(4)])
+
+
+def test_it_stops_at_the_first_incomplete_interval(env):
+    ms = community(env)
+    start = env.ended_start()
+    join(env.c, [m.id for m in ms], start // 900)
+    readings = signed_day(env, ms, start, [[10] * 3] * 4, [[20] * 3, [20] * 3, [0] * 3, [0] * 3])
+    missing = [r for r in readings if not (r.reading.meter_id == ms[2].id and r.reading.interval_start == start + 900)]
+    report = allocate(env.c, missing)
+    assert report.intervals == 1 and report.incomplete == (start // 900 + 1, ms[2].id)
+
+
+def test_membership_from_and_until(env):
+    ms = community(env, n_prosumers=1, n_consumers=2)
+    start = env.ended_start()
+    iid = start // 900
+    join(env.c, [ms[0].id, ms[1].id], iid)
+    env.c.transact(env.c.operation.functions.join(ms[2].id, iid + 1))
+    env.c.transact(env.c.operation.functions.leave(ms[1].id, iid + 1))
+    r0 = env.readings(ms[0], start, [0, 0], [100, 100])
+    r1 = env.readings(ms[1], start, [80], [0])
+    r2 = env.readings(ms[2], start + 900, [60], [0])
+    report = allocate(env.c, r0 + r1 + r2, intervals_per_transaction=2)
+    assert report.intervals == 2
+    assert env.token.functions.redeemed(ms[1].owner, iid).call() == 80
+    assert env.token.functions.redeemed(ms[2].owner, iid + 1).call() == 60
+    assert [m.until_interval for m in members(env.c)][1] == iid + 1
+
+
+# --- refusals -------------------------------------------------------------------------------------
+
+
+def _args(readings):
+    return [s.as_call_arg() for s in readings]
+
+
+def test_incomplete_and_unexpected_readings_are_refused(env):
+    ms = community(env, n_prosumers=1, n_consumers=1)
+    start = env.ended_start()
+    iid = start // 900
+    join(env.c, [ms[0].id, ms[1].id], iid)
+    a, b = env.readings(ms[0], start, [0], [100]), env.readings(ms[1], start, [50], [0])
+    op = env.c.operation.functions
+    with reverts("SelfConsumptionIncompleteInterval", intervalId=iid, missingMeterId=ms[1].id):
+        env.c.transact(op.submitAndAllocate(_args(a)))
+    with reverts("SelfConsumptionIncompleteInterval", intervalId=iid, missingMeterId=ms[0].id):
+        env.c.transact(op.submitAndAllocate(_args(b + a)))  # out of member order
+    outsider = env.meter(env.carol)
+    c = env.readings(outsider, start, [0], [1])
+    with reverts("SelfConsumptionUnexpectedReading", intervalId=iid, meterId=outsider.id):
+        env.c.transact(op.submitAndAllocate(_args(a + b + c)))
+
+
+def test_supplied_shares_are_bounded(env):
+    artifact = compile_contracts()["SelfConsumption"]
+    factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    receipt = env.c.transact(factory.constructor(env.registry.address, env.token.address, 1, env.operator))
+    op = env.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
+    env.c.transact(env.registry.functions.grantRole(ALLOCATOR_ROLE, op.address))
+    ms = community(env, n_prosumers=1, n_consumers=1)
+    start = env.ended_start()
+    iid = start // 900
+    for m in ms:
+        env.c.transact(op.functions.join(m.id, iid))
+    readings = _args(env.readings(ms[0], start, [0], [100]) + env.readings(ms[1], start, [70], [0]))
+    with reverts("SelfConsumptionWrongKey", key=1):
+        env.c.transact(op.functions.submitAndAllocate(readings))
+    with reverts("SelfConsumptionSharesShape", intervalId=iid, shares=1, members=2):
+        env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0]]))
+    with reverts("SelfConsumptionSharesShape", intervalId=iid, shares=0, members=2):
+        env.c.transact(op.functions.submitAndAllocateSupplied(readings, []))
+    with reverts("SelfConsumptionShareAboveConsumption", intervalId=iid, meterId=ms[1].id, shareWh=71, consumptionWh=70):
+        env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 71]]))
+    with reverts("AccessControlUnauthorizedAccount", account=env.bob, neededRole=OPERATOR_ROLE):
+        env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 70]]), env.bob)
+    env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 60]]))  # a static key's 60 %
+    assert env.token.functions.redeemed(env.bob, iid).call() == 60
+    assert env.token.functions.balanceOf(env.alice, iid).call() == 40
+
+
+def test_supplied_shares_above_production_are_refused(env):
+    artifact = compile_contracts()["SelfConsumption"]
+    factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    receipt = env.c.transact(factory.constructor(env.registry.address, env.token.address, 1, env.operator))
+    op = env.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
+    ms = community(env, n_prosumers=1, n_consumers=2)
+    start = env.ended_start()
+    for m in ms:
+        env.c.transact(op.functions.join(m.id, start // 900))
+    readings = _args(env.readings(ms[0], start, [0], [100]) + env.readings(ms[1], start, [70], [0])
+                     + env.readings(ms[2], start, [70], [0]))
+    with reverts("SelfConsumptionSharesAboveProduction", intervalId=start // 900, sharesWh=120, productionWh=100):
+        env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 60, 60]]))
+    with reverts("EnergyTokenUnauthorizedAllocator", caller=op.address):  # the role is not granted yet
+        env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 50, 50]]))
+
+
+def test_the_engine_computes_supplied_shares(env):
+    """A static key (60 % / 40 %) computed by gridshare.allocation and enforced on-chain."""
+    artifact = compile_contracts()["SelfConsumption"]
+    factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    receipt = env.c.transact(factory.constructor(env.registry.address, env.token.address, 1, env.operator))
+    op = env.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
+    env.c.transact(env.registry.functions.grantRole(ALLOCATOR_ROLE, op.address))
+    ms = community(env, n_prosumers=1, n_consumers=2)
+    start = env.ended_start()
+    for m in ms:
+        env.c.transact(op.functions.join(m.id, start // 900))
+    key = StaticKey({"0x" + ms[1].id.hex(): 600, "0x" + ms[2].id.hex(): 400})
+    supplied = replace(env.c, operation=op)
+    readings = env.readings(ms[0], start, [0], [1000]) + env.readings(ms[1], start, [900], [0]) + \
+        env.readings(ms[2], start, [100], [0])
+    report = allocate(supplied, readings, key=key)
+    assert report.intervals == 1
+    assert [env.token.functions.redeemed(m.owner, start // 900).call() for m in ms[1:]] == [600, 100]
+
+
+def test_membership_refusals(env):
+    ms = community(env, n_prosumers=1, n_consumers=1)
+    op = env.c.operation.functions
+    start = env.ended_start()
+    join(env.c, [ms[0].id, ms[1].id], start // 900)
+    with reverts("SelfConsumptionAlreadyMember", meterId=ms[0].id):
+        env.c.transact(op.join(ms[0].id, start // 900))
+    with reverts("SelfConsumptionNotMember", meterId=b"\4" * 32):
+        env.c.transact(op.leave(b"\4" * 32, 1))
+    with reverts("MeterRegistryUnknownMeter", meterId=b"\4" * 32):
+        env.c.transact(op.join(b"\4" * 32, start // 900))
+    with reverts("AccessControlUnauthorizedAccount", account=env.bob, neededRole=OPERATOR_ROLE):
+        env.c.transact(op.join(b"\4" * 32, 1), env.bob)
+    allocate(env.c, env.readings(ms[0], start, [0], [10]) + env.readings(ms[1], start, [5], [0]))
+    late = env.meter(env.carol)
+    with reverts("SelfConsumptionIntervalAlreadyAllocated", intervalId=start // 900, lastAllocated=start // 900):
+        env.c.transact(op.join(late.id, start // 900))
+    with reverts("SelfConsumptionIntervalAlreadyAllocated", intervalId=start // 900, lastAllocated=start // 900):
+        env.c.transact(op.leave(ms[0].id, start // 900))
+
+
+def test_a_wrong_key_call_is_refused(env):
+    ms = community(env, n_prosumers=1, n_consumers=0)
+    join(env.c, [ms[0].id], 1)
+    with reverts("SelfConsumptionWrongKey", key=0):
+        env.c.transact(env.c.operation.functions.submitAndAllocateSupplied(
+            _args(env.readings(ms[0], env.ended_start(), [0], [1])), [[0]]))
+
+
+def test_too_many_members_is_refused(env):
+    op = env.c.operation.functions
+    env.participant(env.alice)
+    for k in range(200):
+        mid = k.to_bytes(32, "big")
+        env.c.transact(env.registry.functions.registerMeter(mid, env.bob, env.alice, 0, 1000, bytes(32), 0))
+        env.c.transact(op.join(mid, 1))
+    extra = env.meter(env.alice)
+    with reverts("SelfConsumptionTooManyMembers", max=200):
+        env.c.transact(op.join(extra.id, 1))
+
+
+def test_constructor_refusals(env):
+    artifact = compile_contracts()["SelfConsumption"]
+    factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    zero = "0x" + "00" * 20
+    with reverts("SelfConsumptionInvalidAddress", value=zero):
+        env.c.transact(factory.constructor(zero, env.token.address, 0, env.operator))
+    with reverts("SelfConsumptionInvalidAddress", value=env.token.address):
+        env.c.transact(factory.constructor(env.c.guarantees.address, env.token.address, 0, env.operator))
+
+
+def test_settlement_is_for_allocators_and_must_balance(env):
+    ms = community(env, n_prosumers=1, n_consumers=1)
+    start = env.ended_start()
+    env.submit(env.readings(ms[0], start, [0], [100]) + env.readings(ms[1], start, [80], [0]))
+    iid = start // 900
+    settlement = [(iid, [env.alice], [50], [env.bob], [40])]
+    with reverts("EnergyTokenUnauthorizedAllocator", caller=env.carol):
+        env.c.transact(env.token.functions.settleLocal(settlement), env.carol)
+    env.c.transact(env.registry.functions.grantRole(ALLOCATOR_ROLE, env.carol))
+    with reverts("EnergyTokenUnbalancedSettlement", intervalId=iid, givenWh=50, receivedWh=40):
+        env.c.transact(env.token.functions.settleLocal(settlement), env.carol)
+    with reverts("ERC1155InvalidArrayLength", idsLength=1, valuesLength=0):
+        env.c.transact(env.token.functions.settleLocal([(iid, [env.alice], [], [env.bob], [40])]), env.carol)
+    with reverts("ERC1155InvalidArrayLength", idsLength=1, valuesLength=2):
+        env.c.transact(env.token.functions.settleLocal([(iid, [env.alice], [40], [env.bob], [40, 1])]), env.carol)
+    with reverts("ERC1155InsufficientBalance", sender=env.alice, balance=100, needed=101, tokenId=iid):
+        env.c.transact(env.token.functions.settleLocal([(iid, [env.alice], [101], [env.bob], [101])]), env.carol)
+    with reverts("EnergyTokenRedeemExceedsImport", account=env.bob, intervalId=iid, amountWh=90, redeemableWh=80):
+        env.c.transact(env.token.functions.settleLocal([(iid, [env.alice], [90], [env.bob], [90])]), env.carol)
+    receipt = env.c.transact(env.token.functions.settleLocal([(iid, [env.alice], [80], [env.bob], [80])]), env.carol)
+    assert env.token.functions.intervalAccount(env.bob, iid).call() == [0, 0, 80, 80]
+    events = env.token.events.TransferSingle().process_receipt(receipt, errors=DISCARD)
+    assert [(e.args["from"], e.args.to, e.args.value) for e in events] == [(env.alice, "0x" + "00" * 20, 80)]
