@@ -43,6 +43,7 @@ demo: setup
 bench: setup
 	$(BIN)/python benchmarks/readings.py
 	$(BIN)/python benchmarks/guarantees.py
+	$(BIN)/python benchmarks/self_consumption.py
 
 abi: setup
 	$(BIN)/gridshare compile --write-abi

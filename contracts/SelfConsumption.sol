@@ -96,7 +96,7 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
     }
 
     function _submitAndAllocate(IMeterRegistry.SignedReading[] calldata readings, uint64[][] memory supplied) private {
-        _registry.submitReadings(readings); // verifies every reading, or reverts naming the bad one
+        _verify(readings);
         Member[] memory ms = _members;
         uint256 n = readings.length;
         // an upper bound of the intervals in the batch: at least one reading each
@@ -117,6 +117,28 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
             revert SelfConsumptionSharesShape(_lastAllocated, supplied.length, k);
         }
         _token.settleLocal(settlements);
+    }
+
+    /// @dev Has the registry verify the readings (reverting with its error, naming the bad one).
+    /// The readings are forwarded as they arrived: `submitReadings(readings)` is this call's
+    /// `readings` argument, ABI-encoded the same way, behind another selector; copying those bytes
+    /// costs far less than encoding the array again.
+    function _verify(IMeterRegistry.SignedReading[] calldata readings) private {
+        uint256 start;
+        uint256 end;
+        assembly ("memory-safe") {
+            start := sub(readings.offset, 0x20) // the array's length word
+            end := add(readings.offset, mul(readings.length, 288)) // 9 static words per reading
+        }
+        // head: one offset word (0x20), then the array as in this call's calldata
+        bytes memory data =
+            abi.encodePacked(IMeterRegistry.submitReadings.selector, uint256(0x20), msg.data[start:end]);
+        (bool ok, bytes memory reason) = address(_registry).call(data);
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(reason, 0x20), mload(reason))
+            }
+        }
     }
 
     /// @dev The readings of one interval from `i` on: one per active member, in member order.

@@ -300,3 +300,14 @@ def test_settlement_is_for_allocators_and_must_balance(env):
     assert env.token.functions.intervalAccount(env.bob, iid).call() == [0, 0, 80, 80]
     events = env.token.events.TransferSingle().process_receipt(receipt, errors=DISCARD)
     assert [(e.args["from"], e.args.to, e.args.value) for e in events] == [(env.alice, "0x" + "00" * 20, 80)]
+
+
+def test_a_refused_reading_reverts_with_the_registrys_error(env):
+    ms = community(env, n_prosumers=1, n_consumers=1)
+    start = env.ended_start()
+    join(env.c, [ms[0].id, ms[1].id], start // 900)
+    a = env.readings(ms[0], start, [0], [100])
+    forged = replace(env.readings(ms[1], start, [50], [0])[0], signature=a[0].signature)
+    recovered = forged.recover(env.chain.chain_id, env.registry.address)
+    with reverts("MeterRegistryInvalidSigner", meterId=ms[1].id, recovered=recovered, expected=ms[1].key.address):
+        env.c.transact(env.c.operation.functions.submitAndAllocate(_args(a + [forged])))
