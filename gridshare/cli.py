@@ -92,13 +92,15 @@ def compile_cmd(write_abi):
 @click.option("--expiry-months", type=click.IntRange(1, 255), default=12, show_default=True,
               help="Guarantees of origin expire this many months after their production period.")
 @click.option("--issuing-body", help="Account that issues guarantees of origin [default: the deployer].")
+@click.option("--key", "allocation_key", type=click.Choice(deployment.ALLOCATION_KEYS), default="dynamic-default",
+              show_default=True, help="The self-consumption operation's allocation key.")
 @pass_ctx
-def deploy(ctx: Context, interval_seconds, expiry_months, issuing_body):
-    """Deploy MeterRegistry, EnergyToken and GuaranteeOfOrigin; write deployments/<chainId>.json."""
+def deploy(ctx: Context, interval_seconds, expiry_months, issuing_body, allocation_key):
+    """Deploy the community's contracts; write deployments/<chainId>.json."""
     issuing_body = _address(issuing_body) if issuing_body else None
     with ctx.chain() as chain:
         community = deployment.deploy(chain, interval_seconds=int(interval_seconds), expiry_months=expiry_months,
-                                      issuing_body=issuing_body)
+                                      issuing_body=issuing_body, allocation_key=allocation_key)
         for name, c in community.manifest["contracts"].items():
             console.print(f"{name:<14} {c['address']}  (block {c['blockNumber']})")
         path = deployment.manifest_path(chain.chain_id)
@@ -327,6 +329,96 @@ def balances(ctx: Context, accounts):
         when = datetime.fromtimestamp(p.interval_id * seconds, timezone.utc).strftime("%Y-%m-%d %H:%M")
         table.add_row(p.account, when, str(p.interval_id), f"{p.balance_wh:,}", f"{p.import_wh:,}", f"{p.redeemed_wh:,}")
     console.print(table if rows else "no verified energy yet")
+
+
+@cli.group()
+def operation():
+    """The collective self-consumption operation: its members."""
+
+
+def _interval_of(ctx_chain_community, text: str) -> int:
+    from datetime import date as _date
+
+    try:
+        day = _date.fromisoformat(text)
+    except ValueError:
+        raise GridshareError(f"{text!r} is not a date YYYY-MM-DD") from None
+    start = int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())
+    return start // ctx_chain_community.interval_seconds
+
+
+@operation.command("join")
+@click.argument("meter_ids", nargs=-1, required=True)
+@click.option("--from", "from_date", required=True, help="First day in the operation, YYYY-MM-DD (UTC).")
+@pass_ctx
+def operation_join(ctx: Context, meter_ids, from_date):
+    """Add meters (0x meterIds) to the operation from --from on (operator)."""
+    from gridshare.operation import join
+
+    ids = [_meter_id_arg(m) for m in meter_ids]
+    with ctx.chain() as chain:
+        community = deployment.load(chain)
+        join(community, ids, _interval_of(community, from_date))
+    console.print(f"{len(ids)} meters in the operation from {from_date}")
+
+
+@operation.command("members")
+@pass_ctx
+def operation_members(ctx: Context):
+    """The operation's meters, their owners and membership intervals."""
+    from gridshare.operation import STILL_IN, key_name, members
+
+    with ctx.chain() as chain:
+        community = deployment.load(chain)
+        ms, key = members(community), key_name(community)
+        seconds = community.interval_seconds
+    table = Table(title=f"Self-consumption operation (key: {key})", title_justify="left")
+    for col in ("meter", "owner", "from (UTC)", "until (UTC)"):
+        table.add_column(col)
+    for m in ms:
+        when = lambda i: datetime.fromtimestamp(i * seconds, timezone.utc).strftime("%Y-%m-%d %H:%M")  # noqa: E731
+        table.add_row("0x" + m.meter_id.hex(), m.account, when(m.from_interval),
+                      "" if m.until_interval == STILL_IN else when(m.until_interval))
+    console.print(table if ms else "no members yet")
+
+
+def _meter_id_arg(text: str) -> bytes:
+    try:
+        raw = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise GridshareError(f"{text!r} is not a meterId (0x + 64 hex digits); `gridshare meter id` gives it")
+    return raw
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--intervals-per-tx", type=click.IntRange(1, 16), default=2, show_default=True)
+@pass_ctx
+def allocate(ctx: Context, file: Path, intervals_per_tx: int):
+    """Share every complete interval of FILE's readings in the self-consumption operation.
+
+    The members' signed readings are verified and shared in the same transactions. Idempotent and
+    resumable: intervals already shared are skipped; it stops at the first interval that lacks a
+    member's reading.
+    """
+    from gridshare.operation import allocate as run_allocation
+
+    signed = load_signed(file)
+    with ctx.chain() as chain:
+        community = deployment.load(chain)
+        with Progress(TextColumn("sharing intervals"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err_console) as progress:
+            task = progress.add_task("allocate", total=len({s.reading.interval_start for s in signed}))
+            report = run_allocation(community, signed, intervals_per_transaction=intervals_per_tx,
+                                    on_progress=lambda n: progress.advance(task, n))
+    console.print(f"{report.intervals} intervals shared in {report.transactions} transactions, "
+                  f"{report.already_allocated} already shared")
+    if report.incomplete:
+        iid, meter = report.incomplete
+        raise GridshareError(f"stopped at interval {iid}: no reading of member 0x{meter.hex()} in {file}; "
+                             "add it and run again")
 
 
 @cli.command()

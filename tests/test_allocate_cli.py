@@ -1,0 +1,69 @@
+"""`gridshare operation` and `gridshare allocate` on a real anvil devnet: shared, resumable."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+
+import pytest
+
+from test_cli import OWNER, _one_line_error, gs  # noqa: F401 - the `gs` fixture
+
+CONSUMER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+
+
+def _meter(gs, tmp_path, name, owner, kind, point):  # noqa: F811
+    keystore = tmp_path / f"{name}.json"
+    assert gs("meter", "new-key", str(keystore))[0] == 0
+    signer = "0x" + json.loads(keystore.read_text())["address"]
+    code, _, err = gs("--network", "anvil", "meter", "register", "--point", point, "--signer", signer, "--owner", owner,
+                      "--kind", kind, "--capacity", "9000")
+    assert code == 0, err
+    return keystore, gs("meter", "id", "--point", point)[1].strip()
+
+
+def _signed(gs, tmp_path, keystore, meter, first, imports, exports):  # noqa: F811
+    unsigned = tmp_path / f"{meter[:10]}.csv"
+    with unsigned.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["meterId", "intervalStart", "importWh", "exportWh", "importRegisterWh", "exportRegisterWh"])
+        for i, (imp, exp) in enumerate(zip(imports, exports, strict=True)):
+            w.writerow([meter, first + 900 * i, imp, exp, sum(imports[: i + 1]), sum(exports[: i + 1])])
+    out = tmp_path / f"{meter[:10]}.json"
+    manifest = str(tmp_path / "deployments" / "31337.json")
+    assert gs("meter", "sign", str(keystore), str(unsigned), str(out), "--manifest", manifest)[0] == 0
+    return json.loads(out.read_text())
+
+
+@pytest.mark.anvil
+def test_join_allocate_and_rerun(gs, tmp_path):  # noqa: F811
+    assert gs("--network", "anvil", "deploy")[0] == 0
+    plant_key, plant = _meter(gs, tmp_path, "plant", OWNER, "producer", "30000000000001")
+    flat_key, flat = _meter(gs, tmp_path, "flat", CONSUMER, "consumer", "30000000000002")
+    first = (int(time.time()) // 900 - 10) * 900
+    day = time.strftime("%Y-%m-%d", time.gmtime(first))
+    code, _, err = gs("--network", "anvil", "operation", "join", plant, flat, "--from", day)
+    assert code == 0, err
+    rows = _signed(gs, tmp_path, plant_key, plant, first, [0, 0, 0, 0], [400, 300, 100, 0]) + \
+        _signed(gs, tmp_path, flat_key, flat, first, [250, 250, 250, 250], [0, 0, 0, 0])
+    everything = tmp_path / "all.json"
+    everything.write_text(json.dumps(rows))
+    three = tmp_path / "three.json"
+    three.write_text(json.dumps([r for r in rows if r["intervalStart"] < first + 3 * 900]))
+
+    code, out, err = gs("--network", "anvil", "allocate", str(three), "--intervals-per-tx", "1")
+    assert code == 0 and "3 intervals shared in 3 transactions, 0 already shared" in out, out + err
+    code, out, err = gs("--network", "anvil", "allocate", str(everything))
+    assert code == 0 and "1 intervals shared in 1 transactions, 3 already shared" in out, out + err
+
+    code, out, _ = gs("--network", "anvil", "balances", "--account", CONSUMER)
+    redeemed = [int(line.split("│")[6].replace(",", "")) for line in out.splitlines() if CONSUMER[:10] in line]
+    assert redeemed == [250, 250, 100, 0][: len(redeemed)] and len(redeemed) >= 3
+    code, out, _ = gs("--network", "anvil", "operation", "members")
+    assert plant in out and flat in out and "dynamic-default" in out
+
+
+def test_bad_meter_ids_are_one_line(gs):  # noqa: F811
+    code, _, err = gs("operation", "join", "0x1234", "--from", "2026-06-01")
+    assert "is not a meterId" in _one_line_error(code, err)
