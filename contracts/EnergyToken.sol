@@ -136,6 +136,7 @@ contract EnergyToken is ERC1155, IEnergyToken {
                 }
             }
             if (given != received) revert EnergyTokenUnbalancedSettlement(id, given, received);
+            emit SettledLocally(id, t.consumers, t.receivedWh);
         }
     }
 

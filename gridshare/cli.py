@@ -331,6 +331,40 @@ def balances(ctx: Context, accounts):
     console.print(table if rows else "no verified energy yet")
 
 
+@cli.command("report")
+@click.option("--month", type=click.DateTime(["%Y-%m"]), required=True, help="The month to report, YYYY-MM.")
+@click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="Only this day of the month (adds a per-interval plot).")
+@click.option("--out", "folder", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
+              help="Write into OUT/YYYY-MM (or OUT/YYYY-MM-DD with --day).")
+@click.option("--tz", default="UTC", show_default=True, help="Time zone of the calendar days, e.g. Europe/Paris.")
+@pass_ctx
+def report_cmd(ctx: Context, month, day, folder, tz):
+    """Collective self-consumption report: R15 quantities per participant and interval, rates, CSV and plots."""
+    from zoneinfo import ZoneInfo
+
+    from gridshare import report
+
+    try:
+        ZoneInfo(tz)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        raise GridshareError(f"--tz {tz!r} is not a time zone (e.g. UTC, Europe/Paris)") from None
+    if day is not None and (day.year, day.month) != (month.year, month.month):
+        raise GridshareError(f"--day {day:%Y-%m-%d} is not in --month {month:%Y-%m}")
+    start, end = report.period(month=f"{month:%Y-%m}", day=day.date() if day else None, tz=tz)
+    label = f"{day:%d %B %Y}" if day else f"{month:%B %Y}"
+    with ctx.chain() as chain:
+        community = deployment.load(chain)
+        rows = report.quantities(community, start, end)
+    if not rows:
+        console.print(f"no verified energy in {label} ({tz})")
+        return
+    summary = report.summarize(rows, tz=tz, start=start, end=end)
+    title = f"Collective self-consumption, {label}"
+    paths = report.write_report(summary, folder / (f"{day:%Y-%m-%d}" if day else f"{month:%Y-%m}"), title)
+    console.print(report.participants_table(summary, title))
+    console.print("wrote " + ", ".join(str(p) for p in paths), highlight=False)
+
+
 @cli.group()
 def operation():
     """The collective self-consumption operation: its members."""

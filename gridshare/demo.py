@@ -2,15 +2,15 @@
 
 Three producers (a shared rooftop plant owned by the operator and two private rooftops, pvlib
 clear-sky PV) and seven households (demandlib BDEW H0 profiles) on 21 June 2026 at 15 minutes.
-Every meter signs its 96 readings with its own key; a relayer submits them in batches; verified
-export is minted as crypto-kWh; each interval's production is shared pro rata of consumption
-(the dynamic default key); households redeem what they received against their verified import.
+Every meter signs its 96 readings with its own key; the community's self-consumption operation
+verifies them and, in the same transactions, mints verified export as crypto-kWh and shares each
+interval's production pro rata of consumption (the dynamic default key, computed on-chain): the
+households consume what they receive against their verified import; the rest is surplus.
 """
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,13 +18,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gridshare.allocation import dynamic_default, route
 from gridshare.deployment import deploy
 from gridshare.meter import MeterKind, meter_id, new_community_salt, new_meter_key
 from gridshare.network import connect
 from gridshare.profiles import LYON, household_import_wh, interval_starts, pv_export_wh
 from gridshare.reading import interval_id, series_to_readings
-from gridshare.relayer import relay
+from gridshare.operation import allocate, join
 
 DAY = date(2026, 6, 21)
 INTERVAL = 900
@@ -97,59 +96,51 @@ def run(console: Console | None = None) -> dict:
                 signed.append(reading.sign(m.key, chain.chain_id, registry.address))
                 progress.advance(task)
 
-        task = progress.add_task("relaying (batches of 100)", total=len(signed))
-        report = relay(community, signed, batch_size=100, on_progress=lambda n: progress.advance(task, n))
-
-        # share each interval's production pro rata of consumption, then redeem
-        producers = [m for m in meters if m.kind == MeterKind.PRODUCER]
-        consumers = [m for m in meters if m.kind == MeterKind.CONSUMER]
-        flows: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
-        received: dict[str, dict[int, int]] = defaultdict(dict)
-        for k, start in enumerate(starts):
-            iid = interval_id(start, INTERVAL)
-            production = {p.owner: p.exports[k] for p in producers}
-            shares = dynamic_default(production, {c.owner: c.imports[k] for c in consumers})
-            for (p, c), wh in route(production, shares).items():
-                flows[(p, c)][iid] = wh
-                received[c][iid] = received[c].get(iid, 0) + wh
-        task = progress.add_task("sharing and redeeming", total=len(flows) + len(consumers))
-        for (p, c), per_interval in flows.items():
-            ids = sorted(per_interval)
-            community.transact(token.functions.safeBatchTransferFrom(p, c, ids, [per_interval[i] for i in ids], b""), p)
-            progress.advance(task)
-        for c in consumers:
-            ids = sorted(received[c.owner])
-            if ids:
-                community.transact(token.functions.redeemBatch(c.owner, ids, [received[c.owner][i] for i in ids]), c.owner)
-            progress.advance(task)
+        # the operation shares each interval as it verifies its readings (dynamic default key)
+        join(community, [m.id for m in meters], interval_id(starts[0], INTERVAL))
+        task = progress.add_task("verifying and sharing", total=len(starts))
+        report = allocate(community, signed, intervals_per_transaction=4, on_progress=lambda n: progress.advance(task, n))
 
     ids = [interval_id(s, INTERVAL) for s in starts]
     table = Table(title=f"Verified energy and crypto-kWh, {DAY:%d %B %Y}", title_justify="left")
     for col in ("meter", "kind", "owner", "imported kWh", "exported kWh", "local kWh in", "local kWh out",
-                "redeemed kWh", "tokens held kWh"):
+                "tokens held kWh"):
         table.add_column(col, justify="left" if col in ("meter", "kind", "owner") else "right")
     figures = {}
     for m in meters:
-        held = sum(token.functions.balanceOfBatch([m.owner] * len(ids), ids).call())
-        redeemed = sum(token.functions.redeemed(m.owner, i).call() for i in received.get(m.owner, {}))
-        local_in = sum(received.get(m.owner, {}).values())
-        local_out = sum(sum(v.values()) for (p, _c), v in flows.items() if p == m.owner)
+        accounts = [token.functions.intervalAccount(m.owner, i).call() for i in ids]
+        held = sum(a[0] for a in accounts)
+        local_in = sum(a[3] for a in accounts)  # redeemed: received and consumed locally
+        local_out = sum(a[1] - a[0] for a in accounts)  # minted - held: given locally
         state = registry.functions.meterState(m.id).call()
         figures[m.name] = {"import_wh": state[1] - 1_000_000, "export_wh": state[2] - 500_000,
-                           "local_in_wh": local_in, "local_out_wh": local_out, "redeemed_wh": redeemed,
+                           "local_in_wh": local_in, "local_out_wh": local_out, "redeemed_wh": local_in,
                            "held_wh": held}
         table.add_row(m.name, m.kind.name.lower(), m.owner[:10] + "..", *(f"{v / 1000:,.2f}" for v in (
-            figures[m.name]["import_wh"], figures[m.name]["export_wh"], local_in, local_out, redeemed, held)))
+            figures[m.name]["import_wh"], figures[m.name]["export_wh"], local_in, local_out, held)))
     console.print(table)
     produced = sum(f["export_wh"] for f in figures.values())
     consumed = sum(f["import_wh"] for f in figures.values())
     shared = sum(f["redeemed_wh"] for f in figures.values())
     console.print(
-        f"{report.submitted} readings verified in {report.batches} batches "
-        f"({report.gas_used / max(report.submitted, 1):,.0f} gas per reading), {len(report.rejected)} refused. "
+        f"{len(signed)} readings verified and {report.intervals} intervals shared in {report.transactions} "
+        f"transactions ({report.gas_used / len(signed):,.0f} gas per reading, sharing included). "
         f"Produced {produced / 1000:,.1f} kWh, consumed {consumed / 1000:,.1f} kWh, shared locally "
         f"{shared / 1000:,.1f} kWh ({shared / consumed:.0%} of consumption); surplus {(produced - shared) / 1000:,.1f} kWh "
         f"stays with the producers as tokens. {time.monotonic() - t0:.0f} s."
     )
+    # the day's report for the community (Enedis R15 quantities, rates, CSV and plots)
+    from pathlib import Path
+
+    from gridshare.report import participants_table, quantities, summarize, write_report
+
+    t1 = time.monotonic()
+    start, end = starts[0], starts[-1] + INTERVAL
+    summary = summarize(quantities(community, start, end), names={m.owner: m.name for m in meters},
+                        tz=LYON.tz, start=start, end=end)
+    report_dir = Path("reports") / "demo"
+    paths = write_report(summary, report_dir, f"Lyon community, {DAY:%d %B %Y}")
+    console.print(participants_table(summary, f"Collective self-consumption, {DAY:%d %B %Y}"))
+    console.print(f"report ({time.monotonic() - t1:.1f} s): " + ", ".join(str(p) for p in paths), highlight=False)
     chain.close()
-    return {"meters": figures, "report": report}
+    return {"meters": figures, "report": report, "report_dir": report_dir}

@@ -67,3 +67,26 @@ def test_join_allocate_and_rerun(gs, tmp_path):  # noqa: F811
 def test_bad_meter_ids_are_one_line(gs):  # noqa: F811
     code, _, err = gs("operation", "join", "0x1234", "--from", "2026-06-01")
     assert "is not a meterId" in _one_line_error(code, err)
+
+
+@pytest.mark.anvil
+def test_report_after_allocation(gs, tmp_path):  # noqa: F811
+    assert gs("--network", "anvil", "deploy")[0] == 0
+    plant_key, plant = _meter(gs, tmp_path, "plant", OWNER, "producer", "30000000000001")
+    flat_key, flat = _meter(gs, tmp_path, "flat", CONSUMER, "consumer", "30000000000002")
+    first = (int(time.time()) // 900 - 10) * 900
+    day = time.strftime("%Y-%m-%d", time.gmtime(first))
+    assert gs("--network", "anvil", "operation", "join", plant, flat, "--from", day)[0] == 0
+    rows = _signed(gs, tmp_path, plant_key, plant, first, [0, 0], [400, 100]) + \
+        _signed(gs, tmp_path, flat_key, flat, first, [250, 250], [0, 0])
+    readings = tmp_path / "r.json"
+    readings.write_text(json.dumps(rows))
+    assert gs("--network", "anvil", "allocate", str(readings))[0] == 0
+    code, out, err = gs("--network", "anvil", "report", "--month", day[:7], "--day", day, "--out", str(tmp_path / "rep"))
+    assert code == 0, err
+    assert (tmp_path / "rep" / day / "participants.csv").exists() and (tmp_path / "rep" / day / "days.png").exists()
+    by_account = {r["account"]: r for r in csv.DictReader((tmp_path / "rep" / day / "participants.csv").open())}
+    assert by_account[CONSUMER]["covered_locally_kwh"] == "0.350"  # 250 + 100 Wh shared
+    assert by_account[OWNER]["delivered_locally_kwh"] == "0.350"
+    code, _, err = gs("report", "--month", "2026-06", "--day", "2026-07-01")
+    assert "is not in --month" in _one_line_error(code, err)

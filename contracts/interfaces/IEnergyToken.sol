@@ -23,6 +23,10 @@ interface IEnergyToken is IERC1155 {
     /// @notice A local settlement must deliver exactly what it takes.
     error EnergyTokenUnbalancedSettlement(uint256 intervalId, uint256 givenWh, uint256 receivedWh);
 
+    /// @notice Local sharing settled for one interval: what each consumer received and consumed.
+    /// (What each producer gave is its `TransferSingle` burn, whose operator is the allocator.)
+    event SettledLocally(uint256 indexed intervalId, address[] consumers, uint64[] receivedWh);
+
     /// @notice Verified energy of one reading, credited to the meter's owner.
     struct Credit {
         address account;
