@@ -384,16 +384,31 @@ def _interval_of(ctx_chain_community, text: str) -> int:
 @operation.command("join")
 @click.argument("meter_ids", nargs=-1, required=True)
 @click.option("--from", "from_date", required=True, help="First day in the operation, YYYY-MM-DD (UTC).")
+@click.option("--sites", type=click.Path(path_type=Path), required=True,
+              help="CSV name,latitude,longitude,capacity_kw of every member (name = meterId), kept off-chain.")
+@click.option("--zone", type=click.Choice(["urban", "peri-urban", "rural"]), default="urban", show_default=True,
+              help="Perimeter: 2, 10 or 20 km between the two furthest members.")
+@click.option("--capacity-rule", type=click.Choice(["default", "public", "non-interconnected"]), default="default",
+              show_default=True, help="Production capacity limit: 5 MW, 10 MW or 0.5 MW.")
 @pass_ctx
-def operation_join(ctx: Context, meter_ids, from_date):
-    """Add meters (0x meterIds) to the operation from --from on (operator)."""
-    from gridshare.operation import join
+def operation_join(ctx: Context, meter_ids, from_date, sites, zone, capacity_rule):
+    """Add meters (0x meterIds) to the operation from --from on (operator), after checking the
+    operation's perimeter (distance and capacity) from the members' coordinates."""
+    from gridshare import perimeter
+    from gridshare.operation import join, members
 
     ids = [_meter_id_arg(m) for m in meter_ids]
+    known = perimeter.load_sites(sites)
     with ctx.chain() as chain:
         community = deployment.load(chain)
+        everyone = {m.meter_id for m in members(community)} | set(ids)
+        missing = ["0x" + i.hex() for i in everyone if "0x" + i.hex() not in known]
+        if missing:
+            raise GridshareError(f"{sites} has no site for {missing[0]} ({len(missing)} members missing)")
+        widest, total = perimeter.check([known["0x" + i.hex()] for i in everyone], zone=zone, capacity=capacity_rule)
         join(community, ids, _interval_of(community, from_date))
-    console.print(f"{len(ids)} meters in the operation from {from_date}")
+    console.print(f"{len(ids)} meters in the operation from {from_date} (perimeter {widest:.2f} km, "
+                  f"{total:,.0f} kW of production)")
 
 
 @operation.command("members")

@@ -36,6 +36,13 @@ def _signed(gs, tmp_path, keystore, meter, first, imports, exports):  # noqa: F8
     return json.loads(out.read_text())
 
 
+def _sites(tmp_path, plant, flat, far=False):
+    path = tmp_path / "sites.csv"
+    path.write_text(f"name,latitude,longitude,capacity_kw\n{plant},45.7578,4.8320,9\n"
+                    f"{flat},{45.80 if far else 45.7590},4.8330,0\n")
+    return str(path)
+
+
 @pytest.mark.anvil
 def test_join_allocate_and_rerun(gs, tmp_path):  # noqa: F811
     assert gs("--network", "anvil", "deploy")[0] == 0
@@ -43,7 +50,8 @@ def test_join_allocate_and_rerun(gs, tmp_path):  # noqa: F811
     flat_key, flat = _meter(gs, tmp_path, "flat", CONSUMER, "consumer", "30000000000002")
     first = (int(time.time()) // 900 - 10) * 900
     day = time.strftime("%Y-%m-%d", time.gmtime(first))
-    code, _, err = gs("--network", "anvil", "operation", "join", plant, flat, "--from", day)
+    sites = _sites(tmp_path, plant, flat)
+    code, _, err = gs("--network", "anvil", "operation", "join", plant, flat, "--from", day, "--sites", sites)
     assert code == 0, err
     rows = _signed(gs, tmp_path, plant_key, plant, first, [0, 0, 0, 0], [400, 300, 100, 0]) + \
         _signed(gs, tmp_path, flat_key, flat, first, [250, 250, 250, 250], [0, 0, 0, 0])
@@ -64,9 +72,20 @@ def test_join_allocate_and_rerun(gs, tmp_path):  # noqa: F811
     assert plant in out and flat in out and "dynamic-default" in out
 
 
-def test_bad_meter_ids_are_one_line(gs):  # noqa: F811
-    code, _, err = gs("operation", "join", "0x1234", "--from", "2026-06-01")
+def test_bad_meter_ids_are_one_line(gs, tmp_path):  # noqa: F811
+    sites = _sites(tmp_path, "0x" + "11" * 32, "0x" + "22" * 32)
+    code, _, err = gs("operation", "join", "0x1234", "--from", "2026-06-01", "--sites", sites)
     assert "is not a meterId" in _one_line_error(code, err)
+
+
+@pytest.mark.anvil
+def test_join_refuses_a_member_outside_the_perimeter(gs, tmp_path):  # noqa: F811
+    assert gs("--network", "anvil", "deploy")[0] == 0
+    _, plant = _meter(gs, tmp_path, "plant", OWNER, "producer", "30000000000001")
+    _, flat = _meter(gs, tmp_path, "flat", CONSUMER, "consumer", "30000000000002")
+    code, _, err = gs("--network", "anvil", "operation", "join", plant, flat, "--from", "2026-06-01", "--sites",
+                      _sites(tmp_path, plant, flat, far=True))
+    assert "km apart; a urban operation allows 2 km" in _one_line_error(code, err)
 
 
 @pytest.mark.anvil
@@ -76,7 +95,8 @@ def test_report_after_allocation(gs, tmp_path):  # noqa: F811
     flat_key, flat = _meter(gs, tmp_path, "flat", CONSUMER, "consumer", "30000000000002")
     first = (int(time.time()) // 900 - 10) * 900
     day = time.strftime("%Y-%m-%d", time.gmtime(first))
-    assert gs("--network", "anvil", "operation", "join", plant, flat, "--from", day)[0] == 0
+    assert gs("--network", "anvil", "operation", "join", plant, flat, "--from", day, "--sites",
+              _sites(tmp_path, plant, flat))[0] == 0
     rows = _signed(gs, tmp_path, plant_key, plant, first, [0, 0], [400, 100]) + \
         _signed(gs, tmp_path, flat_key, flat, first, [250, 250], [0, 0])
     readings = tmp_path / "r.json"

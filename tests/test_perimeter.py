@@ -1,0 +1,45 @@
+"""The operation's perimeter: distance between the furthest members and total capacity."""
+
+import pytest
+
+from gridshare.errors import GridshareError
+from gridshare.perimeter import Site, check, distance_km, load_sites
+
+BELLECOUR = Site("bellecour", 45.7578, 4.8320, 36)
+TERREAUX = Site("terreaux", 45.7676, 4.8344, 9)  # about 1.1 km north
+VILLEURBANNE = Site("villeurbanne", 45.7719, 4.8902, 0)  # about 4.8 km east-north-east
+
+
+def test_haversine_distance():
+    assert distance_km(BELLECOUR, TERREAUX) == pytest.approx(1.10, abs=0.02)
+    assert distance_km(BELLECOUR, BELLECOUR) == 0
+
+
+def test_a_compact_operation_passes():
+    widest, total = check([BELLECOUR, TERREAUX])
+    assert widest == pytest.approx(1.10, abs=0.02) and total == 45
+
+
+def test_too_wide_for_an_urban_operation_names_the_pair():
+    with pytest.raises(GridshareError, match="bellecour and villeurbanne are 4.7. km apart; a urban operation allows 2 km"):
+        check([BELLECOUR, TERREAUX, VILLEURBANNE])
+    check([BELLECOUR, TERREAUX, VILLEURBANNE], zone="peri-urban")
+
+
+def test_capacity_limit():
+    big = Site("plant", 45.7580, 4.8321, 4_990)
+    with pytest.raises(GridshareError, match="5,026 kW; the limit is 5,000 kW"):
+        check([BELLECOUR, big])
+    check([BELLECOUR, big], capacity="public")
+
+
+def test_sites_file_errors(tmp_path):
+    bad = tmp_path / "sites.csv"
+    bad.write_text("name,latitude,longitude\nx,north,4.8\n")
+    with pytest.raises(GridshareError, match="line 2: latitude, longitude and capacity_kw must be numbers"):
+        load_sites(bad)
+    bad.write_text("name,lat\n")
+    with pytest.raises(GridshareError, match="the header must name"):
+        load_sites(bad)
+    bad.write_text("name,latitude,longitude,capacity_kw\nA,45.7,4.8,3\n")
+    assert load_sites(bad)["a"].capacity_kw == 3
