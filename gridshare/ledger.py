@@ -35,15 +35,18 @@ def _from_block(community: Community) -> int:
     return min(c["blockNumber"] for c in community.manifest["contracts"].values())
 
 
-def meters(community: Community) -> dict[bytes, MeterSummary]:
-    """Every registered meter with the totals of its verified readings, from the registry's events."""
-    start = _from_block(community)
-    events = community.registry.events
+def _registered(community: Community) -> dict[bytes, MeterSummary]:
     result: dict[bytes, MeterSummary] = {}
-    for e in events.MeterRegistered().get_logs(from_block=start):
+    for e in community.registry.events.MeterRegistered().get_logs(from_block=_from_block(community)):
         a = e["args"]
         result[a["meterId"]] = MeterSummary(a["meterId"], a["owner"], MeterKind(a["kind"]), a["capacityW"])
-    for e in events.ReadingVerified().get_logs(from_block=start):
+    return result
+
+
+def meters(community: Community) -> dict[bytes, MeterSummary]:
+    """Every registered meter with the totals of its verified readings, from the registry's events."""
+    result = _registered(community)
+    for e in community.registry.events.ReadingVerified().get_logs(from_block=_from_block(community)):
         a = e["args"]
         m = result[a["meterId"]]
         m.readings += 1
@@ -54,11 +57,10 @@ def meters(community: Community) -> dict[bytes, MeterSummary]:
 
 def intervals_with_energy(community: Community) -> dict[str, set[int]]:
     """For each meter owner, the interval ids in which a verified reading credited it energy."""
-    start = _from_block(community)
-    owners = {m.meter_id: m.owner for m in meters(community).values()}
+    owners = {m.meter_id: m.owner for m in _registered(community).values()}
     seconds = community.interval_seconds
     result: dict[str, set[int]] = defaultdict(set)
-    for e in community.registry.events.ReadingVerified().get_logs(from_block=start):
+    for e in community.registry.events.ReadingVerified().get_logs(from_block=_from_block(community)):
         a = e["args"]
         if a["importWh"] or a["exportWh"]:
             result[owners[a["meterId"]]].add(a["intervalStart"] // seconds)

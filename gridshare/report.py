@@ -42,8 +42,25 @@ DPI = 120
 # --- the pure part ---------------------------------------------------------------------------------
 
 
+class _Derived:
+    """SURPLUS and COMPLEMENT follow from PROD, AUTOPROD, CONS and AUTOCONS."""
+
+    prod: int
+    autoprod: int
+    cons: int
+    autocons: int
+
+    @property
+    def surplus(self) -> int:
+        return self.prod - self.autoprod
+
+    @property
+    def complement(self) -> int:
+        return self.cons - self.autocons
+
+
 @dataclass(frozen=True)
-class Quantities:
+class Quantities(_Derived):
     """One participant (or the community) in one interval, in Wh."""
 
     account: str
@@ -53,31 +70,15 @@ class Quantities:
     cons: int = 0
     autocons: int = 0
 
-    @property
-    def surplus(self) -> int:
-        return self.prod - self.autoprod
-
-    @property
-    def complement(self) -> int:
-        return self.cons - self.autocons
-
 
 @dataclass(frozen=True)
-class Totals:
+class Totals(_Derived):
     """PROD, AUTOPROD, CONS and AUTOCONS summed over a period (Wh), and what follows from them."""
 
     prod: int = 0
     autoprod: int = 0
     cons: int = 0
     autocons: int = 0
-
-    @property
-    def surplus(self) -> int:
-        return self.prod - self.autoprod
-
-    @property
-    def complement(self) -> int:
-        return self.cons - self.autocons
 
     @property
     def self_consumption_rate(self) -> float | None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 from eth_account.signers.local import LocalAccount
 
+from gridshare.cli import main
 from gridshare.deployment import Community, ContractReverted, deploy
 from gridshare.meter import MeterKind, meter_id, new_meter_key
 from gridshare.network import Chain, connect
@@ -101,3 +102,39 @@ def reverts(name: str, **expected):
     error = info.value.error
     assert error.name == name, f"expected {name}, got {error}"
     assert error.args == expected, f"expected {name}{expected}, got {error}"
+
+
+def raise_view(env: Env, call) -> None:
+    """Run a view with eth_call; its custom error, if any, raised as ContractReverted (for `reverts`)."""
+    error = env.c.simulate(call)
+    if error is not None:
+        raise ContractReverted(error)
+
+
+# --- the command line -----------------------------------------------------------------------------
+
+OWNER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # anvil's second dev account
+CLI_SALT = "0x" + "ab" * 32  # the community salt the CLI tests use
+
+
+@pytest.fixture
+def gs(tmp_path, monkeypatch, capsys):
+    """Run `gridshare ARGS...` in process: (exit code, stdout, stderr), with state in tmp_path."""
+    monkeypatch.setenv("GRIDSHARE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("GRIDSHARE_DEPLOYMENTS_DIR", str(tmp_path / "deployments"))
+    monkeypatch.setenv("GRIDSHARE_COMMUNITY_SALT", CLI_SALT)
+    monkeypatch.setenv("GRIDSHARE_METER_PASSWORD", "correct horse")
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def one_line_error(code: int, err: str) -> str:
+    assert code != 0
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0]

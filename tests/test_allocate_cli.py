@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from test_cli import OWNER, _one_line_error, gs  # noqa: F401 - the `gs` fixture
+from conftest import OWNER, one_line_error
 
 CONSUMER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 
 
-def _meter(gs, tmp_path, name, owner, kind, point):  # noqa: F811
+def _meter(gs, tmp_path, name, owner, kind, point):
     keystore = tmp_path / f"{name}.json"
     assert gs("meter", "new-key", str(keystore))[0] == 0
     signer = "0x" + json.loads(keystore.read_text())["address"]
@@ -23,7 +23,7 @@ def _meter(gs, tmp_path, name, owner, kind, point):  # noqa: F811
     return keystore, gs("meter", "id", "--point", point)[1].strip()
 
 
-def _signed(gs, tmp_path, keystore, meter, first, imports, exports):  # noqa: F811
+def _signed(gs, tmp_path, keystore, meter, first, imports, exports):
     unsigned = tmp_path / f"{meter[:10]}.csv"
     with unsigned.open("w", newline="") as f:
         w = csv.writer(f)
@@ -44,7 +44,7 @@ def _sites(tmp_path, plant, flat, far=False):
 
 
 @pytest.mark.anvil
-def test_join_allocate_and_rerun(gs, tmp_path):  # noqa: F811
+def test_join_allocate_and_rerun(gs, tmp_path):
     assert gs("--network", "anvil", "deploy")[0] == 0
     plant_key, plant = _meter(gs, tmp_path, "plant", OWNER, "producer", "30000000000001")
     flat_key, flat = _meter(gs, tmp_path, "flat", CONSUMER, "consumer", "30000000000002")
@@ -72,24 +72,24 @@ def test_join_allocate_and_rerun(gs, tmp_path):  # noqa: F811
     assert plant in out and flat in out and "dynamic-default" in out
 
 
-def test_bad_meter_ids_are_one_line(gs, tmp_path):  # noqa: F811
+def test_bad_meter_ids_are_one_line(gs, tmp_path):
     sites = _sites(tmp_path, "0x" + "11" * 32, "0x" + "22" * 32)
     code, _, err = gs("operation", "join", "0x1234", "--from", "2026-06-01", "--sites", sites)
-    assert "is not a meterId" in _one_line_error(code, err)
+    assert "is not a meterId" in one_line_error(code, err)
 
 
 @pytest.mark.anvil
-def test_join_refuses_a_member_outside_the_perimeter(gs, tmp_path):  # noqa: F811
+def test_join_refuses_a_member_outside_the_perimeter(gs, tmp_path):
     assert gs("--network", "anvil", "deploy")[0] == 0
     _, plant = _meter(gs, tmp_path, "plant", OWNER, "producer", "30000000000001")
     _, flat = _meter(gs, tmp_path, "flat", CONSUMER, "consumer", "30000000000002")
     code, _, err = gs("--network", "anvil", "operation", "join", plant, flat, "--from", "2026-06-01", "--sites",
                       _sites(tmp_path, plant, flat, far=True))
-    assert "km apart; a urban operation allows 2 km" in _one_line_error(code, err)
+    assert "km apart; a urban operation allows 2 km" in one_line_error(code, err)
 
 
 @pytest.mark.anvil
-def test_report_after_allocation(gs, tmp_path):  # noqa: F811
+def test_report_after_allocation(gs, tmp_path):
     assert gs("--network", "anvil", "deploy")[0] == 0
     plant_key, plant = _meter(gs, tmp_path, "plant", OWNER, "producer", "30000000000001")
     flat_key, flat = _meter(gs, tmp_path, "flat", CONSUMER, "consumer", "30000000000002")
@@ -109,4 +109,4 @@ def test_report_after_allocation(gs, tmp_path):  # noqa: F811
     assert by_account[CONSUMER]["covered_locally_kwh"] == "0.350"  # 250 + 100 Wh shared
     assert by_account[OWNER]["delivered_locally_kwh"] == "0.350"
     code, _, err = gs("report", "--month", "2026-06", "--day", "2026-07-01")
-    assert "is not in --month" in _one_line_error(code, err)
+    assert "is not in --month" in one_line_error(code, err)

@@ -8,33 +8,7 @@ import time
 
 import pytest
 
-from gridshare.cli import main
-
-OWNER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # anvil's second dev account
-SALT = "0x" + "ab" * 32
-
-
-@pytest.fixture
-def gs(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("GRIDSHARE_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("GRIDSHARE_DEPLOYMENTS_DIR", str(tmp_path / "deployments"))
-    monkeypatch.setenv("GRIDSHARE_COMMUNITY_SALT", SALT)
-    monkeypatch.setenv("GRIDSHARE_METER_PASSWORD", "correct horse")
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
-def _one_line_error(code: int, err: str) -> str:
-    assert code != 0
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    return lines[0]
-
+from conftest import OWNER, one_line_error
 
 @pytest.mark.anvil
 def test_deploy_register_sign_submit_resume_and_balances(gs, tmp_path):
@@ -95,7 +69,7 @@ def test_deploy_register_sign_submit_resume_and_balances(gs, tmp_path):
 
 
 def test_missing_file_is_one_line(gs, tmp_path):
-    line = _one_line_error(*[gs("readings", "submit", str(tmp_path / "nope.csv"))[i] for i in (0, 2)])
+    line = one_line_error(*[gs("readings", "submit", str(tmp_path / "nope.csv"))[i] for i in (0, 2)])
     assert "nope.csv not found" in line
 
 
@@ -104,35 +78,35 @@ def test_bad_rows_name_the_file_and_line(gs, tmp_path):
     bad.write_text("meterId,intervalStart,importWh,exportWh,importRegisterWh,exportRegisterWh,signature\n"
                    "0x" + "11" * 32 + ",900,-1,0,0,0,0x" + "22" * 65 + "\n")
     code, _, err = gs("readings", "submit", str(bad))
-    assert "bad.csv line 2: import_wh must be an integer in [0, 2^64), got -1" in _one_line_error(code, err)
+    assert "bad.csv line 2: import_wh must be an integer in [0, 2^64), got -1" in one_line_error(code, err)
 
 
 def test_embedded_chain_has_no_lasting_deployment(gs):
     code, _, err = gs("balances")
-    assert "embedded chain lives only as long as one command" in _one_line_error(code, err)
+    assert "embedded chain lives only as long as one command" in one_line_error(code, err)
 
 
 def test_bad_salt_and_address_are_one_line(gs):
     code, _, err = gs("meter", "id", "--point", "123", "--salt", "0x1234")
-    assert "32 bytes, got 2" in _one_line_error(code, err)
+    assert "32 bytes, got 2" in one_line_error(code, err)
     code, _, err = gs("participant", "add", "not-an-address")
-    assert "is not an Ethereum address" in _one_line_error(code, err)
+    assert "is not an Ethereum address" in one_line_error(code, err)
 
 
 def test_usage_errors_are_one_line(gs):
     code, _, err = gs("meter", "register", "--point", "1")
-    assert code == 2 and "Missing option" in _one_line_error(code, err)
+    assert code == 2 and "Missing option" in one_line_error(code, err)
     code, _, err = gs("frobnicate")
-    assert "No such command" in _one_line_error(code, err)
+    assert "No such command" in one_line_error(code, err)
 
 
 def test_rpc_without_a_key_says_what_to_do(gs, monkeypatch):
     monkeypatch.delenv("GRIDSHARE_PRIVATE_KEY", raising=False)
     code, _, err = gs("--rpc-url", "http://127.0.0.1:9", "deploy")
-    assert "pass --keystore FILE or set GRIDSHARE_PRIVATE_KEY" in _one_line_error(code, err)
+    assert "pass --keystore FILE or set GRIDSHARE_PRIVATE_KEY" in one_line_error(code, err)
 
 
 def test_rpc_unreachable_says_so(gs, monkeypatch):
     monkeypatch.setenv("GRIDSHARE_PRIVATE_KEY", "0x" + "01" * 32)
     code, _, err = gs("--rpc-url", "http://127.0.0.1:9", "deploy")
-    assert "cannot reach http://127.0.0.1:9" in _one_line_error(code, err)
+    assert "cannot reach http://127.0.0.1:9" in one_line_error(code, err)

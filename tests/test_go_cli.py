@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from test_cli import OWNER, _one_line_error, gs  # noqa: F401 - the `gs` fixture
+from conftest import OWNER, one_line_error
 
 DAY = 86_400
 HOLDER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"  # anvil's third dev account
@@ -20,7 +20,7 @@ def _date(day: int) -> str:
 
 
 @pytest.mark.anvil
-def test_request_approve_transfer_claim_and_statement(gs, tmp_path):  # noqa: F811
+def test_request_approve_transfer_claim_and_statement(gs, tmp_path):
     assert gs("--network", "anvil", "deploy")[0] == 0
     keystore = tmp_path / "plant.json"
     assert gs("meter", "new-key", str(keystore))[0] == 0
@@ -49,7 +49,7 @@ def test_request_approve_transfer_claim_and_statement(gs, tmp_path):  # noqa: F8
                         "--to", _date(d0 + 3), "--region", "FRK26", "--support", "investment")
     assert code == 0 and "request 1: 57.600 kWh" in out, out + err
     code, _, err = gs("--network", "anvil", "go", "request", meter, "--from", _date(d0 + 2), "--to", _date(d0 + 3))
-    assert "GuaranteeOfOriginAlreadyCertified" in _one_line_error(code, err)
+    assert "GuaranteeOfOriginAlreadyCertified" in one_line_error(code, err)
     assert gs("--network", "anvil", "go", "approve", "1")[0] == 0
 
     assert gs("--network", "anvil", "--account", "1", "go", "transfer", "1", "20000", HOLDER)[0] == 0
@@ -76,12 +76,12 @@ def test_request_approve_transfer_claim_and_statement(gs, tmp_path):  # noqa: F8
     assert "skipped 0x" in err and ("MeterRegistryNoCheckpoint" in err or "GuaranteeOfOrigin" in err)
 
 
-def test_bad_dates_and_months_are_one_line(gs):  # noqa: F811
+def test_bad_dates_and_months_are_one_line(gs):
     code, _, err = gs("go", "request", "0x" + "11" * 32, "--from", "June 1", "--to", "2026-07-01")
-    assert "--from 'June 1' is not a date YYYY-MM-DD" in _one_line_error(code, err)
+    assert "--from 'June 1' is not a date YYYY-MM-DD" in one_line_error(code, err)
     code, _, err = gs("go", "issue-month", "June")
-    assert "MONTH 'June' is not YYYY-MM" in _one_line_error(code, err)
+    assert "MONTH 'June' is not YYYY-MM" in one_line_error(code, err)
     code, _, err = gs("go", "reject", "1", "--reason", "x" * 40)
-    assert "--reason is 40 bytes; at most 32" in _one_line_error(code, err)
+    assert "--reason is 40 bytes; at most 32" in one_line_error(code, err)
     code, _, err = gs("go", "claim", "1", "5", "--beneficiary", "b" * 33, "--from", "2026-06-01", "--to", "2026-07-01")
-    assert "beneficiary" in _one_line_error(code, err)
+    assert "beneficiary" in one_line_error(code, err)

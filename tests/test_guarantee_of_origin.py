@@ -14,7 +14,7 @@ from gridshare.guarantee import DAY, Declaration, Status, Support, add_months, b
 from gridshare.meter import MeterKind
 from gridshare.relayer import relay
 
-from conftest import MeterFixture, reverts
+from conftest import MeterFixture, raise_view, reverts
 
 ISSUER_ROLE = keccak(text="ISSUER_ROLE")
 SOLAR_DECL = Declaration(region="FRK26", support=Support.INVESTMENT)
@@ -250,8 +250,6 @@ def test_only_issued_certificates_are_revoked_or_read(env):
     with reverts("GuaranteeOfOriginUnknownCertificate", certificateId=cid):
         env.c.transact(go(env).revoke(cid, bytes(32)))
     with reverts("GuaranteeOfOriginUnknownCertificate", certificateId=cid + 1):
-        from test_meter_registry import raise_view
-
         raise_view(env, go(env).certificate(cid + 1))
 
 
@@ -294,7 +292,7 @@ def test_contract_calendar_matches_python_on_month_ends(env):
         end_days.append(int(datetime(y, mo, d, tzinfo=timezone.utc).timestamp()) // DAY)
     env.w3.testing.timeTravel(end_days[-1] * DAY + 7200)
     readings = []
-    for k, day in enumerate(end_days):  # one interval the day before each end, one on the end day
+    for day in end_days:  # one interval the day before each end, one on the end day
         readings.append((day * DAY - 900, 10))
         readings.append((day * DAY, 0))
     signed, register = [], 0

@@ -9,11 +9,10 @@ from eth_utils import keccak
 from web3.logs import DISCARD
 
 from gridshare.compiler import compile_contracts
-from gridshare.deployment import ContractReverted
 from gridshare.meter import MeterKind, meter_id, new_meter_key
 from gridshare.reading import MeterReading, SignedReading
 
-from conftest import SALT, SOLAR, reverts
+from conftest import SALT, SOLAR, raise_view, reverts
 
 OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
 IMPORT, EXPORT = 0, 1
@@ -27,6 +26,11 @@ def test_interval_seconds_must_be_900_or_1800(env):
     factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     with reverts("MeterRegistryInvalidIntervalSeconds", intervalSeconds=600):
         env.c.transact(factory.constructor(600, env.operator))
+
+
+def test_only_the_admin_sets_the_energy_token(env):
+    with reverts("AccessControlUnauthorizedAccount", account=env.outsider, neededRole=bytes(32)):
+        env.c.transact(env.registry.functions.setEnergyToken(env.token.address), env.outsider)
 
 
 def test_energy_token_is_set_once(env):
@@ -139,12 +143,6 @@ def test_unknown_meter_views_are_refused(env):
         raise_view(env, env.registry.functions.meterState(b"\7" * 32))
 
 
-def raise_view(env, call):
-    error = env.c.simulate(call)
-    if error is not None:
-        raise ContractReverted(error)
-
-
 def test_rotated_key_signs_and_old_key_is_refused(env):
     m = env.meter(env.alice)
     new_key = new_meter_key()
@@ -169,6 +167,8 @@ def test_rotation_and_deactivation_refusals(env):
         env.c.transact(env.registry.functions.deactivateMeter(b"\2" * 32))
     with reverts("AccessControlUnauthorizedAccount", account=env.outsider, neededRole=OPERATOR_ROLE):
         env.c.transact(env.registry.functions.deactivateMeter(m.id), env.outsider)
+    with reverts("AccessControlUnauthorizedAccount", account=env.outsider, neededRole=OPERATOR_ROLE):
+        env.c.transact(env.registry.functions.rotateSigner(m.id, env.bob), env.outsider)
     env.c.transact(env.registry.functions.deactivateMeter(m.id))
     with reverts("MeterRegistryMeterDeactivated", meterId=m.id):
         env.c.transact(env.registry.functions.deactivateMeter(m.id))

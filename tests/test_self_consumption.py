@@ -162,12 +162,19 @@ def test_incomplete_and_unexpected_readings_are_refused(env):
         env.c.transact(op.submitAndAllocate(_args(a + b + c)))
 
 
-def test_supplied_shares_are_bounded(env):
+def supplied_operation(env, allocator: bool = True):
+    """A second operation, with the Supplied key (and the registry's ALLOCATOR_ROLE, unless not)."""
     artifact = compile_contracts()["SelfConsumption"]
     factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     receipt = env.c.transact(factory.constructor(env.registry.address, env.token.address, 1, env.operator))
     op = env.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
-    env.c.transact(env.registry.functions.grantRole(ALLOCATOR_ROLE, op.address))
+    if allocator:
+        env.c.transact(env.registry.functions.grantRole(ALLOCATOR_ROLE, op.address))
+    return op
+
+
+def test_supplied_shares_are_bounded(env):
+    op = supplied_operation(env)
     ms = community(env, n_prosumers=1, n_consumers=1)
     start = env.ended_start()
     iid = start // 900
@@ -180,6 +187,8 @@ def test_supplied_shares_are_bounded(env):
         env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0]]))
     with reverts("SelfConsumptionSharesShape", intervalId=iid, shares=0, members=2):
         env.c.transact(op.functions.submitAndAllocateSupplied(readings, []))
+    with reverts("SelfConsumptionSharesShape", intervalId=iid, shares=2, members=1):  # a list too many
+        env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 60], [0, 0]]))
     with reverts("SelfConsumptionShareAboveConsumption", intervalId=iid, meterId=ms[1].id, shareWh=71, consumptionWh=70):
         env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 71]]))
     with reverts("AccessControlUnauthorizedAccount", account=env.bob, neededRole=OPERATOR_ROLE):
@@ -190,10 +199,7 @@ def test_supplied_shares_are_bounded(env):
 
 
 def test_supplied_shares_above_production_are_refused(env):
-    artifact = compile_contracts()["SelfConsumption"]
-    factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-    receipt = env.c.transact(factory.constructor(env.registry.address, env.token.address, 1, env.operator))
-    op = env.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
+    op = supplied_operation(env, allocator=False)
     ms = community(env, n_prosumers=1, n_consumers=2)
     start = env.ended_start()
     for m in ms:
@@ -208,11 +214,7 @@ def test_supplied_shares_above_production_are_refused(env):
 
 def test_the_engine_computes_supplied_shares(env):
     """A static key (60 % / 40 %) computed by gridshare.allocation and enforced on-chain."""
-    artifact = compile_contracts()["SelfConsumption"]
-    factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-    receipt = env.c.transact(factory.constructor(env.registry.address, env.token.address, 1, env.operator))
-    op = env.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
-    env.c.transact(env.registry.functions.grantRole(ALLOCATOR_ROLE, op.address))
+    op = supplied_operation(env)
     ms = community(env, n_prosumers=1, n_consumers=2)
     start = env.ended_start()
     for m in ms:
@@ -239,6 +241,8 @@ def test_membership_refusals(env):
         env.c.transact(op.join(b"\4" * 32, start // 900))
     with reverts("AccessControlUnauthorizedAccount", account=env.bob, neededRole=OPERATOR_ROLE):
         env.c.transact(op.join(b"\4" * 32, 1), env.bob)
+    with reverts("AccessControlUnauthorizedAccount", account=env.bob, neededRole=OPERATOR_ROLE):
+        env.c.transact(op.leave(ms[0].id, 2**31), env.bob)
     allocate(env.c, env.readings(ms[0], start, [0], [10]) + env.readings(ms[1], start, [5], [0]))
     late = env.meter(env.carol)
     with reverts("SelfConsumptionIntervalAlreadyAllocated", intervalId=start // 900, lastAllocated=start // 900):

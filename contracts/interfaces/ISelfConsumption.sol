@@ -45,6 +45,8 @@ interface ISelfConsumption {
     /// @notice The function does not match the operation's allocation key.
     error SelfConsumptionWrongKey(Key key);
     /// @notice Supplied shares: one list per interval of the batch, one share per active member.
+    /// `shares` were given where `members` were expected; for a batch with too many lists, the
+    /// interval is the batch's last and the two numbers count lists and intervals.
     error SelfConsumptionSharesShape(uint256 intervalId, uint256 shares, uint256 members);
     /// @notice A supplied share above the member's verified consumption.
     error SelfConsumptionShareAboveConsumption(uint256 intervalId, bytes32 meterId, uint64 shareWh, uint64 consumptionWh);
