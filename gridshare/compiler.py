@@ -20,7 +20,8 @@ import solcx
 from gridshare.errors import GridshareError
 
 #: Contracts a deployment consists of, in deployment order; their ABIs are published in ``abi/``.
-DEPLOYABLE = ("MeterRegistry", "EnergyToken", "GuaranteeOfOrigin", "SelfConsumption")
+#: ``TestEuro`` (a test payment token with a faucet) is only deployed on local devnets.
+DEPLOYABLE = ("MeterRegistry", "EnergyToken", "GuaranteeOfOrigin", "SelfConsumption", "EnergyMarket", "TestEuro")
 
 SETTINGS = {
     "evmVersion": "cancun",
@@ -67,7 +68,8 @@ def _sources(root: Path) -> dict[str, dict]:
 
 
 def compile_contracts(root: Path | None = None, *, use_cache: bool = True) -> dict[str, Artifact]:
-    """Compile every contract under ``contracts/``; returns the artifacts of :data:`DEPLOYABLE`."""
+    """Compile every contract under ``contracts/``; returns the artifacts of :data:`DEPLOYABLE` and
+    of the test contracts in ``contracts/test/`` (each named after its file)."""
     root = root or project_root()
     sources = _sources(root)
     version = compiler_version(root)
@@ -96,7 +98,7 @@ def compile_contracts(root: Path | None = None, *, use_cache: bool = True) -> di
     artifacts = {}
     for path, contracts in output["contracts"].items():
         for name, out in contracts.items():
-            if name in DEPLOYABLE and path == f"contracts/{name}.sol":
+            if (name in DEPLOYABLE and path == f"contracts/{name}.sol") or path == f"contracts/test/{name}.sol":
                 artifacts[name] = Artifact(name, out["abi"], "0x" + out["evm"]["bytecode"]["object"])
     cache.parent.mkdir(exist_ok=True)
     cache.write_text(

@@ -28,6 +28,12 @@ from gridshare.revert import CustomError, ErrorDecoder
 EMBEDDED_GAS = 25_000_000
 #: SelfConsumption.Key, in order
 ALLOCATION_KEYS = ("dynamic-default", "supplied")
+#: EnergyMarket.Design, in order
+MARKET_DESIGNS = ("continuous", "auction")
+#: Networks where a deployment brings its own test payment token (TestEuro, 6 decimals).
+DEVNETS = ("embedded", "anvil")
+#: Default prices, in TestEuro base units per kWh (6 decimals: 252_000 = 0.252 EUR/kWh).
+DEFAULT_PRICES = {"retail": 252_000, "feed_in": 40_000, "grid_fee": 10_000}
 ALLOCATOR_ROLE = keccak(text="ALLOCATOR_ROLE")
 CHAIN_NAMES = {1: "mainnet", 11155111: "sepolia", 73799: "volta", 246: "energyweb", 31337: "anvil"}
 
@@ -42,6 +48,8 @@ class Community:
     token: Contract
     guarantees: Contract
     operation: Contract  # SelfConsumption
+    market: Contract  # EnergyMarket
+    payment: Contract  # the market's ERC-20 (TestEuro on devnets)
 
     @property
     def interval_seconds(self) -> int:
@@ -49,7 +57,8 @@ class Community:
 
     @cached_property
     def errors(self) -> ErrorDecoder:
-        return ErrorDecoder([self.registry.abi, self.token.abi, self.guarantees.abi, self.operation.abi])
+        return ErrorDecoder([self.registry.abi, self.token.abi, self.guarantees.abi, self.operation.abi,
+                             self.market.abi, self.payment.abi])
 
     def transact(self, call, sender: str | None = None, gas: int | None = None, *, simulated: bool = False) -> dict:
         """Send a contract call (or constructor) and wait for it; a revert raises
@@ -130,6 +139,20 @@ def _deploy_one(chain: Chain, artifact, *args) -> tuple[Contract, dict]:
     return contract, entry
 
 
+def _send(chain: Chain, call) -> None:
+    tx = call.transact({"from": chain.sender})
+    if chain.w3.eth.wait_for_transaction_receipt(tx, timeout=120)["status"] != 1:
+        raise GridshareError(f"deployment step {call.fn_name} failed in {tx.hex()}")
+
+
+def _erc20_abi(contracts: dict) -> list[dict]:
+    """The payment token's ABI: TestEuro's when the deployment brought one, else its ERC-20 part
+    (the published ``abi/TestEuro.json`` has it all)."""
+    if "TestEuro" in contracts:
+        return contracts["TestEuro"]["abi"]
+    return json.loads((Path(__file__).resolve().parent / "abi" / "TestEuro.json").read_text())
+
+
 def deploy(
     chain: Chain,
     *,
@@ -138,18 +161,47 @@ def deploy(
     issuing_body: str | None = None,
     allocation_key: str = "dynamic-default",
     token_uri: str = "",
+    market_design: str = "continuous",
+    payment_token: str | None = None,
+    retail_price: int = DEFAULT_PRICES["retail"],
+    feed_in_price: int = DEFAULT_PRICES["feed_in"],
+    grid_fee: int = DEFAULT_PRICES["grid_fee"],
+    gate_closure_delay: int | None = None,
+    settlement_window: int = 86_400,
     folder: Path | None = None,
     write: bool = True,
 ) -> Community:
-    """Deploy MeterRegistry, EnergyToken, GuaranteeOfOrigin and a SelfConsumption operation, link
-    them, write the manifest.
+    """Deploy MeterRegistry, EnergyToken, GuaranteeOfOrigin, a SelfConsumption operation and an
+    EnergyMarket, link them, write the manifest.
 
     The sender becomes the registry's admin and operator, the certificates' admin and the
     operation's operator (PMO); ``issuing_body`` (default: the sender) may issue, reject and revoke
     guarantees of origin, which expire ``expiry_months`` after their production period.
     ``allocation_key``: ``dynamic-default`` (computed on-chain) or ``supplied`` (shares computed
     off-chain by :mod:`gridshare.allocation`, bounds enforced on-chain).
+
+    The market (``market_design`` ``continuous`` or ``auction``) trades in ``payment_token`` (on a
+    devnet, by default, a freshly deployed TestEuro); prices are base units per kWh, multiples of
+    1,000; an interval's orders close ``gate_closure_delay`` seconds after its end (default: one
+    interval), and sellers alone settle their forward sales during ``settlement_window`` seconds
+    after that. The operator receives the grid fee. The market is registered as a participant so
+    that it can hold sellers' tokens in escrow.
     """
+    if market_design not in MARKET_DESIGNS:
+        raise GridshareError(f"market design must be one of {', '.join(MARKET_DESIGNS)}, not {market_design!r}")
+    if payment_token is None and chain.network not in DEVNETS:
+        raise GridshareError(
+            "on a public chain the market needs a real payment token: pass --payment-token ADDRESS "
+            "(an ERC-20 such as a euro stablecoin)"
+        )
+    for name, price in (("retail", retail_price), ("feed-in", feed_in_price), ("grid fee", grid_fee)):
+        if price < 0 or price % 1000:
+            raise GridshareError(f"{name} price must be a non-negative multiple of 1000 base units per kWh, not {price}")
+    if not feed_in_price < retail_price or grid_fee >= retail_price - feed_in_price:
+        raise GridshareError(
+            f"prices must satisfy feed-in < retail and grid fee < retail - feed-in, not feed-in {feed_in_price}, "
+            f"retail {retail_price}, grid fee {grid_fee}"
+        )
     if allocation_key not in ALLOCATION_KEYS:
         raise GridshareError(f"allocation key must be one of {', '.join(ALLOCATION_KEYS)}, not {allocation_key!r}")
     if interval_seconds not in (900, 1800):
@@ -164,11 +216,22 @@ def deploy(
                                                issuing_body, expiry_months, "")
     operation, operation_entry = _deploy_one(chain, artifacts["SelfConsumption"], registry.address, token.address,
                                              ALLOCATION_KEYS.index(allocation_key), chain.sender)
+    entries = {"MeterRegistry": registry_entry, "EnergyToken": token_entry,
+               "GuaranteeOfOrigin": guarantees_entry, "SelfConsumption": operation_entry}
+    if payment_token is None:
+        payment, entries["TestEuro"] = _deploy_one(chain, artifacts["TestEuro"])
+    else:
+        payment = chain.w3.eth.contract(address=chain.w3.to_checksum_address(payment_token),
+                                        abi=artifacts["TestEuro"].abi)  # the ERC-20 part is all we use
+    _send(chain, registry.functions.setEnergyToken(token.address))  # the market reads it
+    gate_closure_delay = interval_seconds if gate_closure_delay is None else gate_closure_delay
+    market, entries["EnergyMarket"] = _deploy_one(
+        chain, artifacts["EnergyMarket"], registry.address, payment.address, MARKET_DESIGNS.index(market_design),
+        feed_in_price, retail_price, grid_fee, chain.sender, gate_closure_delay, settlement_window)
     manifest = {
         "chainId": chain.chain_id,
         "name": CHAIN_NAMES.get(chain.chain_id, chain.network),
-        "contracts": {"MeterRegistry": registry_entry, "EnergyToken": token_entry,
-                      "GuaranteeOfOrigin": guarantees_entry, "SelfConsumption": operation_entry},
+        "contracts": entries,
         "settings": {
             "intervalSeconds": interval_seconds,
             "expiryMonths": expiry_months,
@@ -178,11 +241,21 @@ def deploy(
             "compiler": compiler_version(),
             "evmVersion": SETTINGS["evmVersion"],
             "optimizerRuns": SETTINGS["optimizer"]["runs"],
+            "market": {
+                "design": market_design,
+                "paymentToken": payment.address,
+                "priceUnit": "payment-token base units per kWh",
+                "retail": retail_price,
+                "feedIn": feed_in_price,
+                "gridFee": grid_fee,
+                "gateClosureDelay": gate_closure_delay,
+                "settlementWindow": settlement_window,
+            },
         },
     }
-    community = Community(chain, manifest, registry, token, guarantees, operation)
-    community.transact(registry.functions.setEnergyToken(token.address))
+    community = Community(chain, manifest, registry, token, guarantees, operation, market, payment)
     community.transact(registry.functions.grantRole(ALLOCATOR_ROLE, operation.address))
+    community.transact(registry.functions.registerParticipant(market.address))
     if write:
         path = manifest_path(chain.chain_id, folder)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -203,15 +276,17 @@ def load(chain: Chain, folder: Path | None = None) -> Community:
     manifest = json.loads(path.read_text())
     contracts = manifest["contracts"]
     w3 = chain.w3
-    missing = [name for name in DEPLOYABLE if name not in contracts]
+    missing = [name for name in DEPLOYABLE if name not in contracts and name != "TestEuro"]
     if missing:
         raise GridshareError(f"{path} lacks {', '.join(missing)} (an older deployment?): run `gridshare deploy` again")
-    registry, token, guarantees, operation = (
-        w3.eth.contract(address=contracts[name]["address"], abi=contracts[name]["abi"]) for name in DEPLOYABLE
+    registry, token, guarantees, operation, market = (
+        w3.eth.contract(address=contracts[name]["address"], abi=contracts[name]["abi"]) for name in DEPLOYABLE[:5]
     )
+    payment = w3.eth.contract(address=manifest["settings"]["market"]["paymentToken"],
+                              abi=_erc20_abi(contracts))
     if not w3.eth.get_code(registry.address):
         raise GridshareError(
             f"{path} names a MeterRegistry at {registry.address} but chain {chain.chain_id} has no code there "
             "(a reset devnet?): run `gridshare deploy` again"
         )
-    return Community(chain, manifest, registry, token, guarantees, operation)
+    return Community(chain, manifest, registry, token, guarantees, operation, market, payment)

@@ -1,0 +1,546 @@
+"""EnergyMarket: trades, escrow, settlement and refunds; every refusal by its exact error."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from web3.logs import DISCARD
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gridshare.compiler import compile_contracts
+from gridshare.matching import ContinuousBook, Order, Side, clear_uniform
+from gridshare.meter import MeterKind
+
+from conftest import raise_view, reverts
+
+BID, ASK = 0, 1
+PAYMENT, ENERGY, COLLATERAL = 0, 1, 2
+FEED_IN, RETAIL, FEE = 40_000, 252_000, 10_000  # the deployment defaults, per kWh
+FUNDS = 1_000_000_000  # 1,000 tEUR
+
+
+class Trader:
+    """Deals with one market on the embedded chain: funds, approvals, orders."""
+
+    def __init__(self, env, market):
+        self.env, self.m = env, market
+        self.meters = {}
+        self.intervals = []  # that property tests traded in
+
+    def join(self, *accounts):
+        for a in accounts:
+            self.env.participant(a)
+            c = self.env.c
+            c.transact(c.payment.functions.faucet(FUNDS), a)
+            c.transact(c.payment.functions.approve(self.m.address, 2**256 - 1), a)
+            c.transact(self.env.token.functions.setApprovalForAll(self.m.address, True), a)
+
+    def produce(self, account, interval_id, export_wh, import_wh=0):
+        """A verified reading of `account`'s meter for the interval (tokens minted to it)."""
+        if account not in self.meters:
+            self.meters[account] = self.env.meter(account, MeterKind.PROSUMER, capacity_w=1_000_000)
+        self.env.submit(self.env.readings(self.meters[account], interval_id * 900, [import_wh], [export_wh]))
+
+    def bid(self, account, iid, price, q, hint=0):
+        return self._place(self.m.functions.placeBid(iid, price, q, hint), account)
+
+    def ask(self, account, iid, price, q, backing=ENERGY, hint=0):
+        return self._place(self.m.functions.placeAsk(iid, price, q, backing, hint), account)
+
+    def _place(self, call, account):
+        receipt = self.env.c.transact(call, account)
+        placed = self.m.events.OrderPlaced().process_receipt(receipt, errors=DISCARD)
+        trades = [(t.args.bidId, t.args.askId, t.args.quantityWh, t.args.price)
+                  for t in self.m.events.Traded().process_receipt(receipt, errors=DISCARD)]
+        return placed[0].args.orderId, trades
+
+    def remaining(self, order_id):
+        return self.m.functions.order(order_id).call()[6]
+
+    def claimable(self, account):
+        return self.m.functions.claimable(account).call()
+
+    def energy(self, account, iid):
+        return self.m.functions.claimableEnergy(account, iid).call()
+
+    def book(self, iid, side):
+        return [(o[0], o[5], o[6]) for o in self.m.functions.book(iid, side).call()]
+
+
+def open_interval(env) -> int:
+    """The interval that ended last: readings can be verified and its gate is still open."""
+    return env.now() // 900 - 1
+
+
+@pytest.fixture(scope="module")
+def auction(env):
+    """A second market on the same community, with the call-auction design."""
+    artifact = compile_contracts()["EnergyMarket"]
+    factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    receipt = env.c.transact(factory.constructor(env.registry.address, env.c.payment.address, 1, FEED_IN, RETAIL,
+                                                 FEE, env.operator, 900, 86_400))
+    market = env.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
+    env.c.transact(env.registry.functions.registerParticipant(market.address))
+    return market
+
+
+@pytest.fixture
+def t(env):
+    trader = Trader(env, env.c.market)
+    trader.join(env.alice, env.bob, env.carol)
+    return trader
+
+
+@pytest.fixture
+def a(env, auction):
+    trader = Trader(env, auction)
+    trader.join(env.alice, env.bob, env.carol)
+    return trader
+
+
+def all_orders(trader):
+    """Every order the market ever numbered (taker orders filled at once included)."""
+    m, orders, k = trader.m, [], 1
+    last = m.functions.order  # ids are contiguous from 1; past the last one, order() reverts
+    while True:
+        try:
+            orders.append(last(k).call())
+        except Exception:
+            return orders
+        k += 1
+
+
+def assert_solvent(trader, accounts, iids, sellers=()):
+    """The market holds exactly what it owes: in money, claimable balances, open bids, collateral of
+    open forward asks and of unsettled forward sales; in tokens, open energy asks and claims."""
+    env, m = trader.env, trader.m
+    orders = all_orders(trader)
+    owed = sum(trader.claimable(x) for x in {*accounts, env.operator})
+    owed += sum(r * price // 1000 for _, _, _, backing, _, price, r in orders if backing == PAYMENT)
+    owed += sum(r * RETAIL // 1000 for _, _, _, backing, _, _, r in orders if backing == COLLATERAL)
+    iids = [iids] if isinstance(iids, int) else iids
+    for iid in iids:
+        for seller in sellers:
+            sold, settled = m.functions.forwardSale(iid, seller).call()
+            owed += 0 if settled else sold * RETAIL // 1000
+    assert env.c.payment.functions.balanceOf(m.address).call() == owed
+    for iid in iids:
+        escrow = sum(r for _, _, _, backing, i, _, r in orders if backing == ENERGY and i == iid)
+        claims = sum(trader.energy(x, iid) for x in accounts)
+        assert env.token.functions.balanceOf(m.address, iid).call() == escrow + claims
+
+
+# --- continuous, pay-as-bid ---------------------------------------------------------------------
+
+def test_a_bid_takes_a_verified_ask_at_its_own_price_and_gets_the_tokens_at_once(env, t):
+    iid = open_interval(env)
+    t.produce(env.alice, iid, 1000)
+    ask, trades = t.ask(env.alice, iid, 100_000, 1000)
+    assert trades == [] and env.token.functions.balanceOf(env.c.market.address, iid).call() == 1000
+    bid, trades = t.bid(env.bob, iid, 150_000, 600)
+    assert trades == [(bid, ask, 600, 150_000)]  # pay-as-bid: the bid's price
+    assert t.remaining(ask) == 400 and t.remaining(bid) == 0
+    assert t.claimable(env.alice) == 600 * 140  # 0.15 - 0.01 grid fee, per Wh
+    assert t.claimable(env.operator) == 600 * 10
+    assert env.token.functions.balanceOf(env.bob, iid).call() == 600 and t.energy(env.bob, iid) == 0
+    assert_solvent(t, [env.alice, env.bob, env.carol], iid)
+    before = env.c.payment.functions.balanceOf(env.alice).call()
+    env.c.transact(env.c.market.functions.withdraw(), env.alice)
+    assert env.c.payment.functions.balanceOf(env.alice).call() == before + 84_000
+    assert_solvent(t, [env.alice, env.bob, env.carol], iid)
+
+
+def test_a_deposit_pays_for_orders_without_a_transfer_each(env, t):
+    iid = open_interval(env)
+    env.c.transact(env.c.market.functions.deposit(50_000), env.bob)
+    assert t.claimable(env.bob) == 50_000
+    held = env.c.payment.functions.balanceOf(env.bob).call()
+    t.bid(env.bob, iid, 100_000, 300)  # locks 30,000 of the deposit
+    assert t.claimable(env.bob) == 20_000 and env.c.payment.functions.balanceOf(env.bob).call() == held
+    t.bid(env.bob, iid, 100_000, 300)  # 20,000 from the deposit, 10,000 by transferFrom
+    assert t.claimable(env.bob) == 0 and env.c.payment.functions.balanceOf(env.bob).call() == held - 10_000
+    assert_solvent(t, [env.alice, env.bob, env.carol], iid)
+
+
+def test_price_then_time_priority_and_a_taker_ask_trades_at_each_bids_price(env, t):
+    iid = open_interval(env)
+    b1, _ = t.bid(env.bob, iid, 120_000, 100)
+    b2, _ = t.bid(env.carol, iid, 130_000, 100)
+    b3, _ = t.bid(env.bob, iid, 120_000, 100)  # same price as b1, later
+    assert [o[0] for o in t.book(iid, BID)] == [b2, b1, b3]
+    t.produce(env.alice, iid, 1000)
+    ask, trades = t.ask(env.alice, iid, 100_000, 250)
+    assert trades == [(b2, ask, 100, 130_000), (b1, ask, 100, 120_000), (b3, ask, 50, 120_000)]
+    assert t.book(iid, BID) == [(b3, 120_000, 50)]
+    assert t.claimable(env.alice) == 100 * 120 + 100 * 110 + 50 * 110
+    assert t.energy(env.bob, iid) == 150 and t.energy(env.carol, iid) == 100
+    assert_solvent(t, [env.alice, env.bob, env.carol], iid)
+
+
+def test_orders_that_do_not_cross_rest_sorted_and_the_fee_is_part_of_crossing(env, t):
+    iid = open_interval(env)
+    t.produce(env.alice, iid, 1000)
+    a1, _ = t.ask(env.alice, iid, 100_000, 300)
+    a2, _ = t.ask(env.alice, iid, 90_000, 300)
+    bid, trades = t.bid(env.bob, iid, 99_000, 100)  # 99 - 10 fee < 90: no trade
+    assert trades == []
+    assert [o[0] for o in t.book(iid, ASK)] == [a2, a1] and t.book(iid, BID) == [(bid, 99_000, 100)]
+    # a hint pointing ahead of the right place still works; a stale one only costs gas
+    a3, _ = t.ask(env.alice, iid, 95_000, 100, hint=a2)
+    a4, _ = t.ask(env.alice, iid, 95_000, 100, hint=a1)
+    assert [o[0] for o in t.book(iid, ASK)] == [a2, a3, a4, a1]
+
+
+def test_cancel_refunds_once_and_unlinks(env, t):
+    iid = open_interval(env)
+    b1, _ = t.bid(env.bob, iid, 120_000, 100)
+    b2, _ = t.bid(env.bob, iid, 110_000, 100)
+    b3, _ = t.bid(env.bob, iid, 100_000, 100)
+    env.c.transact(env.c.market.functions.cancel(b2), env.bob)
+    assert t.claimable(env.bob) == 100 * 110 and [o[0] for o in t.book(iid, BID)] == [b1, b3]
+    env.c.transact(env.c.market.functions.cancel(b1), env.bob)  # the head
+    env.c.transact(env.c.market.functions.cancel(b3), env.bob)  # the last one
+    assert t.book(iid, BID) == [] and t.claimable(env.bob) == 100 * (120 + 110 + 100)
+    with reverts("EnergyMarketOrderClosed", orderId=b2):
+        env.c.transact(env.c.market.functions.cancel(b2), env.bob)
+    # a new bid draws on the claimable balance before the allowance
+    spent = env.c.payment.functions.balanceOf(env.bob).call()
+    t.bid(env.bob, iid, 100_000, 100)
+    assert env.c.payment.functions.balanceOf(env.bob).call() == spent
+    assert t.claimable(env.bob) == 100 * (120 + 110)
+    assert_solvent(t, [env.alice, env.bob, env.carol], iid)
+
+
+def test_cancelling_an_energy_ask_gives_the_tokens_back_to_claim(env, t):
+    iid = open_interval(env)
+    t.produce(env.alice, iid, 500)
+    ask, _ = t.ask(env.alice, iid, 100_000, 500)
+    env.c.transact(env.c.market.functions.cancel(ask), env.alice)
+    assert t.energy(env.alice, iid) == 500
+    env.c.transact(env.c.market.functions.claimEnergy([iid]), env.alice)
+    assert env.token.functions.balanceOf(env.alice, iid).call() == 500
+
+
+def test_cancel_refusals(env, t):
+    iid = open_interval(env)
+    bid, _ = t.bid(env.bob, iid, 120_000, 100)
+    with reverts("EnergyMarketNotOrderOwner", orderId=bid, owner=env.bob):
+        env.c.transact(env.c.market.functions.cancel(bid), env.carol)
+    with reverts("EnergyMarketUnknownOrder", orderId=999):
+        env.c.transact(env.c.market.functions.cancel(999), env.carol)
+    closes = env.c.market.functions.gateClosure(iid).call()
+    env.w3.testing.timeTravel(closes)
+    with reverts("EnergyMarketGateClosed", intervalId=iid, gateClosure=closes):
+        env.c.transact(env.c.market.functions.cancel(bid), env.bob)
+
+
+def test_placement_refusals(env, t):
+    iid = open_interval(env)
+    m = env.c.market.functions
+    with reverts("EnergyMarketNotParticipant", account=env.outsider):
+        env.c.transact(m.placeBid(iid, 100_000, 1, 0), env.outsider)
+    with reverts("EnergyMarketPriceOffTick", price=100_001, tick=1000):
+        env.c.transact(m.placeBid(iid, 100_001, 1, 0), env.bob)
+    with reverts("EnergyMarketPriceOutsideBand", price=39_000, feedIn=FEED_IN, retail=RETAIL):
+        env.c.transact(m.placeBid(iid, 39_000, 1, 0), env.bob)
+    with reverts("EnergyMarketPriceOutsideBand", price=253_000, feedIn=FEED_IN, retail=RETAIL):
+        env.c.transact(m.placeAsk(iid, 253_000, 1, COLLATERAL, 0), env.bob)
+    with reverts("EnergyMarketInvalidQuantity", quantityWh=0):
+        env.c.transact(m.placeBid(iid, 100_000, 0, 0), env.bob)
+    with reverts("EnergyMarketInvalidQuantity", quantityWh=2**40):
+        env.c.transact(m.placeBid(iid, 100_000, 2**40, 0), env.bob)
+    with reverts("EnergyMarketInvalidBacking", side=ASK, backing=PAYMENT):
+        env.c.transact(m.placeAsk(iid, 100_000, 1, PAYMENT, 0), env.bob)
+    past = iid - 2
+    with reverts("EnergyMarketGateClosed", intervalId=past, gateClosure=(past + 1) * 900 + 900):
+        env.c.transact(m.placeBid(past, 100_000, 1, 0), env.bob)
+    # escrow refusals come from the tokens themselves
+    with reverts("ERC1155InsufficientBalance", sender=env.bob, balance=0, needed=5, tokenId=iid):
+        env.c.transact(m.placeAsk(iid, 100_000, 5, ENERGY, 0), env.bob)
+    env.c.transact(env.token.functions.setApprovalForAll(env.c.market.address, False), env.bob)
+    with reverts("ERC1155MissingApprovalForAll", operator=env.c.market.address, owner=env.bob):
+        env.c.transact(m.placeAsk(iid, 100_000, 5, ENERGY, 0), env.bob)
+    env.c.transact(env.c.payment.functions.approve(env.c.market.address, 0), env.bob)
+    with reverts("ERC20InsufficientAllowance", spender=env.c.market.address, allowance=0, needed=100):
+        env.c.transact(m.placeBid(iid, 100_000, 1, 0), env.bob)
+
+
+def test_expiry_refunds_what_is_left_once_trading_closed_and_only_once(env, t):
+    iid = open_interval(env)
+    t.produce(env.alice, iid, 300)
+    ask, _ = t.ask(env.alice, iid, 200_000, 300)
+    bid, _ = t.bid(env.bob, iid, 150_000, 100)
+    with reverts("EnergyMarketTradingOpen", intervalId=iid, gateClosure=(iid + 2) * 900):
+        env.c.transact(env.c.market.functions.expire([bid]), env.carol)
+    env.w3.testing.timeTravel((iid + 2) * 900)
+    env.c.transact(env.c.market.functions.expire([bid, ask]), env.carol)  # anyone
+    assert t.claimable(env.bob) == 100 * 150 and t.energy(env.alice, iid) == 300
+    with reverts("EnergyMarketOrderClosed", orderId=bid):
+        env.c.transact(env.c.market.functions.expire([bid]), env.carol)
+    assert_solvent(t, [env.alice, env.bob, env.carol], iid)
+
+
+# --- forward sales: collateral, settlement, compensation ----------------------------------------
+
+def test_a_forward_sale_delivers_what_was_produced_and_compensates_the_rest_at_retail(env, t):
+    iid = env.now() // 900 + 1  # the next interval: nothing produced yet
+    ask, _ = t.ask(env.alice, iid, 100_000, 1000, COLLATERAL)
+    assert t.claimable(env.alice) == 0
+    b1, _ = t.bid(env.bob, iid, 120_000, 600)
+    b2, _ = t.bid(env.carol, iid, 110_000, 400)
+    assert t.claimable(env.alice) == 600 * 110 + 400 * 100  # paid at the trade
+    assert env.c.market.functions.forwardSale(iid, env.alice).call() == [1000, False]
+    assert env.c.market.functions.deliveries(iid, env.alice).call() == [(env.bob, 600), (env.carol, 400)]
+    with reverts("EnergyMarketTradingOpen", intervalId=iid, gateClosure=(iid + 2) * 900):
+        env.c.transact(env.c.market.functions.settle(iid, env.alice), env.alice)
+    env.w3.testing.timeTravel((iid + 1) * 900 + 60)
+    t.produce(env.alice, iid, 700)  # delivered 700 of the 1000 sold
+    env.w3.testing.timeTravel((iid + 2) * 900)
+    deadline = (iid + 2) * 900 + 86_400
+    with reverts("EnergyMarketSettlementReserved", intervalId=iid, seller=env.alice, deadline=deadline):
+        env.c.transact(env.c.market.functions.settle(iid, env.alice), env.bob)
+    assert_solvent(t, [env.alice, env.bob, env.carol], iid, sellers=[env.alice])
+    env.c.transact(env.c.market.functions.settle(iid, env.alice), env.alice)
+    # first trades first: bob gets his 600, carol 100 and 300 Wh at the retail price
+    assert t.energy(env.bob, iid) == 600 and t.energy(env.carol, iid) == 100
+    assert t.claimable(env.carol) == 300 * 252
+    assert t.claimable(env.alice) == 600 * 110 + 400 * 100 + 700 * 252  # collateral of what it delivered
+    assert_solvent(t, [env.alice, env.bob, env.carol], iid, sellers=[env.alice])
+    with reverts("EnergyMarketAlreadySettled", intervalId=iid, seller=env.alice):
+        env.c.transact(env.c.market.functions.settle(iid, env.alice), env.alice)
+    with reverts("EnergyMarketNothingToSettle", intervalId=iid, seller=env.bob):
+        env.c.transact(env.c.market.functions.settle(iid, env.bob), env.bob)
+
+
+def test_after_the_deadline_anyone_settles_and_an_unapproved_seller_delivers_nothing(env, t):
+    iid = env.now() // 900 + 1
+    t.ask(env.alice, iid, 100_000, 500, COLLATERAL)
+    t.bid(env.bob, iid, 120_000, 500)
+    env.w3.testing.timeTravel((iid + 1) * 900 + 60)
+    t.produce(env.alice, iid, 500)
+    env.c.transact(env.token.functions.setApprovalForAll(env.c.market.address, False), env.alice)
+    env.w3.testing.timeTravel((iid + 2) * 900 + 86_400)
+    env.c.transact(env.c.market.functions.settle(iid, env.alice), env.carol)
+    assert t.energy(env.bob, iid) == 0 and t.claimable(env.bob) == 500 * 252
+    assert env.token.functions.balanceOf(env.alice, iid).call() == 500
+
+
+def test_a_forward_ask_taking_bids_records_deliveries_to_each_buyer(env, t):
+    iid = env.now() // 900 + 1
+    t.bid(env.bob, iid, 120_000, 200)
+    t.bid(env.carol, iid, 130_000, 200)
+    ask, trades = t.ask(env.alice, iid, 100_000, 300, COLLATERAL)
+    assert [q for _, _, q, _ in trades] == [200, 100]
+    assert env.c.market.functions.deliveries(iid, env.alice).call() == [(env.carol, 200), (env.bob, 100)]
+    assert t.claimable(env.alice) == 200 * 120 + 100 * 110
+
+
+# --- call auction, pay-as-clear -----------------------------------------------------------------
+
+def test_the_auction_clears_at_one_price_refunds_bidders_and_expires_the_rest(env, a):
+    iid = open_interval(env)
+    a.produce(env.alice, iid, 1000)
+    a1, trades = a.ask(env.alice, iid, 60_000, 400)
+    a2, _ = a.ask(env.alice, iid, 80_000, 400)
+    b1, _ = a.bid(env.bob, iid, 150_000, 300)
+    b2, trades2 = a.bid(env.carol, iid, 100_000, 300)
+    b3, _ = a.bid(env.bob, iid, 50_000, 300)
+    assert trades == trades2 == []  # orders rest until gate closure
+    with reverts("EnergyMarketTradingOpen", intervalId=iid, gateClosure=(iid + 2) * 900):
+        env.c.transact(a.m.functions.clear(iid), env.carol)
+    env.w3.testing.timeTravel((iid + 2) * 900)
+    receipt = env.c.transact(a.m.functions.clear(iid), env.carol)  # anyone
+    trades = [(x.args.bidId, x.args.askId, x.args.quantityWh, x.args.price)
+              for x in a.m.events.Traded().process_receipt(receipt, errors=DISCARD)]
+    # b1 300 @150 with a1; b2 100 with a1, then 200 with a2 @80: 100 - 10 >= 80; b3 stops
+    # the price is the midpoint of the last pair, net of the fee: (100 + 80 + 10) / 2 = 95
+    assert trades == [(b1, a1, 300, 95_000), (b2, a1, 100, 95_000), (b2, a2, 200, 95_000)]
+    assert a.m.functions.auction(iid).call() == [True, 95_000]
+    assert a.claimable(env.bob) == 300 * (150 - 95)
+    assert a.claimable(env.carol) == 300 * (100 - 95)
+    assert a.claimable(env.alice) == 600 * 85
+    assert a.energy(env.bob, iid) == 300 and a.energy(env.carol, iid) == 300
+    assert a.remaining(a2) == 200 and a.remaining(b3) == 300
+    assert_solvent(a, [env.alice, env.bob, env.carol], iid)
+    with reverts("EnergyMarketAlreadyCleared", intervalId=iid):
+        env.c.transact(a.m.functions.clear(iid), env.carol)
+    env.c.transact(a.m.functions.expire([a2, b3]), env.carol)  # cleared: the rest expires at once
+    assert a.energy(env.alice, iid) == 200
+    assert_solvent(a, [env.alice, env.bob, env.carol], iid)
+
+
+def test_an_auction_nobody_cleared_is_void_after_the_deadline(env, a):
+    iid = open_interval(env)
+    bid, _ = a.bid(env.bob, iid, 150_000, 300)
+    deadline = (iid + 2) * 900 + 86_400
+    env.w3.testing.timeTravel(deadline)
+    with reverts("EnergyMarketAuctionExpired", intervalId=iid, deadline=deadline):
+        env.c.transact(a.m.functions.clear(iid), env.carol)
+    env.c.transact(a.m.functions.expire([bid]), env.carol)
+    assert a.claimable(env.bob) == 300 * 150
+
+
+def test_design_specific_calls_are_refused_on_the_other_design(env, t):
+    with reverts("EnergyMarketWrongDesign", design=0):
+        env.c.transact(env.c.market.functions.clear(open_interval(env)), env.carol)
+
+
+# --- the contract equals the engine (gridshare.matching) -----------------------------------------
+
+BOOKS = st.lists(
+    st.tuples(st.sampled_from([BID, ASK]), st.integers(40, 252), st.integers(1, 3000), st.integers(0, 2)),
+    min_size=1, max_size=8,
+)
+_fresh = itertools.count(1)
+
+
+def fresh_interval(env) -> int:
+    """An interval no earlier example used, its gate open."""
+    return env.now() // 900 + next(_fresh)
+
+
+PROPERTY = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _place_all(env, trader, iid, orders):
+    """Places the generated orders (asks forward, so any interval works); yields (engine order, trades)."""
+    people = [env.alice, env.bob, env.carol]
+    for side, price_wh, q, who in orders:
+        price = price_wh * 1000
+        if side == BID:
+            oid, trades = trader.bid(people[who], iid, price, q)
+        else:
+            oid, trades = trader.ask(people[who], iid, price, q, COLLATERAL)
+        yield Order(oid, people[who], Side.BID if side == BID else Side.ASK, price, q), trades
+
+
+@PROPERTY
+@given(orders=BOOKS)
+def test_the_continuous_market_equals_the_engine(env, t, orders):
+    iid = fresh_interval(env)
+    t.intervals.append(iid)
+    engine = ContinuousBook(FEED_IN, RETAIL, FEE)
+    for order, trades in _place_all(env, t, iid, orders):
+        assert trades == [(f.bid_id, f.ask_id, f.quantity_wh, f.price) for f in engine.place(order)]
+    assert t.book(iid, BID) == [(o.id, o.price, o.quantity) for o in engine.bids()]
+    assert t.book(iid, ASK) == [(o.id, o.price, o.quantity) for o in engine.asks()]
+    assert_solvent(t, [env.alice, env.bob, env.carol], t.intervals, sellers=[env.alice, env.bob, env.carol])
+
+
+@PROPERTY
+@given(orders=BOOKS)
+def test_the_call_auction_equals_the_engine(env, a, orders):
+    iid = fresh_interval(env)
+    a.intervals.append(iid)
+    placed = list(_place_all(env, a, iid, orders))
+    assert all(trades == [] for _, trades in placed)
+    env.w3.testing.timeTravel((iid + 2) * 900)
+    receipt = env.c.transact(a.m.functions.clear(iid), env.carol)
+    trades = [(x.args.bidId, x.args.askId, x.args.quantityWh, x.args.price)
+              for x in a.m.events.Traded().process_receipt(receipt, errors=DISCARD)]
+    clearing = clear_uniform([o for o, _ in placed if o.side == Side.BID], [o for o, _ in placed if o.side == Side.ASK],
+                             FEE)
+    assert trades == [(f.bid_id, f.ask_id, f.quantity_wh, f.price) for f in clearing.fills]
+    assert a.m.functions.auction(iid).call() == [True, clearing.price or 0]
+    for order, _ in placed:
+        assert a.remaining(order.id) == order.quantity - clearing.filled(order.id)
+    assert_solvent(a, [env.alice, env.bob, env.carol], a.intervals, sellers=[env.alice, env.bob, env.carol])
+
+
+# --- payouts, hooks, reentrancy -----------------------------------------------------------------
+
+def test_nothing_to_claim(env, t):
+    with reverts("EnergyMarketNothingToClaim", account=env.carol):
+        env.c.transact(env.c.market.functions.withdraw(), env.carol)
+    with reverts("EnergyMarketNothingToClaim", account=env.carol):
+        env.c.transact(env.c.market.functions.claimEnergy([open_interval(env)]), env.carol)
+
+
+def test_the_market_refuses_tokens_it_did_not_pull(env, t):
+    iid = open_interval(env)
+    t.produce(env.alice, iid, 10)
+    with reverts("EnergyMarketUnexpectedTokens", token=env.token.address, operator=env.alice):
+        env.c.transact(env.token.functions.safeTransferFrom(env.alice, env.c.market.address, iid, 1, b""), env.alice)
+    with reverts("EnergyMarketUnexpectedTokens", token=env.token.address, operator=env.alice):
+        env.c.transact(env.token.functions.safeBatchTransferFrom(env.alice, env.c.market.address, [iid], [1], b""),
+                       env.alice)
+
+
+def _attacker(env):
+    artifact = compile_contracts()["ReentrantParticipant"]
+    factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    attacker = env.w3.eth.contract(address=env.c.transact(factory.constructor(env.c.market.address))["contractAddress"],
+                                   abi=artifact.abi)
+    env.participant(attacker.address)
+    env.c.transact(env.c.payment.functions.transfer(attacker.address, 1_000_000), env.bob)
+    env.c.transact(attacker.functions.approve(env.c.payment.address, 2**256 - 1), env.bob)
+    return attacker
+
+
+def test_reentrancy_through_the_token_hook_fails_when_claiming(env, t):
+    attacker = _attacker(env)
+    iid = open_interval(env)
+    env.c.transact(attacker.functions.bid(iid, 120_000, 100), env.bob)  # rests
+    t.produce(env.alice, iid, 100)
+    t.ask(env.alice, iid, 100_000, 100)  # takes it: the attacker's tokens wait to be claimed
+    assert t.energy(attacker.address, iid) == 100
+    with reverts("ReentrancyGuardReentrantCall"):
+        env.c.transact(attacker.functions.claimEnergy([iid]), env.bob)
+    assert t.energy(attacker.address, iid) == 100  # nothing paid twice, nothing lost
+    assert_solvent(t, [env.alice, env.bob, env.carol, attacker.address], iid)
+
+
+def test_reentrancy_through_the_token_hook_fails_when_taking(env, t):
+    attacker = _attacker(env)
+    iid = open_interval(env)
+    t.produce(env.alice, iid, 100)
+    ask, _ = t.ask(env.alice, iid, 100_000, 100)
+    with reverts("ReentrancyGuardReentrantCall"):  # the tokens pushed to the taker call back
+        env.c.transact(attacker.functions.bid(iid, 120_000, 100), env.bob)
+    assert t.remaining(ask) == 100  # the whole bid undone
+
+
+# --- deployment ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("prices", "error"),
+    [
+        ((40_000, 252_000, 212_000), dict(feedIn=40_000, retail=252_000, gridFee=212_000)),
+        ((252_000, 40_000, 0), dict(feedIn=252_000, retail=40_000, gridFee=0)),
+        ((40_500, 252_000, 0), dict(feedIn=40_500, retail=252_000, gridFee=0)),
+    ],
+)
+def test_constructor_refuses_inconsistent_prices(env, prices, error):
+    artifact = compile_contracts()["EnergyMarket"]
+    factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    with reverts("EnergyMarketInvalidPrices", **error):
+        env.c.transact(factory.constructor(env.registry.address, env.c.payment.address, 0, *prices, env.operator,
+                                           900, 86_400))
+
+
+def test_constructor_refuses_a_zero_address_and_a_bad_schedule(env):
+    artifact = compile_contracts()["EnergyMarket"]
+    factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    zero = "0x" + "00" * 20
+    with reverts("EnergyMarketInvalidAddress", value=zero):
+        env.c.transact(factory.constructor(env.registry.address, zero, 0, FEED_IN, RETAIL, FEE, env.operator, 900, 1))
+    with reverts("EnergyMarketInvalidAddress", value=zero):
+        env.c.transact(factory.constructor(env.registry.address, env.c.payment.address, 0, FEED_IN, RETAIL, FEE, zero,
+                                           900, 1))
+    with reverts("EnergyMarketInvalidSchedule", gateClosureDelay=900, settlementWindow=0):
+        env.c.transact(factory.constructor(env.registry.address, env.c.payment.address, 0, FEED_IN, RETAIL, FEE,
+                                           env.operator, 900, 0))
+
+
+def test_order_view_of_an_unknown_order(env):
+    with reverts("EnergyMarketUnknownOrder", orderId=0):
+        raise_view(env, env.c.market.functions.order(0))
+
+
+def test_the_test_euro_faucet_is_capped(env):
+    with reverts("TestEuroFaucetLimit", requested=10_000_000_001, limit=10_000_000_000):
+        env.c.transact(env.c.payment.functions.faucet(10_000_000_001), env.bob)
+    assert env.c.payment.functions.symbol().call() == "tEUR" and env.c.payment.functions.decimals().call() == 6
