@@ -94,19 +94,45 @@ def compile_cmd(write_abi):
 @click.option("--issuing-body", help="Account that issues guarantees of origin [default: the deployer].")
 @click.option("--key", "allocation_key", type=click.Choice(deployment.ALLOCATION_KEYS), default="dynamic-default",
               show_default=True, help="The self-consumption operation's allocation key.")
+@click.option("--market", "market_design", type=click.Choice(deployment.MARKET_DESIGNS), default="continuous",
+              show_default=True, help="Market design: continuous pay-as-bid, or a call auction at gate closure.")
+@click.option("--payment-token", help="The market's ERC-20 [default on embedded/anvil: a new TestEuro].")
+@click.option("--prices", default="0.252,0.04,0.01", show_default=True,
+              help="Retail, feed-in and grid fee per kWh, in payment tokens (6 decimals assumed for TestEuro).")
+@click.option("--gate-closure", "gate_closure_delay", type=click.IntRange(min=0), default=None,
+              help="Seconds after an interval's end until its orders close [default: one interval].")
 @pass_ctx
-def deploy(ctx: Context, interval_seconds, expiry_months, issuing_body, allocation_key):
+def deploy(ctx: Context, interval_seconds, expiry_months, issuing_body, allocation_key, market_design, payment_token,
+           prices, gate_closure_delay):
     """Deploy the community's contracts; write deployments/<chainId>.json."""
     issuing_body = _address(issuing_body) if issuing_body else None
+    retail, feed_in, fee = _prices(prices)
     with ctx.chain() as chain:
         community = deployment.deploy(chain, interval_seconds=int(interval_seconds), expiry_months=expiry_months,
-                                      issuing_body=issuing_body, allocation_key=allocation_key)
+                                      issuing_body=issuing_body, allocation_key=allocation_key,
+                                      market_design=market_design,
+                                      payment_token=_address(payment_token) if payment_token else None,
+                                      retail_price=retail, feed_in_price=feed_in, grid_fee=fee,
+                                      gate_closure_delay=gate_closure_delay)
         for name, c in community.manifest["contracts"].items():
             console.print(f"{name:<14} {c['address']}  (block {c['blockNumber']})")
         path = deployment.manifest_path(chain.chain_id)
         console.print(f"manifest: {path.relative_to(compiler.project_root()) if path.is_relative_to(compiler.project_root()) else path}")
         if chain.network == "embedded":
             console.print("[yellow]note:[/] the embedded chain ends with this command; use --network anvil to keep it")
+
+
+def _prices(text: str) -> tuple[int, int, int]:
+    """--prices "retail,feed-in,fee" in tokens per kWh, as base units of a 6-decimal token."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        values = [Decimal(v) * 10**6 for v in text.split(",")]
+    except InvalidOperation:
+        values = []
+    if len(values) != 3 or any(v != v.to_integral_value() or v < 0 for v in values):
+        raise GridshareError(f"--prices {text!r}: give retail,feed-in,grid-fee per kWh, e.g. 0.252,0.04,0.01")
+    return tuple(int(v) for v in values)  # type: ignore[return-value]
 
 
 @cli.group()
@@ -481,6 +507,10 @@ def demo():
 from gridshare.go_cli import go  # noqa: E402 - registers `gridshare go` on the group above
 
 cli.add_command(go)
+
+from gridshare.market_cli import market  # noqa: E402 - registers `gridshare market`
+
+cli.add_command(market)
 
 
 def main(argv: list[str] | None = None) -> int:

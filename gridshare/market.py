@@ -14,7 +14,7 @@ from enum import IntEnum
 
 from web3.logs import DISCARD
 
-from gridshare.deployment import Community
+from gridshare.deployment import Community, ContractReverted
 from gridshare.errors import GridshareError
 
 __all__ = [
@@ -33,6 +33,8 @@ __all__ = [
 ]
 
 MAX_UINT = 2**256 - 1
+#: refusals that :func:`place` fixes itself (approvals) or explains (funds)
+_FUNDING = {"ERC20InsufficientAllowance", "ERC20InsufficientBalance", "ERC1155MissingApprovalForAll"}
 
 
 class Side(IntEnum):
@@ -130,19 +132,21 @@ def place(c: Community, account: str, side: Side, interval_id: int, price: int, 
     """Places an order for ``account`` (approving what it needs first) and returns its id, the
     trades it made at once (continuous design) and the gas of the placement itself. An ask is
     backed by ``Backing.ENERGY`` (default) or ``Backing.COLLATERAL`` (a forward sale)."""
-    if side == Side.BID:
-        backing = Backing.PAYMENT
-        _ensure_allowance(c, account, quantity_wh * price // 1000)
-    else:
-        backing = Backing.ENERGY if backing is None else backing
-        if backing == Backing.COLLATERAL:
-            _ensure_allowance(c, account, quantity_wh * c.market.functions.prices().call()[1] // 1000)
-        _ensure_token_approval(c, account)  # settlement of a forward sale pulls the tokens too
+    backing = Backing.PAYMENT if side == Side.BID else (Backing.ENERGY if backing is None else backing)
     after = hint(book(c, interval_id, side), side, price)
     if side == Side.BID:
         call = c.market.functions.placeBid(interval_id, price, quantity_wh, after)
     else:
         call = c.market.functions.placeAsk(interval_id, price, quantity_wh, int(backing), after)
+    refusal = c.simulate(call, account)  # the contract's own reasons first (price, band, gate...)
+    if refusal is not None and refusal.name not in _FUNDING:
+        raise ContractReverted(refusal)
+    if side == Side.BID:
+        _ensure_allowance(c, account, quantity_wh * price // 1000)
+    else:
+        if backing == Backing.COLLATERAL:
+            _ensure_allowance(c, account, quantity_wh * c.market.functions.prices().call()[1] // 1000)
+        _ensure_token_approval(c, account)  # settlement of a forward sale pulls the tokens too
     receipt = c.transact(call, account)
     [event] = c.market.events.OrderPlaced().process_receipt(receipt, errors=DISCARD)
     return Placed(event.args.orderId, _trades_of(c, receipt), receipt["gasUsed"])

@@ -1,0 +1,201 @@
+"""`gridshare market ...`: the peer-to-peer market from the command line.
+
+Prices are given in payment tokens per kWh (``0.15`` = 0.15 tEUR/kWh) on a tick of 0.001 for a
+6-decimal token; quantities in Wh; an interval as its id or as its start time (ISO 8601, UTC
+unless an offset is given, e.g. ``2026-06-21T12:00``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+
+import click
+from rich.table import Table
+
+from gridshare import deployment
+from gridshare import market as m
+from gridshare.cli import Context, _address, console, pass_ctx
+from gridshare.errors import GridshareError
+
+
+def _interval(c: deployment.Community, text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise GridshareError(f"interval {text!r} is neither an interval id nor a start time like 2026-06-21T12:00") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    start = int(when.timestamp())
+    if start % c.interval_seconds:
+        raise GridshareError(f"{text} is not the start of a {c.interval_seconds // 60}-minute interval")
+    return start // c.interval_seconds
+
+
+def _decimals(c: deployment.Community) -> int:
+    return c.payment.functions.decimals().call()
+
+
+def _units(c: deployment.Community, text: str) -> int:
+    """A price per kWh or an amount in tokens, as base units."""
+    try:
+        value = Decimal(text) * 10 ** _decimals(c)
+    except InvalidOperation:
+        raise GridshareError(f"{text!r} is not a number of tokens") from None
+    if value != value.to_integral_value() or value < 0:
+        raise GridshareError(f"{text} has more decimals than the payment token ({_decimals(c)})")
+    return int(value)
+
+
+def _money(c: deployment.Community, units: int) -> str:
+    return f"{Decimal(units) / 10 ** _decimals(c):f}"
+
+
+def _when(c: deployment.Community, interval_id: int) -> str:
+    start = datetime.fromtimestamp(interval_id * c.interval_seconds, timezone.utc)
+    return start.strftime("%Y-%m-%d %H:%M UTC")
+
+
+@click.group()
+def market():
+    """The peer-to-peer market: orders per delivery interval, escrow and settlement."""
+
+
+@market.command("faucet")
+@click.argument("amount", default="1000")
+@pass_ctx
+def market_faucet(ctx: Context, amount):
+    """Mint AMOUNT test euros (devnets only: tEUR has no value)."""
+    with ctx.chain() as chain:
+        c = deployment.load(chain)
+        if "TestEuro" not in c.manifest["contracts"]:
+            raise GridshareError("this deployment pays in a real token: there is no faucet")
+        c.transact(c.payment.functions.faucet(_units(c, amount)))
+        balance = c.payment.functions.balanceOf(chain.sender).call()
+        console.print(f"{chain.sender} holds {_money(c, balance)} tEUR (test asset, no value)")
+
+
+@market.command("deposit")
+@click.argument("amount")
+@pass_ctx
+def market_deposit(ctx: Context, amount):
+    """Deposit AMOUNT tokens: orders lock it first, saving a transfer each."""
+    with ctx.chain() as chain:
+        c = deployment.load(chain)
+        units = _units(c, amount)
+        if c.payment.functions.allowance(chain.sender, c.market.address).call() < units:
+            c.transact(c.payment.functions.approve(c.market.address, m.MAX_UINT))
+        c.transact(c.market.functions.deposit(units))
+        console.print(f"deposited {amount}; claimable {_money(c, c.market.functions.claimable(chain.sender).call())}")
+
+
+@market.command("place")
+@click.argument("side", type=click.Choice(["bid", "ask"]))
+@click.argument("interval")
+@click.argument("price")
+@click.argument("wh", type=click.IntRange(min=1))
+@click.option("--forward", is_flag=True, help="An ask before delivery, backed by collateral (the retail price of "
+              "WH) instead of the seller's verified tokens.")
+@pass_ctx
+def market_place(ctx: Context, side, interval, price, wh, forward):
+    """Place a bid or an ask for WH of INTERVAL at PRICE per kWh."""
+    with ctx.chain() as chain:
+        c = deployment.load(chain)
+        iid = _interval(c, interval)
+        backing = m.Backing.COLLATERAL if forward else m.Backing.ENERGY
+        placed = m.place(c, chain.sender, m.Side[side.upper()], iid, _units(c, price), wh, backing)
+        console.print(f"order {placed.order_id}: {side} {wh:,} Wh of {_when(c, iid)} at {price}/kWh "
+                      f"({placed.gas_used:,} gas)")
+        for t in placed.trades:
+            console.print(f"  traded {t.quantity_wh:,} Wh at {_money(c, t.price)}/kWh (bid {t.bid_id}, ask {t.ask_id})")
+        left = wh - sum(t.quantity_wh for t in placed.trades)
+        if left:
+            console.print(f"  {left:,} Wh rest in the book until gate closure")
+
+
+@market.command("cancel")
+@click.argument("order_id", type=int)
+@pass_ctx
+def market_cancel(ctx: Context, order_id):
+    """Cancel what is left of ORDER_ID (before gate closure); the refund becomes claimable."""
+    with ctx.chain() as chain:
+        c = deployment.load(chain)
+        console.print(f"cancelled {m.cancel(c, chain.sender, order_id):,} Wh of order {order_id}")
+
+
+@market.command("book")
+@click.argument("interval")
+@pass_ctx
+def market_book(ctx: Context, interval):
+    """The open orders of INTERVAL, best first."""
+    with ctx.chain() as chain:
+        c = deployment.load(chain)
+        iid = _interval(c, interval)
+        table = Table(title=f"order book of {_when(c, iid)} (interval {iid})", title_justify="left")
+        for col in ("side", "order", "owner", "price/kWh", "Wh", "backing"):
+            table.add_column(col, justify="right" if col in ("order", "price/kWh", "Wh") else "left")
+        for side in m.Side:
+            for o in m.book(c, iid, side):
+                table.add_row(side.name.lower(), str(o.id), o.owner, _money(c, o.price), f"{o.remaining_wh:,}",
+                              o.backing.name.lower())
+        console.print(table)
+        closes = c.market.functions.gateClosure(iid).call()
+        console.print(f"gate closes {datetime.fromtimestamp(closes, timezone.utc):%Y-%m-%d %H:%M} UTC")
+
+
+@market.command("trades")
+@click.option("--interval", help="Only this interval (id or start time).")
+@pass_ctx
+def market_trades(ctx: Context, interval):
+    """Every trade, oldest first."""
+    with ctx.chain() as chain:
+        c = deployment.load(chain)
+        iid = None if interval is None else _interval(c, interval)
+        rows = m.trades(c, iid)
+        table = Table(title=f"{len(rows)} trades", title_justify="left")
+        for col in ("interval", "bid", "ask", "Wh", "price/kWh", "paid"):
+            table.add_column(col, justify="left" if col == "interval" else "right")
+        for t in rows:
+            table.add_row(_when(c, t.interval_id), str(t.bid_id), str(t.ask_id), f"{t.quantity_wh:,}",
+                          _money(c, t.price), _money(c, t.quantity_wh * t.price // 1000))
+        console.print(table)
+
+
+@market.command("settle")
+@click.argument("interval")
+@click.option("--seller", "sellers", multiple=True, help="Settle this seller's forward sales (after the settlement "
+              "deadline anyone may) [default: the sender].")
+@pass_ctx
+def market_settle(ctx: Context, interval, sellers):
+    """After gate closure: clear the call auction, settle forward sales, expire what is left."""
+    with ctx.chain() as chain:
+        c = deployment.load(chain)
+        iid = _interval(c, interval)
+        done = m.close_interval(c, iid, chain.sender, [_address(s) for s in sellers] or None)
+        if done.cleared:
+            cleared, price = c.market.functions.auction(iid).call()
+            console.print(f"auction cleared at {_money(c, price)}/kWh" if price else "auction cleared: no trade")
+        for s in done.settled:
+            sold, _ = c.market.functions.forwardSale(iid, s).call()
+            console.print(f"settled {s}'s forward sales ({sold:,} Wh)")
+        if done.expired:
+            console.print(f"expired orders {', '.join(map(str, done.expired))} (refunds claimable)")
+        if not (done.cleared or done.settled or done.expired):
+            console.print(f"nothing left to settle in {_when(c, iid)}")
+
+
+@market.command("claim")
+@click.option("--interval", "intervals", multiple=True, help="Claim tokens of these intervals [default: every "
+              "interval the sender placed orders in].")
+@pass_ctx
+def market_claim(ctx: Context, intervals):
+    """Pay out the sender's claimable money and tokens."""
+    with ctx.chain() as chain:
+        c = deployment.load(chain)
+        ids = [_interval(c, i) for i in intervals] or None
+        money, energy = m.claim(c, chain.sender, ids)
+        console.print(f"withdrew {_money(c, money)} {c.payment.functions.symbol().call()}")
+        for iid, wh in energy.items():
+            console.print(f"claimed {wh:,} Wh of {_when(c, iid)}")

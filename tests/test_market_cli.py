@@ -1,0 +1,69 @@
+"""`gridshare market`: a forward sale on a real anvil devnet, from placement to payout, and errors."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from conftest import one_line_error
+
+SELLER, BUYER = "1", "2"  # anvil dev accounts, by index
+ADDRESSES = {"1": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "2": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"}
+
+
+@pytest.mark.anvil
+def test_a_forward_sale_from_the_command_line(gs):
+    assert gs("--network", "anvil", "deploy", "--market", "continuous")[0] == 0
+    for who in (SELLER, BUYER):
+        assert gs("--network", "anvil", "participant", "add", ADDRESSES[who])[0] == 0
+        code, out, err = gs("--network", "anvil", "--account", who, "market", "faucet", "100")
+        assert code == 0 and "100 tEUR (test asset, no value)" in out, err
+    iid = int(time.time()) // 900 + 2  # not started yet: a forward sale
+
+    code, out, err = gs("--network", "anvil", "--account", SELLER, "market", "place", "ask", str(iid), "0.1", "1000",
+                        "--forward")
+    assert code == 0 and "order 1: ask 1,000 Wh" in out and "rest in the book" in out, err
+    code, out, err = gs("--network", "anvil", "--account", BUYER, "market", "place", "bid", str(iid), "0.15", "600")
+    assert code == 0 and "traded 600 Wh at 0.15/kWh (bid 2, ask 1)" in out, err
+    code, out, _ = gs("--network", "anvil", "market", "book", str(iid))
+    assert code == 0 and "400" in out and "collateral" in out
+    code, out, _ = gs("--network", "anvil", "market", "trades")
+    assert code == 0 and "1 trades" in out and "0.09" in out  # 600 Wh at 0.15/kWh
+
+    # cancelling the rest, then settling after gate closure: nothing produced, the buyer is
+    # compensated at the retail price out of the seller's collateral
+    code, out, err = gs("--network", "anvil", "--account", SELLER, "market", "cancel", "1")
+    assert code == 0 and "cancelled 400 Wh of order 1" in out, err
+    assert gs("--network", "anvil", "devnet", "advance", "--days", "0.1")[0] == 0
+    code, out, err = gs("--network", "anvil", "--account", SELLER, "market", "settle", str(iid))
+    assert code == 0 and "settled" in out and "(600 Wh)" in out, err
+    code, out, err = gs("--network", "anvil", "--account", BUYER, "market", "claim")
+    assert code == 0 and "withdrew 0.1512 tEUR" in out, err  # 600 Wh x 0.252
+    code, out, err = gs("--network", "anvil", "--account", BUYER, "market", "claim")
+    assert "has nothing to claim" in one_line_error(code, err)
+
+
+@pytest.mark.anvil
+def test_market_errors_are_one_line(gs):
+    assert gs("--network", "anvil", "deploy")[0] == 0
+    assert gs("--network", "anvil", "participant", "add", ADDRESSES["1"])[0] == 0
+    iid = str(int(time.time()) // 900 + 2)
+
+    def place(*args):
+        return gs("--network", "anvil", "--account", "1", "market", "place", *args)
+
+    code, _, err = place("bid", iid, "0.1505", "10")
+    assert "EnergyMarketPriceOffTick(price=150500, tick=1000)" in one_line_error(code, err)
+    code, _, err = place("bid", iid, "1.5", "10")
+    assert "EnergyMarketPriceOutsideBand(price=1500000, feedIn=40000, retail=252000)" in one_line_error(code, err)
+    code, _, err = place("bid", "tomorrow", "0.1", "10")
+    assert "neither an interval id nor a start time" in one_line_error(code, err)
+    code, _, err = place("bid", iid, "0.1234567", "10")
+    assert "more decimals than the payment token (6)" in one_line_error(code, err)
+    code, _, err = place("bid", iid, "0.1", "10")
+    assert "needs 1000 more tEUR base units" in one_line_error(code, err) and "market faucet" in err
+    code, _, err = gs("--network", "anvil", "market", "place", "bid", iid, "0.1", "10")  # account 0
+    assert "EnergyMarketNotParticipant" in one_line_error(code, err)
+    code, _, err = gs("--network", "anvil", "deploy", "--prices", "0.04,0.252,0")
+    assert "feed-in < retail" in one_line_error(code, err)
