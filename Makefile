@@ -44,6 +44,7 @@ bench: setup
 	$(BIN)/python benchmarks/readings.py
 	$(BIN)/python benchmarks/guarantees.py
 	$(BIN)/python benchmarks/self_consumption.py
+	$(BIN)/python benchmarks/market.py
 
 abi: setup
 	$(BIN)/gridshare compile --write-abi
