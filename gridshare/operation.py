@@ -51,11 +51,12 @@ def key_name(community: Community) -> str:
 
 
 def join(community: Community, meter_ids: Sequence[bytes], from_interval: int) -> None:
-    """Add meters to the operation from ``from_interval`` on (skips those already members)."""
+    """Add meters to the operation from ``from_interval`` on, in one transaction (skips those
+    already members): the contract rewrites its whole member list at each join."""
     present = {m.meter_id for m in members(community)}
-    for meter_id in meter_ids:
-        if meter_id not in present:
-            community.transact(community.operation.functions.join(meter_id, from_interval))
+    new = list(dict.fromkeys(m for m in meter_ids if m not in present))
+    if new:
+        community.transact(community.operation.functions.join(new, from_interval))
 
 
 def allocate(
