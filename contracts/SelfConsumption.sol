@@ -309,6 +309,7 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
     function _dynamicDefault(uint256 rows, Interval memory t) private pure returns (uint256 total) {
         uint256 consumption = t.consumption;
         uint256 shared = t.production < consumption ? t.production : consumption;
+        if (shared == 0) return 0; // at night: nothing to share (the rows' shares are not read)
         uint256 end = rows + t.active * _ROW;
         assembly ("memory-safe") {
             for { let row := rows } lt(row, end) { row := add(row, _ROW) } {
