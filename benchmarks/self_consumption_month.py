@@ -231,8 +231,8 @@ def _tables(result: dict) -> tuple[Table, Table, list[str]]:
         cells = sum(len(ids) for ids, _, _ in day_night) * n
         added = sum(g - a for _, g, a in day_night)
         notes.append(f"First day, {len(day_night)} night transactions (nothing shared): sharing adds "
-                     f"{added / cells:,.0f} gas per participant-interval (reading the member list, lastAllocated, "
-                     "the IntervalAllocated event).")
+                     f"{added / cells:,.0f} gas per participant-interval (the pass over the readings and members, "
+                     "the member list, lastAllocated, the IntervalAllocated event).")
     return times, gas, notes
 
 
