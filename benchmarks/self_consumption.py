@@ -45,8 +45,8 @@ def _setup(chain, n: int):
         kind = MeterKind.PROSUMER if k % 2 == 0 else MeterKind.CONSUMER
         c.transact(c.registry.functions.registerParticipant(owner))
         c.transact(c.registry.functions.registerMeter(mid, key.address, owner, int(kind), 20_000, bytes(32), 0))
-        c.transact(c.operation.functions.join(mid, START // 900))
         ms.append((mid, key, owner, kind))
+    c.transact(c.operation.functions.join([m[0] for m in ms], START // 900))
     c.transact(c.registry.functions.grantRole(ALLOCATOR_ROLE, chain.sender))  # for the naive variant
     return c, ms
 
@@ -65,9 +65,10 @@ def _readings(c, ms, first: int, k: int):
     return args
 
 
-def _settlements(ms, args, k: int):
+def _settlements(ms, args, k: int) -> bytes:
     """What the compact path settles, for the naive path to settle separately."""
     from gridshare.allocation import dynamic_default, split_pro_rata
+    from gridshare.settlement import Entry, encode
 
     out = []
     n = len(ms)
@@ -77,9 +78,9 @@ def _settlements(ms, args, k: int):
         shares = dynamic_default({x: r[3] for x, r in zip(names, rows)}, {x: r[2] for x, r in zip(names, rows)})
         received = [shares[x] for x in names]
         given = split_pro_rata(sum(received), [r[3] for r in rows])
-        owners = [m[2] for m in ms]
-        out.append((rows[0][1] // 900, owners, given, owners, received))
-    return out
+        entries = [Entry(m[2], g, r) for m, g, r in zip(ms, given, received, strict=True) if g or r]
+        out.append((rows[0][1] // 900, entries))
+    return encode(out)
 
 
 def measure(n: int, k: int) -> dict:

@@ -32,6 +32,12 @@ contract EnergyToken is ERC1155, IEnergyToken {
     /// @notice The registry role that lets a self-consumption operation settle local sharing.
     bytes32 public constant ALLOCATOR_ROLE = keccak256("ALLOCATOR_ROLE");
 
+    /// @dev {settleLocal}'s packed layout: an interval's header (uint64 id, uint16 count) and entry
+    /// (address, uint64 given, uint64 received), in bytes.
+    uint256 private constant _HEADER = 10;
+    uint256 private constant _ENTRY = 36;
+    uint256 private constant _UINT64 = 0xffffffffffffffff;
+
     IMeterRegistry private immutable _registry;
     mapping(address account => mapping(uint256 intervalId => IntervalAccount)) private _accounts;
 
@@ -102,42 +108,89 @@ contract EnergyToken is ERC1155, IEnergyToken {
     }
 
     /// @inheritdoc IEnergyToken
-    function settleLocal(LocalSettlement[] calldata settlements) external {
+    /// @dev Walked in place in calldata. Each entry reads and writes its account's slot once; when
+    /// the readings were verified earlier in the same transaction (`SelfConsumption`), that slot
+    /// is already warm and written, and the update costs 200 gas.
+    function settleLocal(bytes calldata settlement) external {
         if (!IAccessControl(address(_registry)).hasRole(ALLOCATOR_ROLE, msg.sender)) {
             revert EnergyTokenUnauthorizedAllocator(msg.sender);
         }
-        address operator = _msgSender();
-        for (uint256 s; s < settlements.length; ++s) {
-            LocalSettlement calldata t = settlements[s];
-            uint256 id = t.intervalId;
-            if (t.producers.length != t.givenWh.length) {
-                revert ERC1155InvalidArrayLength(t.producers.length, t.givenWh.length);
+        uint256 p;
+        while (p < settlement.length) {
+            if (p + _HEADER > settlement.length) revert EnergyTokenSettlementTruncated(p, settlement.length);
+            uint256 header;
+            assembly ("memory-safe") {
+                header := calldataload(add(settlement.offset, p))
             }
-            if (t.consumers.length != t.receivedWh.length) {
-                revert ERC1155InvalidArrayLength(t.consumers.length, t.receivedWh.length);
-            }
-            uint256 given;
-            for (uint256 i; i < t.producers.length; ++i) {
-                uint256 value = t.givenWh[i];
-                if (value == 0) continue;
-                address producer = t.producers[i];
-                IntervalAccount storage a = _accounts[producer][id];
-                uint256 balance = a.balance;
-                if (balance < value) revert ERC1155InsufficientBalance(producer, balance, value, id);
-                a.balance = uint64(balance - value); // value <= balance
-                given += value;
-                emit TransferSingle(operator, producer, address(0), id, value); // consumed locally
-            }
-            uint256 received;
-            for (uint256 i; i < t.consumers.length; ++i) {
-                if (t.receivedWh[i] != 0) {
-                    _consume(t.consumers[i], id, t.receivedWh[i]);
-                    received += t.receivedWh[i];
+            uint256 first = p + _HEADER;
+            uint256 stop = first + ((header >> 176) & 0xffff) * _ENTRY; // uint16 count
+            if (stop > settlement.length) revert EnergyTokenSettlementTruncated(p, settlement.length);
+            _settleInterval(header >> 192, settlement[first:stop]); // uint64 interval id
+            p = stop;
+        }
+    }
+
+    /// @dev One interval's entries (account, given, received): see {settleLocal}. The loop is
+    /// assembly (it is the hot path of sharing): per entry, the account's slot for the interval
+    /// (`_accounts[account][id]`, two keccaks), one read, the checks, one write, and the burn's
+    /// `TransferSingle`. A refused entry stops the loop; {_refuse} reverts naming it.
+    function _settleInterval(uint256 id, bytes calldata entries) private {
+        bytes32 transferSingle = TransferSingle.selector;
+        uint256 refused; // the refused entry's calldata offset, if any
+        uint256 given;
+        uint256 received;
+        assembly ("memory-safe") {
+            let base := _accounts.slot
+            for {
+                let e := entries.offset
+                let end := add(e, entries.length)
+            } lt(e, end) { e := add(e, _ENTRY) } {
+                let who := shr(96, calldataload(e))
+                let gives := shr(192, calldataload(add(e, 20))) // givenWh: 8 bytes after the account
+                let gets := shr(192, calldataload(add(e, 28))) // receivedWh: the next 8
+                mstore(0, who)
+                mstore(0x20, base)
+                mstore(0x20, keccak256(0, 0x40))
+                mstore(0, id)
+                let slot := keccak256(0, 0x40)
+                let fields := sload(slot) // see IntervalAccount for the field order
+                // gives <= balance, gets <= importWh - redeemedWh (redeemed <= import)
+                if or(gt(gives, and(fields, _UINT64)), gt(gets, sub(and(shr(128, fields), _UINT64), shr(192, fields)))) {
+                    refused := e
+                    break
+                }
+                // gives <= balance: the balance field does not borrow; redeemed + gets <= import
+                // < 2^64: the redeemed field does not carry out
+                sstore(slot, add(sub(fields, gives), shl(192, gets)))
+                // at most 65,535 entries of less than 2^64 Wh each: no overflow
+                given := add(given, gives)
+                received := add(received, gets)
+                if gives {
+                    // TransferSingle(operator: the caller, from: who, to: 0, id, gives): consumed locally
+                    mstore(0, id)
+                    mstore(0x20, gives)
+                    log4(0, 0x40, transferSingle, caller(), who, 0)
                 }
             }
-            if (given != received) revert EnergyTokenUnbalancedSettlement(id, given, received);
-            emit SettledLocally(id, t.consumers, t.receivedWh);
         }
+        if (refused != 0) _refuse(id, refused);
+        if (given != received) revert EnergyTokenUnbalancedSettlement(id, given, received);
+        emit SettledLocally(id, entries);
+    }
+
+    /// @dev Reverts with the reason the entry at calldata offset `e` was refused.
+    function _refuse(uint256 id, uint256 e) private view {
+        address account;
+        uint256 gives;
+        uint256 gets;
+        assembly ("memory-safe") {
+            account := shr(96, calldataload(e))
+            gives := shr(192, calldataload(add(e, 20)))
+            gets := shr(192, calldataload(add(e, 28)))
+        }
+        IntervalAccount storage a = _accounts[account][id];
+        if (gives > a.balance) revert ERC1155InsufficientBalance(account, a.balance, gives, id);
+        revert EnergyTokenRedeemExceedsImport(account, id, gets, a.importWh - a.redeemedWh);
     }
 
     /// @inheritdoc IEnergyToken

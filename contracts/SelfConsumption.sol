@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IMeterRegistry} from "./interfaces/IMeterRegistry.sol";
 import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 import {ISelfConsumption} from "./interfaces/ISelfConsumption.sol";
+import {CodeData} from "./libraries/CodeData.sol";
 
 /// @title SelfConsumption: a collective self-consumption operation
 /// @notice See {ISelfConsumption}. Needs the registry's `ALLOCATOR_ROLE` to settle on the token.
@@ -12,30 +13,51 @@ import {ISelfConsumption} from "./interfaces/ISelfConsumption.sol";
 /// Producers' shares of what is given are pro rata of their export, floored, the few Wh of
 /// remainder going one each to the first producers in member order that have some left
 /// (`gridshare.allocation.split_pro_rata` is the same rule in Python).
+///
+/// Gas: sharing reads the member list from the code of a data contract (one account access, not
+/// two cold slots per member), walks the readings in place in calldata (the registry has just
+/// validated every field of them), and hands the token one packed settlement, built in memory as
+/// the call's calldata, whose every slot the verification has just written. See docs/design.md.
 contract SelfConsumption is ISelfConsumption, AccessControl {
+    // ------------------------------------------------------------------------------------------
+    // Constants
+    // ------------------------------------------------------------------------------------------
+
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     uint256 public constant MAX_MEMBERS = 200;
     uint32 private constant _STILL_IN = type(uint32).max;
+
+    /// @dev A member in the list: word 0 its meter id; word 1 its account (bits 0-159),
+    /// fromInterval (bits 160-191) and untilInterval (bits 192-223).
+    uint256 private constant _RECORD = 64;
+    /// @dev A `SignedReading` in calldata: 9 words (meterId, intervalStart, importWh, exportWh,
+    /// the two registers, v, r, s).
+    uint256 private constant _READING = 288;
+    /// @dev Working memory per active member of the interval being shared: account, importWh,
+    /// exportWh, share (received); one word each.
+    uint256 private constant _ROW = 128;
+    /// @dev {IEnergyToken-settleLocal}'s layout: interval header (uint64 id, uint16 count) and
+    /// entry (address, uint64 given, uint64 received), in bytes.
+    uint256 private constant _HEADER = 10;
+    uint256 private constant _ENTRY = 36;
+    /// @dev settleLocal's calldata before the settlement: selector, offset, length.
+    uint256 private constant _CALL_HEAD = 0x44;
+    uint256 private constant _NOT_FOUND = type(uint256).max;
+    uint256 private constant _ADDRESS = 0x00ffffffffffffffffffffffffffffffffffffffff;
+
+    // ------------------------------------------------------------------------------------------
+    // Storage
+    // ------------------------------------------------------------------------------------------
 
     IMeterRegistry private immutable _registry;
     IEnergyToken private immutable _token;
     Key private immutable _key;
     uint64 private immutable _intervalSeconds;
 
-    Member[] private _members;
-    mapping(bytes32 meterId => uint256) private _indexPlusOne;
-    uint256 private _lastAllocated;
-
-    /// @dev One interval being shared, in memory.
-    struct Interval {
-        uint256 id;
-        uint256 count; // active members
-        uint256[] member; // index into _members
-        uint64[] importWh;
-        uint64[] exportWh;
-        uint256 production;
-        uint256 consumption;
-    }
+    /// @dev One slot, read once per batch: the data contract holding the member list (records of
+    /// `_RECORD` bytes, in member order; see {CodeData}) and the last interval shared.
+    address private _memberList;
+    uint64 private _lastAllocated;
 
     constructor(IMeterRegistry registry_, IEnergyToken token_, Key key_, address operator) {
         if (address(registry_) == address(0)) revert SelfConsumptionInvalidAddress(address(registry_));
@@ -53,27 +75,75 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
     // ------------------------------------------------------------------------------------------
 
     /// @inheritdoc ISelfConsumption
-    function join(bytes32 meterId, uint32 fromInterval) external onlyRole(OPERATOR_ROLE) {
-        if (_indexPlusOne[meterId] != 0) revert SelfConsumptionAlreadyMember(meterId);
-        if (_members.length == MAX_MEMBERS) revert SelfConsumptionTooManyMembers(MAX_MEMBERS);
+    function join(bytes32[] calldata meterIds, uint32 fromInterval) external onlyRole(OPERATOR_ROLE) {
         _checkNotAllocated(fromInterval);
-        (address account,) = _registry.meterOwner(meterId); // reverts for an unknown meter
-        _members.push(Member(meterId, account, fromInterval, _STILL_IN));
-        _indexPlusOne[meterId] = _members.length;
-        emit MemberJoined(meterId, account, fromInterval);
+        bytes memory old = CodeData.read(_memberList);
+        uint256 n = old.length / _RECORD;
+        bytes memory list = new bytes((n + meterIds.length) * _RECORD);
+        assembly ("memory-safe") {
+            mcopy(add(list, 0x20), add(old, 0x20), mload(old))
+        }
+        for (uint256 q; q < meterIds.length; ++q) {
+            bytes32 meterId = meterIds[q];
+            if (_find(list, n, meterId) != _NOT_FOUND) revert SelfConsumptionAlreadyMember(meterId);
+            if (n == MAX_MEMBERS) revert SelfConsumptionTooManyMembers(MAX_MEMBERS);
+            (address account,) = _registry.meterOwner(meterId); // reverts for an unknown meter
+            uint256 word = uint256(uint160(account)) | (uint256(fromInterval) << 160) | (uint256(_STILL_IN) << 192);
+            assembly ("memory-safe") {
+                let record := add(add(list, 0x20), mul(n, _RECORD))
+                mstore(record, meterId)
+                mstore(add(record, 0x20), word)
+            }
+            ++n;
+        }
+        if (meterIds.length == 0) return;
+        _store(list);
+        for (uint256 q; q < meterIds.length; ++q) {
+            emit MemberJoined(meterIds[q], address(uint160(_recordWord(list, n - meterIds.length + q))), fromInterval);
+        }
     }
 
     /// @inheritdoc ISelfConsumption
     function leave(bytes32 meterId, uint32 untilInterval) external onlyRole(OPERATOR_ROLE) {
-        uint256 index = _indexPlusOne[meterId];
-        if (index == 0) revert SelfConsumptionNotMember(meterId);
+        bytes memory list = CodeData.read(_memberList);
+        uint256 m = _find(list, list.length / _RECORD, meterId);
+        if (m == _NOT_FOUND) revert SelfConsumptionNotMember(meterId);
         _checkNotAllocated(untilInterval);
-        _members[index - 1].untilInterval = untilInterval;
+        uint256 word = (_recordWord(list, m) & ~(uint256(type(uint32).max) << 192)) | (uint256(untilInterval) << 192);
+        assembly ("memory-safe") {
+            mstore(add(add(list, 0x40), mul(m, _RECORD)), word)
+        }
+        _store(list);
         emit MemberLeft(meterId, untilInterval);
     }
 
     function _checkNotAllocated(uint256 intervalId) private view {
         if (intervalId <= _lastAllocated) revert SelfConsumptionIntervalAlreadyAllocated(intervalId, _lastAllocated);
+    }
+
+    function _store(bytes memory list) private {
+        address pointer = CodeData.write(list);
+        if (pointer == address(0)) revert SelfConsumptionMemberListNotStored(list.length / _RECORD);
+        _memberList = pointer;
+    }
+
+    /// @dev The index of `meterId` among the first `n` records of `list`, or `_NOT_FOUND`.
+    function _find(bytes memory list, uint256 n, bytes32 meterId) private pure returns (uint256 m) {
+        for (m = 0; m < n; ++m) {
+            bytes32 id;
+            assembly ("memory-safe") {
+                id := mload(add(add(list, 0x20), mul(m, _RECORD)))
+            }
+            if (id == meterId) return m;
+        }
+        return _NOT_FOUND;
+    }
+
+    /// @dev Word 1 of record `m`: account, fromInterval, untilInterval.
+    function _recordWord(bytes memory list, uint256 m) private pure returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := mload(add(add(list, 0x40), mul(m, _RECORD)))
+        }
     }
 
     // ------------------------------------------------------------------------------------------
@@ -83,7 +153,12 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
     /// @inheritdoc ISelfConsumption
     function submitAndAllocate(IMeterRegistry.SignedReading[] calldata readings) external {
         if (_key != Key.DynamicDefault) revert SelfConsumptionWrongKey(_key);
-        _submitAndAllocate(readings, new uint64[][](0));
+        uint64[][] calldata none;
+        assembly ("memory-safe") {
+            none.offset := 0
+            none.length := 0
+        }
+        _submitAndAllocate(readings, none);
     }
 
     /// @inheritdoc ISelfConsumption
@@ -95,141 +170,262 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
         _submitAndAllocate(readings, sharesWh);
     }
 
-    function _submitAndAllocate(IMeterRegistry.SignedReading[] calldata readings, uint64[][] memory supplied) private {
-        _verify(readings);
-        Member[] memory ms = _members;
-        uint256 n = readings.length;
-        // an upper bound of the intervals in the batch: at least one reading each
-        IEnergyToken.LocalSettlement[] memory settlements = new IEnergyToken.LocalSettlement[](n);
+    /// @dev The interval being shared, in memory.
+    struct Interval {
+        uint256 id;
+        uint256 first; // its first reading
+        uint256 next; // the first reading after it
+        uint256 active; // members active in it: one reading each
+        uint256 production;
+        uint256 consumption;
+        uint256 total; // shared
+    }
+
+    function _submitAndAllocate(IMeterRegistry.SignedReading[] calldata readings, uint64[][] calldata supplied)
+        private
+    {
+        _verify(readings); // uses memory as scratch: the allocations below reuse it
+        uint256 last = _lastAllocated;
+        bytes memory list = CodeData.read(_memberList);
+        uint256 rows = _allocate((list.length / _RECORD) * _ROW);
+        // settleLocal's calldata, built in place: at most one header and one entry per reading,
+        // and a word of slack for the last entry's writes
+        uint256 buffer = _allocate(_CALL_HEAD + readings.length * (_HEADER + _ENTRY) + 0x20);
+        uint256 out = buffer + _CALL_HEAD;
+        Interval memory t;
         uint256 k;
-        uint256 i;
-        while (i < n) {
-            Interval memory t;
-            (t, i) = _collect(readings, i, ms);
-            uint64[] memory shares = _key == Key.DynamicDefault ? _dynamicDefault(t) : _supplied(t, supplied, k, ms);
-            settlements[k++] = _settlement(t, shares, ms);
-            _lastAllocated = t.id;
+        while (t.next < readings.length) {
+            t.first = t.next;
+            t.id = _readingWord(readings, t.first, 1) / _intervalSeconds; // aligned: the registry checked it
+            if (t.id <= last) revert SelfConsumptionIntervalAlreadyAllocated(t.id, last);
+            _collect(readings, list, rows, t);
+            t.total = _key == Key.DynamicDefault ? _dynamicDefault(rows, t) : _supplied(readings, supplied, k, rows, t);
+            out = _settlement(rows, t, out);
+            // sums of at most 200 readings of less than 2^32 Wh each: they fit in uint64
+            emit IntervalAllocated(t.id, uint64(t.production), uint64(t.consumption), uint64(t.total));
+            last = t.id;
+            ++k;
         }
-        assembly ("memory-safe") {
-            mstore(settlements, k) // k <= n: shrink to the intervals found
-        }
-        if (supplied.length != 0 && supplied.length != k) {
-            revert SelfConsumptionSharesShape(_lastAllocated, supplied.length, k);
-        }
-        _token.settleLocal(settlements);
+        if (_key == Key.Supplied && supplied.length != k) revert SelfConsumptionSharesShape(last, supplied.length, k);
+        _lastAllocated = uint64(last);
+        if (out != buffer + _CALL_HEAD) _settle(buffer, out - buffer - _CALL_HEAD);
     }
 
     /// @dev Has the registry verify the readings (reverting with its error, naming the bad one).
     /// The readings are forwarded as they arrived: `submitReadings(readings)` is this call's
-    /// `readings` argument, ABI-encoded the same way, behind another selector; copying those bytes
-    /// costs far less than encoding the array again.
+    /// `readings` argument, ABI-encoded the same way, behind another selector. Built at the free
+    /// memory pointer without allocating it.
     function _verify(IMeterRegistry.SignedReading[] calldata readings) private {
-        uint256 start;
-        uint256 end;
+        address registry = address(_registry);
+        bytes4 selector = IMeterRegistry.submitReadings.selector;
         assembly ("memory-safe") {
-            start := sub(readings.offset, 0x20) // the array's length word
-            end := add(readings.offset, mul(readings.length, 288)) // 9 static words per reading
-        }
-        // head: one offset word (0x20), then the array as in this call's calldata
-        bytes memory data =
-            abi.encodePacked(IMeterRegistry.submitReadings.selector, uint256(0x20), msg.data[start:end]);
-        (bool ok, bytes memory reason) = address(_registry).call(data);
-        if (!ok) {
-            assembly ("memory-safe") {
-                revert(add(reason, 0x20), mload(reason))
+            let data := mload(0x40)
+            mstore(data, selector)
+            mstore(add(data, 4), 0x20) // head: the array's offset
+            let size := add(0x20, mul(readings.length, _READING)) // its length word, then its readings
+            calldatacopy(add(data, 0x24), sub(readings.offset, 0x20), size)
+            if iszero(call(gas(), registry, 0, data, add(0x24, size), 0, 0)) {
+                returndatacopy(data, 0, returndatasize())
+                revert(data, returndatasize())
             }
         }
     }
 
-    /// @dev The readings of one interval from `i` on: one per active member, in member order.
-    function _collect(IMeterRegistry.SignedReading[] calldata readings, uint256 i, Member[] memory ms)
-        private
-        view
-        returns (Interval memory t, uint256 next)
-    {
-        uint64 start = readings[i].intervalStart;
-        t.id = start / _intervalSeconds; // aligned: the registry checked it
-        t.member = new uint256[](ms.length);
-        t.importWh = new uint64[](ms.length);
-        t.exportWh = new uint64[](ms.length);
-        for (uint256 m; m < ms.length; ++m) {
-            if (t.id < ms[m].fromInterval || t.id >= ms[m].untilInterval) continue;
-            if (i == readings.length || readings[i].intervalStart != start || readings[i].meterId != ms[m].meterId) {
-                revert SelfConsumptionIncompleteInterval(t.id, ms[m].meterId);
-            }
-            (t.member[t.count], t.importWh[t.count], t.exportWh[t.count]) = (m, readings[i].importWh, readings[i].exportWh);
-            t.production += readings[i].exportWh;
-            t.consumption += readings[i].importWh;
-            ++t.count;
-            ++i;
-        }
-        if (i < readings.length && readings[i].intervalStart == start) {
-            revert SelfConsumptionUnexpectedReading(t.id, readings[i].meterId);
-        }
-        next = i;
-    }
-
-    /// @dev Each member's share: floor(min(P, C) * c_j / C).
-    function _dynamicDefault(Interval memory t) private pure returns (uint64[] memory shares) {
-        shares = new uint64[](t.count);
-        if (t.consumption == 0) return shares;
-        uint256 shared = t.production < t.consumption ? t.production : t.consumption;
-        for (uint256 j; j < t.count; ++j) {
-            shares[j] = uint64(shared * t.importWh[j] / t.consumption); // <= importWh[j]
-        }
-    }
-
-    function _supplied(Interval memory t, uint64[][] memory supplied, uint256 k, Member[] memory ms)
+    /// @dev Word `w` of reading `i` (0 meterId, 1 intervalStart, 2 importWh, 3 exportWh). The
+    /// registry read and validated every field of every reading before: they are clean.
+    function _readingWord(IMeterRegistry.SignedReading[] calldata readings, uint256 i, uint256 w)
         private
         pure
-        returns (uint64[] memory shares)
+        returns (uint256 word)
     {
-        if (k >= supplied.length || supplied[k].length != t.count) {
-            revert SelfConsumptionSharesShape(t.id, k < supplied.length ? supplied[k].length : 0, t.count);
+        assembly ("memory-safe") {
+            word := calldataload(add(add(readings.offset, mul(i, _READING)), mul(w, 0x20)))
         }
-        shares = supplied[k];
-        uint256 total;
-        for (uint256 j; j < t.count; ++j) {
-            if (shares[j] > t.importWh[j]) {
-                revert SelfConsumptionShareAboveConsumption(t.id, ms[t.member[j]].meterId, shares[j], t.importWh[j]);
+    }
+
+    /// @dev The readings of interval `t.id` from reading `t.first` on, one per active member in
+    /// member order, into `rows` (account, importWh, exportWh); sets the active members' count,
+    /// their production and consumption, and the first reading after the interval.
+    function _collect(
+        IMeterRegistry.SignedReading[] calldata readings,
+        bytes memory list,
+        uint256 rows,
+        Interval memory t
+    ) private pure {
+        bytes4 incomplete = SelfConsumptionIncompleteInterval.selector;
+        uint256 r; // the next reading
+        uint256 row; // the next row
+        assembly ("memory-safe") {
+            let id := mload(t)
+            r := add(readings.offset, mul(mload(add(t, 0x20)), _READING))
+            let start := calldataload(add(r, 0x20))
+            let end := add(readings.offset, mul(readings.length, _READING))
+            let production := 0
+            let consumption := 0
+            row := rows
+            let record := add(list, 0x20)
+            for { let last := add(record, mload(list)) } lt(record, last) { record := add(record, _RECORD) } {
+                let word := mload(add(record, 0x20))
+                // active: fromInterval <= id < untilInterval
+                if iszero(or(lt(id, and(shr(160, word), 0xffffffff)), iszero(lt(id, shr(192, word))))) {
+                    let meterId := mload(record)
+                    // the member's reading comes next (past the last reading, lt(r, end) decides)
+                    if iszero(and(lt(r, end), and(eq(calldataload(r), meterId), eq(calldataload(add(r, 0x20)), start)))) {
+                        mstore(0, incomplete) // SelfConsumptionIncompleteInterval(id, meterId)
+                        mstore(4, id)
+                        mstore(0x24, meterId)
+                        revert(0, 0x44)
+                    }
+                    let importWh := calldataload(add(r, 0x40))
+                    let exportWh := calldataload(add(r, 0x60))
+                    mstore(row, and(word, _ADDRESS))
+                    mstore(add(row, 0x20), importWh)
+                    mstore(add(row, 0x40), exportWh)
+                    // at most 200 readings of less than 2^64 Wh: no overflow
+                    production := add(production, exportWh)
+                    consumption := add(consumption, importWh)
+                    row := add(row, _ROW)
+                    r := add(r, _READING)
+                }
             }
-            total += shares[j];
+            mstore(add(t, 0x80), production)
+            mstore(add(t, 0xa0), consumption)
+        }
+        uint256 next = (r - _readingOffset(readings)) / _READING;
+        t.next = next;
+        t.active = (row - rows) / _ROW;
+        if (next < readings.length && _readingWord(readings, next, 1) == _readingWord(readings, t.first, 1)) {
+            revert SelfConsumptionUnexpectedReading(t.id, bytes32(_readingWord(readings, next, 0)));
+        }
+    }
+
+    function _readingOffset(IMeterRegistry.SignedReading[] calldata readings) private pure returns (uint256 offset) {
+        assembly ("memory-safe") {
+            offset := readings.offset
+        }
+    }
+
+    /// @dev Each active member's share, floor(min(P, C) * c_j / C), into `rows`; returns their sum.
+    function _dynamicDefault(uint256 rows, Interval memory t) private pure returns (uint256 total) {
+        uint256 consumption = t.consumption;
+        uint256 shared = t.production < consumption ? t.production : consumption;
+        if (shared == 0) return 0; // at night: nothing to share (the rows' shares are not read)
+        uint256 end = rows + t.active * _ROW;
+        assembly ("memory-safe") {
+            for { let row := rows } lt(row, end) { row := add(row, _ROW) } {
+                // shared < 2^72 and importWh < 2^64: no overflow; div by C = 0 gives 0 (shared = 0)
+                let share := div(mul(shared, mload(add(row, 0x20))), consumption) // <= importWh
+                mstore(add(row, 0x60), share)
+                total := add(total, share)
+            }
+        }
+    }
+
+    /// @dev The operator's shares for the k-th interval of the batch, checked against the
+    /// verified consumption of each member and the verified production, into `rows`.
+    function _supplied(
+        IMeterRegistry.SignedReading[] calldata readings,
+        uint64[][] calldata supplied,
+        uint256 k,
+        uint256 rows,
+        Interval memory t
+    ) private pure returns (uint256 total) {
+        if (k >= supplied.length || supplied[k].length != t.active) {
+            revert SelfConsumptionSharesShape(t.id, k < supplied.length ? supplied[k].length : 0, t.active);
+        }
+        uint64[] calldata shares = supplied[k];
+        for (uint256 j; j < shares.length; ++j) {
+            uint256 share = shares[j];
+            uint256 importWh;
+            assembly ("memory-safe") {
+                let row := add(rows, mul(j, _ROW))
+                importWh := mload(add(row, 0x20))
+                mstore(add(row, 0x60), share)
+            }
+            if (share > importWh) _refuseShare(readings, t, j, share, importWh);
+            total += share;
         }
         if (total > t.production) revert SelfConsumptionSharesAboveProduction(t.id, total, t.production);
     }
 
-    /// @dev The token settlement: consumers receive their shares; producers give the total pro
-    /// rata of their export (floored; the remainder one Wh each to the first with some left).
-    function _settlement(Interval memory t, uint64[] memory shares, Member[] memory ms)
-        private
-        returns (IEnergyToken.LocalSettlement memory s)
-    {
-        uint256 total;
-        for (uint256 j; j < t.count; ++j) {
-            total += shares[j];
+    /// @dev Reverts: the j-th active member's share is above its consumption.
+    function _refuseShare(
+        IMeterRegistry.SignedReading[] calldata readings,
+        Interval memory t,
+        uint256 j,
+        uint256 share,
+        uint256 importWh
+    ) private pure {
+        // the j-th active member's reading is the interval's j-th
+        bytes32 meterId = bytes32(_readingWord(readings, t.first + j, 0));
+        revert SelfConsumptionShareAboveConsumption(t.id, meterId, uint64(share), uint64(importWh));
+    }
+
+    /// @dev The interval's block of the token settlement, written at `out`: what each member gives
+    /// (the total pro rata of its export, floored; the remainder one Wh each to the first with
+    /// some left) and receives; members that do neither are left out, and so is an interval where
+    /// nothing is shared. Returns where the next block goes.
+    function _settlement(uint256 rows, Interval memory t, uint256 out) private pure returns (uint256) {
+        (uint256 id, uint256 total, uint256 production) = (t.id, t.total, t.production);
+        if (total == 0) return out;
+        uint256 end = rows + t.active * _ROW;
+        // total <= production (checked for supplied shares, min(P, C) for dynamic default), so
+        // production > 0 and each floor is at most the member's export
+        assembly ("memory-safe") {
+            let given := 0
+            for { let row := rows } lt(row, end) { row := add(row, _ROW) } {
+                given := add(given, div(mul(total, mload(add(row, 0x40))), production))
+            }
+            // flooring leaves less than one Wh per member: one each to the first with some left
+            let left := sub(total, given)
+            // header: id (8 bytes), then the entry count (2 bytes), written once known
+            mstore(out, shl(192, id))
+            let entry := add(out, _HEADER)
+            for { let row := rows } lt(row, end) { row := add(row, _ROW) } {
+                let exportWh := mload(add(row, 0x40))
+                let gives := div(mul(total, exportWh), production)
+                if and(lt(gives, exportWh), gt(left, 0)) {
+                    gives := add(gives, 1)
+                    left := sub(left, 1)
+                }
+                let gets := mload(add(row, 0x60))
+                if or(gives, gets) {
+                    // each write's trailing zeros are overwritten by the next
+                    mstore(entry, shl(96, mload(row)))
+                    mstore(add(entry, 20), shl(192, gives))
+                    mstore(add(entry, 28), shl(192, gets))
+                    entry := add(entry, _ENTRY)
+                }
+            }
+            let entries := div(sub(entry, add(out, _HEADER)), _ENTRY) // <= 200
+            mstore8(add(out, 8), shr(8, entries))
+            mstore8(add(out, 9), entries)
+            out := entry
         }
-        s.intervalId = uint64(t.id);
-        s.producers = new address[](t.count);
-        s.givenWh = new uint64[](t.count);
-        s.consumers = new address[](t.count);
-        s.receivedWh = shares;
-        uint256 given;
-        for (uint256 j; j < t.count; ++j) {
-            address account = ms[t.member[j]].account;
-            (s.producers[j], s.consumers[j]) = (account, account);
-            if (total != 0) {
-                // total <= production: the share is at most the export
-                s.givenWh[j] = uint64(total * t.exportWh[j] / t.production);
-                given += s.givenWh[j];
+        return out;
+    }
+
+    /// @dev Calls `settleLocal` with the `length` bytes of settlement built at `buffer + _CALL_HEAD`.
+    function _settle(uint256 buffer, uint256 length) private {
+        address token = address(_token);
+        bytes4 selector = IEnergyToken.settleLocal.selector;
+        assembly ("memory-safe") {
+            mstore(buffer, selector)
+            mstore(add(buffer, 4), 0x20)
+            mstore(add(buffer, 0x24), length)
+            mstore(add(add(buffer, _CALL_HEAD), length), 0) // zero padding to a whole word
+            if iszero(call(gas(), token, 0, buffer, add(_CALL_HEAD, and(add(length, 31), not(31))), 0, 0)) {
+                returndatacopy(buffer, 0, returndatasize())
+                revert(buffer, returndatasize())
             }
         }
-        for (uint256 j; given < total && j < t.count; ++j) {
-            if (s.givenWh[j] < t.exportWh[j]) {
-                ++s.givenWh[j];
-                ++given;
-            }
+    }
+
+    function _allocate(uint256 size) private pure returns (uint256 p) {
+        assembly ("memory-safe") {
+            p := mload(0x40)
+            mstore(0x40, add(p, and(add(size, 31), not(31))))
         }
-        emit IntervalAllocated(t.id, uint64(t.production), uint64(t.consumption), uint64(total));
     }
 
     // ------------------------------------------------------------------------------------------
@@ -242,8 +438,17 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
     }
 
     /// @inheritdoc ISelfConsumption
-    function members() external view returns (Member[] memory) {
-        return _members;
+    function members() external view returns (Member[] memory result) {
+        bytes memory list = CodeData.read(_memberList);
+        result = new Member[](list.length / _RECORD);
+        for (uint256 m; m < result.length; ++m) {
+            bytes32 meterId;
+            assembly ("memory-safe") {
+                meterId := mload(add(add(list, 0x20), mul(m, _RECORD)))
+            }
+            uint256 word = _recordWord(list, m);
+            result[m] = Member(meterId, address(uint160(word)), uint32(word >> 160), uint32(word >> 192));
+        }
     }
 
     /// @inheritdoc ISelfConsumption

@@ -19,6 +19,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -118,11 +119,12 @@ def default_anvil_state() -> Path:
     return (Path(folder) if folder else project_root() / ".gridshare") / "anvil-state.json"
 
 
-def start_anvil(*, state: Path | None = None, port: int | None = None) -> Chain:
+def start_anvil(*, state: Path | None = None, port: int | None = None, extra_args: Sequence[str] = ()) -> Chain:
     """Start anvil from node_modules on a free port and wait until it answers.
 
     ``state``: a file anvil loads at start and writes back at exit, so that a devnet outlives the
-    command (``None``: a fresh chain that is forgotten at exit).
+    command (``None``: a fresh chain that is forgotten at exit). ``extra_args``: more anvil options
+    (e.g. ``--steps-tracing`` for ``debug_traceTransaction``'s opcode steps).
     """
     port = port or _free_port()
     cmd = [str(anvil_binary()), "--port", str(port), "--host", "127.0.0.1", "--silent",
@@ -130,6 +132,7 @@ def start_anvil(*, state: Path | None = None, port: int | None = None) -> Chain:
     if state is not None:
         state.parent.mkdir(parents=True, exist_ok=True)
         cmd += ["--state", str(state)]
+    cmd += list(extra_args)
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}", request_kwargs={"timeout": 60}))
     deadline = time.monotonic() + 20

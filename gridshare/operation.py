@@ -40,6 +40,7 @@ class AllocationReport:
     gas_used: int = 0
     incomplete: tuple[int, bytes] | None = None  # (interval id, missing meter) where it stopped
     skipped_ids: list[int] = field(default_factory=list)
+    batches: list[tuple[list[int], int]] = field(default_factory=list)  # per transaction: interval ids, gas
 
 
 def members(community: Community) -> list[Member]:
@@ -51,11 +52,12 @@ def key_name(community: Community) -> str:
 
 
 def join(community: Community, meter_ids: Sequence[bytes], from_interval: int) -> None:
-    """Add meters to the operation from ``from_interval`` on (skips those already members)."""
+    """Add meters to the operation from ``from_interval`` on, in one transaction (skips those
+    already members): the contract rewrites its whole member list at each join."""
     present = {m.meter_id for m in members(community)}
-    for meter_id in meter_ids:
-        if meter_id not in present:
-            community.transact(community.operation.functions.join(meter_id, from_interval))
+    new = list(dict.fromkeys(m for m in meter_ids if m not in present))
+    if new:
+        community.transact(community.operation.functions.join(new, from_interval))
 
 
 def allocate(
@@ -108,6 +110,7 @@ def allocate(
         on_progress(report.already_allocated)
     for k in range(0, len(pending), intervals_per_transaction):
         chunk = pending[k : k + intervals_per_transaction]
+        ids = [batch[0].reading.interval_start // seconds for batch, _ in chunk]
         args = [s.as_call_arg() for batch, _ in chunk for s in batch]
         if supplied:
             call = operation.functions.submitAndAllocateSupplied(args, [shares for _, shares in chunk])
@@ -116,6 +119,7 @@ def allocate(
         receipt = community.transact(call)
         report.transactions += 1
         report.gas_used += receipt["gasUsed"]
+        report.batches.append((ids, receipt["gasUsed"]))
         report.intervals += len(chunk)
         if on_progress:
             on_progress(len(chunk))

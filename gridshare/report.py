@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo
 from hexbytes import HexBytes
 from rich.table import Table
 
+from gridshare.settlement import decode_entries
+
 if TYPE_CHECKING:  # the pure part imports no web3
     from gridshare.deployment import Community
 
@@ -275,8 +277,8 @@ def quantities(community: Community, start: int, end: int) -> list[Quantities]:
             for iid, value in zip(a["ids"], a["values"], strict=True):
                 movement(a["operator"], a["from"], a["to"], iid, value)
         elif start <= a["intervalId"] * seconds < end:  # SettledLocally: consumed by the consumers
-            for consumer, value in zip(a["consumers"], a["receivedWh"], strict=True):
-                cells[(consumer, a["intervalId"] * seconds)][3] += value
+            for entry in decode_entries(a["entries"]):
+                cells[(entry.account, a["intervalId"] * seconds)][3] += entry.received_wh
     return [Quantities(account, s, *cell) for (account, s), cell in sorted(cells.items())]
 
 

@@ -14,6 +14,7 @@ from gridshare.compiler import compile_contracts
 from gridshare.deployment import ALLOCATOR_ROLE
 from gridshare.meter import MeterKind
 from gridshare.operation import allocate, join, members
+from gridshare.settlement import Entry, decode, decode_entries, encode
 
 from conftest import reverts
 
@@ -126,7 +127,7 @@ def test_membership_from_and_until(env):
     start = env.ended_start()
     iid = start // 900
     join(env.c, [ms[0].id, ms[1].id], iid)
-    env.c.transact(env.c.operation.functions.join(ms[2].id, iid + 1))
+    env.c.transact(env.c.operation.functions.join([ms[2].id], iid + 1))
     env.c.transact(env.c.operation.functions.leave(ms[1].id, iid + 1))
     r0 = env.readings(ms[0], start, [0, 0], [100, 100])
     r1 = env.readings(ms[1], start, [80], [0])
@@ -136,6 +137,33 @@ def test_membership_from_and_until(env):
     assert env.token.functions.redeemed(ms[1].owner, iid).call() == 80
     assert env.token.functions.redeemed(ms[2].owner, iid + 1).call() == 60
     assert [m.until_interval for m in members(env.c)][1] == iid + 1
+
+
+def test_settled_locally_tells_a_dapp_the_allocation(env):
+    ms = community(env, n_prosumers=1, n_consumers=3)
+    start = env.ended_start()
+    join(env.c, [m.id for m in ms], start // 900)
+    readings = signed_day(env, ms, start, [[0], [1500], [750], [250]], [[2000], [0], [0], [0]])
+    receipt = env.c.transact(env.c.operation.functions.submitAndAllocate(_args(readings)))
+    (settled,) = env.token.events.SettledLocally().process_receipt(receipt, errors=DISCARD)
+    shares, gives = expected([0, 1500, 750, 250], [2000, 0, 0, 0])
+    assert settled.args.intervalId == start // 900
+    assert decode_entries(settled.args.entries) == [(m.owner, g, r) for m, g, r in zip(ms, gives, shares) if g or r]
+    (shared,) = env.c.operation.events.IntervalAllocated().process_receipt(receipt, errors=DISCARD)
+    assert (shared.args.productionWh, shared.args.consumptionWh, shared.args.sharedWh) == (2000, 2500, 2000)
+
+
+def test_an_interval_with_nothing_to_share_settles_nothing(env):
+    """At night: no call to the token (so even an operation without ALLOCATOR_ROLE goes through)."""
+    op = supplied_operation(env, allocator=False)
+    ms = community(env, n_prosumers=1, n_consumers=1)
+    start = env.ended_start()
+    env.c.transact(op.functions.join([m.id for m in ms], start // 900))
+    readings = _args(env.readings(ms[0], start, [0], [0]) + env.readings(ms[1], start, [70], [0]))
+    receipt = env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 0]]))
+    assert env.token.events.SettledLocally().process_receipt(receipt, errors=DISCARD) == ()
+    assert op.functions.lastAllocated().call() == start // 900
+    assert env.token.functions.intervalAccount(ms[1].owner, start // 900).call() == [0, 0, 70, 0]
 
 
 # --- refusals -------------------------------------------------------------------------------------
@@ -162,6 +190,22 @@ def test_incomplete_and_unexpected_readings_are_refused(env):
         env.c.transact(op.submitAndAllocate(_args(a + b + c)))
 
 
+def test_intervals_are_shared_in_increasing_order(env):
+    """A batch may skip an interval (nobody's reading); that interval can never be shared later."""
+    ms = community(env, n_prosumers=1, n_consumers=1)
+    start = env.ended_start()
+    iid = start // 900
+    join(env.c, [ms[0].id], iid)
+    env.c.transact(env.c.operation.functions.join([ms[1].id], iid))
+    env.c.transact(env.c.operation.functions.leave(ms[1].id, iid + 2))  # the consumer only in iid, iid + 1
+    a = env.readings(ms[0], start, [0, 0, 0], [100, 100, 100])
+    b = env.readings(ms[1], start, [50, 60], [0, 0])
+    env.c.transact(env.c.operation.functions.submitAndAllocate(_args([a[0], b[0], a[2]])))  # iid, then iid + 2
+    assert env.c.operation.functions.lastAllocated().call() == iid + 2
+    with reverts("SelfConsumptionIntervalAlreadyAllocated", intervalId=iid + 1, lastAllocated=iid + 2):
+        env.c.transact(env.c.operation.functions.submitAndAllocate(_args([b[1]])))
+
+
 def supplied_operation(env, allocator: bool = True):
     """A second operation, with the Supplied key (and the registry's ALLOCATOR_ROLE, unless not)."""
     artifact = compile_contracts()["SelfConsumption"]
@@ -178,8 +222,7 @@ def test_supplied_shares_are_bounded(env):
     ms = community(env, n_prosumers=1, n_consumers=1)
     start = env.ended_start()
     iid = start // 900
-    for m in ms:
-        env.c.transact(op.functions.join(m.id, iid))
+    env.c.transact(op.functions.join([m.id for m in ms], iid))
     readings = _args(env.readings(ms[0], start, [0], [100]) + env.readings(ms[1], start, [70], [0]))
     with reverts("SelfConsumptionWrongKey", key=1):
         env.c.transact(op.functions.submitAndAllocate(readings))
@@ -202,8 +245,7 @@ def test_supplied_shares_above_production_are_refused(env):
     op = supplied_operation(env, allocator=False)
     ms = community(env, n_prosumers=1, n_consumers=2)
     start = env.ended_start()
-    for m in ms:
-        env.c.transact(op.functions.join(m.id, start // 900))
+    env.c.transact(op.functions.join([m.id for m in ms], start // 900))
     readings = _args(env.readings(ms[0], start, [0], [100]) + env.readings(ms[1], start, [70], [0])
                      + env.readings(ms[2], start, [70], [0]))
     with reverts("SelfConsumptionSharesAboveProduction", intervalId=start // 900, sharesWh=120, productionWh=100):
@@ -217,8 +259,7 @@ def test_the_engine_computes_supplied_shares(env):
     op = supplied_operation(env)
     ms = community(env, n_prosumers=1, n_consumers=2)
     start = env.ended_start()
-    for m in ms:
-        env.c.transact(op.functions.join(m.id, start // 900))
+    env.c.transact(op.functions.join([m.id for m in ms], start // 900))
     key = StaticKey({"0x" + ms[1].id.hex(): 600, "0x" + ms[2].id.hex(): 400})
     supplied = replace(env.c, operation=op)
     readings = env.readings(ms[0], start, [0], [1000]) + env.readings(ms[1], start, [900], [0]) + \
@@ -234,19 +275,19 @@ def test_membership_refusals(env):
     start = env.ended_start()
     join(env.c, [ms[0].id, ms[1].id], start // 900)
     with reverts("SelfConsumptionAlreadyMember", meterId=ms[0].id):
-        env.c.transact(op.join(ms[0].id, start // 900))
+        env.c.transact(op.join([ms[0].id], start // 900))
     with reverts("SelfConsumptionNotMember", meterId=b"\4" * 32):
         env.c.transact(op.leave(b"\4" * 32, 1))
     with reverts("MeterRegistryUnknownMeter", meterId=b"\4" * 32):
-        env.c.transact(op.join(b"\4" * 32, start // 900))
+        env.c.transact(op.join([b"\4" * 32], start // 900))
     with reverts("AccessControlUnauthorizedAccount", account=env.bob, neededRole=OPERATOR_ROLE):
-        env.c.transact(op.join(b"\4" * 32, 1), env.bob)
+        env.c.transact(op.join([b"\4" * 32], 1), env.bob)
     with reverts("AccessControlUnauthorizedAccount", account=env.bob, neededRole=OPERATOR_ROLE):
         env.c.transact(op.leave(ms[0].id, 2**31), env.bob)
     allocate(env.c, env.readings(ms[0], start, [0], [10]) + env.readings(ms[1], start, [5], [0]))
     late = env.meter(env.carol)
     with reverts("SelfConsumptionIntervalAlreadyAllocated", intervalId=start // 900, lastAllocated=start // 900):
-        env.c.transact(op.join(late.id, start // 900))
+        env.c.transact(op.join([late.id], start // 900))
     with reverts("SelfConsumptionIntervalAlreadyAllocated", intervalId=start // 900, lastAllocated=start // 900):
         env.c.transact(op.leave(ms[0].id, start // 900))
 
@@ -262,13 +303,44 @@ def test_a_wrong_key_call_is_refused(env):
 def test_too_many_members_is_refused(env):
     op = env.c.operation.functions
     env.participant(env.alice)
-    for k in range(200):
-        mid = k.to_bytes(32, "big")
+    ids = [k.to_bytes(32, "big") for k in range(201)]
+    for mid in ids:
         env.c.transact(env.registry.functions.registerMeter(mid, env.bob, env.alice, 0, 1000, bytes(32), 0))
-        env.c.transact(op.join(mid, 1))
-    extra = env.meter(env.alice)
+    with reverts("SelfConsumptionTooManyMembers", max=200):  # in one call
+        env.c.transact(op.join(ids, 1))
+    env.c.transact(op.join(ids[:150], 1))
+    env.c.transact(op.join(ids[150:200], 1))
+    assert len(members(env.c)) == 200
     with reverts("SelfConsumptionTooManyMembers", max=200):
-        env.c.transact(op.join(extra.id, 1))
+        env.c.transact(op.join([ids[200]], 1))
+
+
+def test_joining_twice_in_one_call_is_refused(env):
+    ms = community(env, n_prosumers=1, n_consumers=1)
+    with reverts("SelfConsumptionAlreadyMember", meterId=ms[1].id):
+        env.c.transact(env.c.operation.functions.join([ms[0].id, ms[1].id, ms[1].id], 1))
+    env.c.transact(env.c.operation.functions.join([], 1))  # nothing to do
+    assert members(env.c) == []
+
+
+def test_a_member_list_that_cannot_be_stored_is_refused(env):
+    """Out of gas creating the list's data contract: the join reverts naming the list's size."""
+    ms = community(env, n_prosumers=2, n_consumers=2)
+    call = env.c.operation.functions.join([m.id for m in ms], 1)
+    needed = call.estimate_gas({"from": env.operator})
+    low, high, seen = 60_000, needed, None
+    while low < high and seen is None:  # a gas limit where the creation fails but the join does not
+        mid = (low + high) // 2
+        try:
+            call.call({"from": env.operator, "gas": mid})
+            high = mid
+        except Exception as exc:  # noqa: BLE001
+            error = env.c.errors.from_exception(exc)
+            if error is not None and error.name == "SelfConsumptionMemberListNotStored":
+                seen = error
+            else:
+                low = mid + 1
+    assert seen is not None and seen.args == {"members": 4}
 
 
 def test_constructor_refusals(env):
@@ -286,24 +358,43 @@ def test_settlement_is_for_allocators_and_must_balance(env):
     start = env.ended_start()
     env.submit(env.readings(ms[0], start, [0], [100]) + env.readings(ms[1], start, [80], [0]))
     iid = start // 900
-    settlement = [(iid, [env.alice], [50], [env.bob], [40])]
+    settle = env.token.functions.settleLocal
+
+    def packed(gives: int, gets: int) -> bytes:
+        return encode([(iid, [Entry(env.alice, gives, 0), Entry(env.bob, 0, gets)])])
+
     with reverts("EnergyTokenUnauthorizedAllocator", caller=env.carol):
-        env.c.transact(env.token.functions.settleLocal(settlement), env.carol)
+        env.c.transact(settle(packed(50, 40)), env.carol)
     env.c.transact(env.registry.functions.grantRole(ALLOCATOR_ROLE, env.carol))
     with reverts("EnergyTokenUnbalancedSettlement", intervalId=iid, givenWh=50, receivedWh=40):
-        env.c.transact(env.token.functions.settleLocal(settlement), env.carol)
-    with reverts("ERC1155InvalidArrayLength", idsLength=1, valuesLength=0):
-        env.c.transact(env.token.functions.settleLocal([(iid, [env.alice], [], [env.bob], [40])]), env.carol)
-    with reverts("ERC1155InvalidArrayLength", idsLength=1, valuesLength=2):
-        env.c.transact(env.token.functions.settleLocal([(iid, [env.alice], [40], [env.bob], [40, 1])]), env.carol)
+        env.c.transact(settle(packed(50, 40)), env.carol)
     with reverts("ERC1155InsufficientBalance", sender=env.alice, balance=100, needed=101, tokenId=iid):
-        env.c.transact(env.token.functions.settleLocal([(iid, [env.alice], [101], [env.bob], [101])]), env.carol)
+        env.c.transact(settle(packed(101, 101)), env.carol)
     with reverts("EnergyTokenRedeemExceedsImport", account=env.bob, intervalId=iid, amountWh=90, redeemableWh=80):
-        env.c.transact(env.token.functions.settleLocal([(iid, [env.alice], [90], [env.bob], [90])]), env.carol)
-    receipt = env.c.transact(env.token.functions.settleLocal([(iid, [env.alice], [80], [env.bob], [80])]), env.carol)
+        env.c.transact(settle(packed(90, 90)), env.carol)
+    receipt = env.c.transact(settle(packed(80, 80)), env.carol)
     assert env.token.functions.intervalAccount(env.bob, iid).call() == [0, 0, 80, 80]
+    assert env.token.functions.intervalAccount(env.alice, iid).call() == [20, 100, 0, 0]
     events = env.token.events.TransferSingle().process_receipt(receipt, errors=DISCARD)
     assert [(e.args["from"], e.args.to, e.args.value) for e in events] == [(env.alice, "0x" + "00" * 20, 80)]
+    (settled,) = env.token.events.SettledLocally().process_receipt(receipt, errors=DISCARD)
+    assert settled.args.intervalId == iid
+    assert decode_entries(settled.args.entries) == [(env.alice, 80, 0), (env.bob, 0, 80)]
+
+
+def test_a_truncated_settlement_is_refused(env):
+    env.c.transact(env.registry.functions.grantRole(ALLOCATOR_ROLE, env.carol))
+    settle = env.token.functions.settleLocal
+    one = encode([(5, [Entry(env.alice, 0, 0)])])  # 46 bytes
+    with reverts("EnergyTokenSettlementTruncated", offset=0, length=9):  # a header cut short
+        env.c.transact(settle(one[:9]), env.carol)
+    with reverts("EnergyTokenSettlementTruncated", offset=0, length=45):  # its entry cut short
+        env.c.transact(settle(one[:45]), env.carol)
+    two_announced_one_given = (6).to_bytes(8, "big") + (2).to_bytes(2, "big") + one[10:]
+    with reverts("EnergyTokenSettlementTruncated", offset=46, length=92):  # the second block lacks an entry
+        env.c.transact(settle(one + two_announced_one_given), env.carol)
+    assert decode(one) == [(5, [(env.alice, 0, 0)])]
+    env.c.transact(settle(one + one), env.carol)  # entries of nothing: allowed, and harmless
 
 
 def test_a_refused_reading_reverts_with_the_registrys_error(env):

@@ -23,9 +23,16 @@ interface IEnergyToken is IERC1155 {
     /// @notice A local settlement must deliver exactly what it takes.
     error EnergyTokenUnbalancedSettlement(uint256 intervalId, uint256 givenWh, uint256 receivedWh);
 
-    /// @notice Local sharing settled for one interval: what each consumer received and consumed.
-    /// (What each producer gave is its `TransferSingle` burn, whose operator is the allocator.)
-    event SettledLocally(uint256 indexed intervalId, address[] consumers, uint64[] receivedWh);
+    /// @notice The settlement bytes run past their end: the interval header or entries starting at
+    /// byte `offset` need more than the `length` bytes given (see {settleLocal} for the layout).
+    error EnergyTokenSettlementTruncated(uint256 offset, uint256 length);
+
+    /// @notice Local sharing settled for one interval. `entries` is the interval's part of the
+    /// settlement, 36 bytes per account: its address (20 bytes), the Wh it gave (uint64, 8 bytes)
+    /// and the Wh it received and consumed (uint64, 8 bytes), big-endian, accounts in the order of
+    /// the operation's members (see {settleLocal}). What each account gave is also its
+    /// `TransferSingle` burn, whose operator is the allocator.
+    event SettledLocally(uint256 indexed intervalId, bytes entries);
 
     /// @notice Verified energy of one reading, credited to the meter's owner.
     struct Credit {
@@ -45,21 +52,21 @@ interface IEnergyToken is IERC1155 {
     /// `account` holds the tokens; redeemed + amountWh <= verified import of that interval.
     function redeem(address account, uint256 intervalId, uint256 amountWh) external;
 
-    /// @notice One interval's local sharing: what each producer gives, what each consumer receives.
-    struct LocalSettlement {
-        uint64 intervalId;
-        address[] producers;
-        uint64[] givenWh;
-        address[] consumers;
-        uint64[] receivedWh;
-    }
-
     /// @notice Settles local sharing (collective self-consumption), interval by interval: burns
-    /// `givenWh` from each producer and records `receivedWh` as redeemed by each consumer, i.e.
-    /// tokens move from producers to consumers and are consumed there. Requirements: caller has
-    /// the registry's `ALLOCATOR_ROLE`; per interval, sum given = sum received; producers hold
-    /// what they give; no consumer redeems beyond its verified import.
-    function settleLocal(LocalSettlement[] calldata settlements) external;
+    /// what each account gives and records what each account receives as redeemed by it, i.e.
+    /// tokens move from producers to consumers and are consumed there.
+    /// @dev Packed layout, big-endian, no padding: one block per interval,
+    /// `intervalId (uint64, 8 bytes) | count (uint16, 2 bytes) | count x entry`, and
+    /// `entry = account (20 bytes) | givenWh (uint64, 8 bytes) | receivedWh (uint64, 8 bytes)`.
+    /// An account may appear in several entries (one per meter it owns); entries are applied in
+    /// order. Emits, per interval, one `TransferSingle` burn per entry that gives, then
+    /// {SettledLocally} with the interval's entries.
+    /// Requirements: caller has the registry's `ALLOCATOR_ROLE`; the blocks fill `settlement`
+    /// exactly ({EnergyTokenSettlementTruncated}); per interval, sum given = sum received
+    /// ({EnergyTokenUnbalancedSettlement}); each account holds what it gives
+    /// (`ERC1155InsufficientBalance`); no account redeems beyond its verified import
+    /// ({EnergyTokenRedeemExceedsImport}).
+    function settleLocal(bytes calldata settlement) external;
 
     /// @notice {redeem} for several intervals at once (all or nothing).
     function redeemBatch(address account, uint256[] calldata intervalIds, uint256[] calldata amountsWh) external;

@@ -11,9 +11,11 @@ import {IMeterRegistry} from "./IMeterRegistry.sol";
 /// `EnergyToken`: producers' crypto-kWh move to consumers and are consumed there. No consumer gets
 /// more than its verified consumption; the total given never exceeds verified production; the rest
 /// is surplus and stays with the producers.
-/// @dev Batch layout: interval after interval; within an interval, one reading per active member,
-/// in member order (see {members}). Sharing in the transaction that verifies the readings is what
-/// makes it cheap: every storage slot it updates was just written by the verification.
+/// @dev Batch layout: interval after interval, in increasing order; within an interval, one
+/// reading per active member, in member order (see {members}). Sharing in the transaction that
+/// verifies the readings is what makes it cheap: every storage slot it updates was just written
+/// by the verification. The member list is kept as the code of a data contract (read in one
+/// account access, see `libraries/CodeData.sol`), rewritten when members join or leave.
 interface ISelfConsumption {
     /// @notice DynamicDefault: production shared pro rata of consumption, computed on-chain.
     /// Supplied: the operator supplies each consumer's share per interval (static, dynamic simple
@@ -35,7 +37,11 @@ interface ISelfConsumption {
     error SelfConsumptionAlreadyMember(bytes32 meterId);
     error SelfConsumptionNotMember(bytes32 meterId);
     error SelfConsumptionTooManyMembers(uint256 max);
-    /// @notice Membership can only change for intervals after the last allocated one.
+    /// @notice The new member list (`members` members) could not be stored: the transaction ran out
+    /// of gas creating its data contract.
+    error SelfConsumptionMemberListNotStored(uint256 members);
+    /// @notice Membership can only change for intervals after the last allocated one, and
+    /// intervals are shared in increasing order: each after the last allocated one.
     error SelfConsumptionIntervalAlreadyAllocated(uint256 intervalId, uint256 lastAllocated);
     /// @notice The batch lacks the reading of an active member for that interval (or has them out
     /// of member order).
@@ -59,11 +65,15 @@ interface ISelfConsumption {
     /// the energy shared locally (the rest of the production is surplus).
     event IntervalAllocated(uint256 indexed intervalId, uint64 productionWh, uint64 consumptionWh, uint64 sharedWh);
 
-    /// @notice Adds a meter from interval `fromInterval` on (operator). Requirements: a known meter,
-    /// not yet a member; `fromInterval` after the last allocated interval.
-    function join(bytes32 meterId, uint32 fromInterval) external;
+    /// @notice Adds meters, in this order, from interval `fromInterval` on (operator).
+    /// Requirements: known meters, not yet members (nor twice in `meterIds`); at most
+    /// `MAX_MEMBERS` in all; `fromInterval` after the last allocated interval.
+    /// @dev Rewrites the member list (200 gas per byte of it, 64 bytes per member): join many
+    /// meters in one call.
+    function join(bytes32[] calldata meterIds, uint32 fromInterval) external;
 
-    /// @notice Removes a member from interval `untilInterval` on (operator).
+    /// @notice Removes a member from interval `untilInterval` on (operator). Requirements: a
+    /// member; `untilInterval` after the last allocated interval.
     function leave(bytes32 meterId, uint32 untilInterval) external;
 
     /// @notice Verifies the readings and shares each of their intervals with the dynamic default
