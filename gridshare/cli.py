@@ -511,6 +511,8 @@ cli.add_command(go)
 from gridshare.market_cli import market  # noqa: E402 - registers `gridshare market`
 
 cli.add_command(market)
+from gridshare.simulate_cli import simulate  # noqa: E402
+cli.add_command(simulate)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,116 @@
+"""`gridshare simulate`: the short scenario end to end on the embedded chain, checked against the
+pure engines (allocation per interval, matching per interval), and a bad scenario refused."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from gridshare.allocation import StaticKey, per_mille, split_pro_rata
+from gridshare.cli import main
+from gridshare.community_profiles import build_profiles
+from gridshare.matching import Order, Side, clear_uniform
+from gridshare.network import connect
+from gridshare.scenario import load_scenario
+from gridshare.simulation import simulate
+
+SHORT = Path(__file__).resolve().parents[1] / "gridshare" / "scenarios" / "short.toml"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """The short scenario with a static key (surplus and needs left at once: the market trades)."""
+    folder = tmp_path_factory.mktemp("simulate")
+    scenario_file = folder / "static.toml"
+    scenario_file.write_text(SHORT.read_text().replace('key = "dynamic-default"', 'key = "static"'))
+    scenario = load_scenario(scenario_file)
+    chain = connect("embedded")
+    try:
+        result = simulate(scenario, chain, folder / "out", market_intervals=8)
+    finally:
+        chain.close()
+    return scenario, result
+
+
+def _rows(path: Path) -> list[dict]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_interval_quantities_equal_the_allocation_engine(run):
+    scenario, result = run
+    profiles = build_profiles(scenario)
+    households = [p.name for p in profiles.households]
+    key = StaticKey(per_mille(dict.fromkeys(households, 1)))
+    rows = {(r["participant"], r["interval_start"]): r for r in _rows(result.files["intervals"])}
+    assert len(rows) == len(profiles.starts) * len(profiles.participants)
+    order = [r["interval_start"] for r in _rows(result.files["intervals"])][:: len(profiles.participants)]
+    for i, start in enumerate(order):
+        production = {p.name: p.export_wh[i] for p in profiles.participants}
+        consumption = {p.name: p.import_wh[i] for p in profiles.households}
+        shares = key.allocate(production, consumption).shares
+        given = dict(zip(production, split_pro_rata(sum(shares.values()), list(production.values()))))
+        for p in profiles.participants:
+            r = rows[(p.name, start)]
+            assert int(r["PROD"]) == p.export_wh[i]
+            assert int(r["CONS"]) == p.import_wh[i]
+            assert int(r["AUTOCONS"]) == shares.get(p.name, 0)
+            assert int(r["AUTOPROD"]) == given[p.name]
+            assert int(r["SURPLUS"]) == p.export_wh[i] - given[p.name]
+            assert int(r["COMPLEMENT"]) == p.import_wh[i] - shares.get(p.name, 0)
+    assert result.mismatches == []
+    assert result.checks["interval quantities"] == len(rows)
+
+
+def test_trades_equal_the_matching_engine(run):
+    scenario, result = run
+    orders = _rows(result.files["orders"])
+    trades = _rows(result.files["trades"])
+    assert trades, "the static key leaves surplus and needs: something trades"
+    fee = scenario.prices.grid_fee
+    by_interval = defaultdict(list)
+    for o in orders:
+        by_interval[o["interval_id"]].append(Order(int(o["order_id"]), o["owner"], Side(o["side"]),
+                                                   round(float(o["price_eur_per_kwh"]) * 1e6), int(o["quantity_wh"])))
+    assert scenario.market.design == "auction"
+    for interval, placed in by_interval.items():
+        clearing = clear_uniform([o for o in placed if o.side is Side.BID], [o for o in placed if o.side is Side.ASK], fee)
+        expected = sorted((f.bid_id, f.ask_id, f.buyer, f.seller, f.quantity_wh, f.price) for f in clearing.fills)
+        actual = sorted((int(t["bid_id"]), int(t["ask_id"]), t["buyer"], t["seller"], int(t["quantity_wh"]),
+                         round(float(t["price_eur_per_kwh"]) * 1e6)) for t in trades if t["interval_id"] == interval)
+        assert actual == expected
+    # the participants' summary adds the trades up
+    people = {r["participant"]: r for r in _rows(result.files["participants"])}
+    for name, r in people.items():
+        bought = sum(int(t["quantity_wh"]) for t in trades if t["buyer"] == name)
+        assert round(float(r["bought_market_kwh"]) * 1000) == bought
+
+
+def test_files_and_html(run):
+    scenario, result = run
+    for name in ("intervals", "participants", "trades", "orders", "gas", "certificates", "timings", "html",
+                 "community_png", "households_png", "prices_png"):
+        assert result.files[name].exists() and result.files[name].stat().st_size > 0, name
+    page = result.files["html"].read_text()
+    for p in build_profiles(scenario).participants:
+        assert p.name in page
+    assert "data:image/png;base64," in page
+    gas = {r["operation"]: r for r in _rows(result.files["gas"])}
+    assert int(gas["verify and share (submitAndAllocate)"]["transactions"]) > 0
+    # guarantees of origin: the plant certified for its days, claimed for the households
+    assert any(c["producer"] == "shared-plant" and c["status"] == "issued" for c in result.certificates)
+    people = {r["participant"]: r for r in result.participants}
+    assert sum(r["certificates_claimed_for_it_kwh"] for r in people.values()) > 0
+
+
+def test_a_bad_scenario_is_one_line_naming_the_field(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SHORT.read_text().replace("count = 4", "count = -3"))
+    assert main(["simulate", str(bad), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "households.count" in err and "-3" in err
+    assert not (tmp_path / "out").exists()
