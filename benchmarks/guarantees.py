@@ -81,14 +81,6 @@ class Bench:
 
     # --- setup -------------------------------------------------------------------------------------
 
-    def travel(self, timestamp: int) -> None:
-        """The next block has this timestamp."""
-        if self.chain.network == "embedded":
-            self.w3.testing.timeTravel(timestamp)
-        else:
-            self.w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])
-            self.w3.provider.make_request("evm_mine", [])
-
     def meter(self, name: str, owner: str):
         key = account(f"meter-{name}")
         mid = meter_id(bytes(32), f"bench-goo-{name}")
@@ -130,11 +122,11 @@ class Bench:
     # --- the benchmark -----------------------------------------------------------------------------
 
     def run(self) -> list[dict]:
-        self.travel(T0)
+        self.chain.travel(T0)
         producer = self.owner.address
         mid, key = self.meter("producer", producer)
         devices = [self.meter(f"device-{i}", o.address) for i, o in enumerate(self.owners)]
-        self.travel((DAY0 + ONE_DAYS) * DAY + 3600)  # every interval below has ended
+        self.chain.travel((DAY0 + ONE_DAYS) * DAY + 3600)  # every interval below has ended
         signed = self.readings(mid, key, ONE_DAYS)
         for m, k in devices:
             signed += self.readings(m, k, 2)

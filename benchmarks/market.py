@@ -61,15 +61,8 @@ class Bench:
 
     # --- setup -------------------------------------------------------------------------------------
 
-    def travel(self, timestamp: int) -> None:
-        if self.chain.network == "embedded":
-            self.w3.testing.timeTravel(timestamp)
-        else:
-            self.w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])
-            self.w3.provider.make_request("evm_mine", [])
-
     def setup(self) -> None:
-        self.travel(T0)
+        self.chain.travel(T0)
         c = self.c
         for a in (*self.sellers, *self.buyers):
             c.transact(c.registry.functions.registerParticipant(a))
@@ -127,7 +120,7 @@ class Bench:
 
     def continuous(self) -> None:
         intervals = [self.iid + k for k in range(6)]
-        self.travel((intervals[-1] + 1) * 900 + 1)  # all ended, all gates open (closure a day later)
+        self.chain.travel((intervals[-1] + 1) * 900 + 1)  # all ended, all gates open (closure a day later)
         self.produce(intervals)
         s, b = self.sellers, self.buyers
         # warm-up: every account has traded once (claimable balances exist)
@@ -177,9 +170,9 @@ class Bench:
         r, t = self.bid(b[0], f, 600)
         self.row("match", "taker bid filling 1 forward ask (delivery recorded)", r, t, self.fills(r), GOAL)
         self.bid(b[1], f, 400)
-        self.travel((f + 1) * 900 + 1)
+        self.chain.travel((f + 1) * 900 + 1)
         self.produce([f], wh=700)
-        self.travel((f + 1) * 900 + 86_400)  # gate closure
+        self.chain.travel((f + 1) * 900 + 86_400)  # gate closure
         r, t = self.send(self.m.settle(f, s[0]), s[0])
         self.row("settle", "forward sales to 2 buyers, 700 of 1000 Wh delivered", r, t, 2)
 
@@ -196,7 +189,7 @@ class Bench:
         s, b = self.sellers, self.buyers
         for n in BATCHES:
             i = self.iid = self.iid + 200  # past the last gate closure
-            self.travel((i + 1) * 900 + 1)
+            self.chain.travel((i + 1) * 900 + 1)
             self.produce([i])
             placed, last_ask, last_bid = 0, 0, 0
             for k in range(n):  # each order rests behind the previous one: the hint is exact
@@ -210,7 +203,7 @@ class Bench:
                 self.rows.append({"design": self.design, "operation": "place",
                                   "detail": "ask (energy-backed) or bid (from a transfer), resting, with a hint",
                                   "n": 2 * n, "gas": placed, "per": placed / (2 * n), "seconds": 0, "goal": None})
-            self.travel((i + 1) * 900 + 86_400)  # gate closure
+            self.chain.travel((i + 1) * 900 + 86_400)  # gate closure
             r, t = self.send(self.m.clear(i), b[0])
             fills = self.fills(r)
             self.row("clear", f"{n} bids x {n} asks, {fills} trades at one price", r, t, fills, GOAL)

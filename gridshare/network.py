@@ -51,6 +51,15 @@ class Chain:
         """Unlocked accounts (embedded and anvil): handy identities for participants."""
         return list(self.w3.eth.accounts)
 
+    def travel(self, timestamp: int) -> None:
+        """Mine the next block at ``timestamp`` (a devnet clock only moves forward): eth-tester's
+        time travel on embedded, ``evm_setNextBlockTimestamp`` + ``evm_mine`` on anvil."""
+        if self.network == "embedded":
+            self.w3.testing.timeTravel(timestamp)
+        else:
+            self.w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])
+            self.w3.provider.make_request("evm_mine", [])
+
     def close(self) -> None:
         """Stop the anvil node, if this chain started one (it writes its state on the way out)."""
         if self._process is not None and self._process.poll() is None:

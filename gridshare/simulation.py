@@ -189,13 +189,8 @@ def _now(chain: Chain) -> int:
 
 def _travel(chain: Chain, timestamp: int) -> None:
     """The chain's next blocks are at ``timestamp`` or later (never backwards)."""
-    if _now(chain) >= timestamp:
-        return
-    if chain.network == "embedded":
-        chain.w3.testing.timeTravel(timestamp)
-    else:
-        chain.w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])
-        chain.w3.provider.make_request("evm_mine", [])
+    if _now(chain) < timestamp:
+        chain.travel(timestamp)
 
 
 def _unlock(chain: Chain, keys: list) -> None:
