@@ -56,6 +56,11 @@ class Community:
         return int(self.manifest["settings"]["intervalSeconds"])
 
     @cached_property
+    def payment_decimals(self) -> int:
+        """The market's payment token's decimals (read once)."""
+        return self.payment.functions.decimals().call()
+
+    @cached_property
     def errors(self) -> ErrorDecoder:
         return ErrorDecoder([self.registry.abi, self.token.abi, self.guarantees.abi, self.operation.abi,
                              self.market.abi, self.payment.abi])

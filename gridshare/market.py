@@ -20,6 +20,7 @@ from gridshare.errors import GridshareError
 __all__ = [
     "Backing",
     "BookOrder",
+    "Closed",
     "Placed",
     "Side",
     "Trade",

@@ -34,23 +34,19 @@ def _interval(c: deployment.Community, text: str) -> int:
     return start // c.interval_seconds
 
 
-def _decimals(c: deployment.Community) -> int:
-    return c.payment.functions.decimals().call()
-
-
 def _units(c: deployment.Community, text: str) -> int:
     """A price per kWh or an amount in tokens, as base units."""
     try:
-        value = Decimal(text) * 10 ** _decimals(c)
+        value = Decimal(text) * 10 ** c.payment_decimals
     except InvalidOperation:
         raise GridshareError(f"{text!r} is not a number of tokens") from None
     if value != value.to_integral_value() or value < 0:
-        raise GridshareError(f"{text} has more decimals than the payment token ({_decimals(c)})")
+        raise GridshareError(f"{text} has more decimals than the payment token ({c.payment_decimals})")
     return int(value)
 
 
 def _money(c: deployment.Community, units: int) -> str:
-    return f"{Decimal(units) / 10 ** _decimals(c):f}"
+    return f"{Decimal(units) / 10 ** c.payment_decimals:f}"
 
 
 def _when(c: deployment.Community, interval_id: int) -> str:
