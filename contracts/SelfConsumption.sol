@@ -271,10 +271,11 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
                     let meterId := mload(record)
                     // the member's reading comes next (past the last reading, lt(r, end) decides)
                     if iszero(and(lt(r, end), and(eq(calldataload(r), meterId), eq(calldataload(add(r, 0x20)), start)))) {
-                        mstore(0, incomplete) // SelfConsumptionIncompleteInterval(id, meterId)
-                        mstore(4, id)
-                        mstore(0x24, meterId)
-                        revert(0, 0x44)
+                        let error := mload(0x40) // SelfConsumptionIncompleteInterval(id, meterId)
+                        mstore(error, incomplete)
+                        mstore(add(error, 4), id)
+                        mstore(add(error, 0x24), meterId)
+                        revert(error, 0x44)
                     }
                     let importWh := calldataload(add(r, 0x40))
                     let exportWh := calldataload(add(r, 0x60))
