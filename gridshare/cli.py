@@ -496,14 +496,6 @@ def allocate(ctx: Context, file: Path, intervals_per_tx: int):
                              "add it and run again")
 
 
-@cli.command()
-def demo():
-    """One day of a 10-meter Lyon community on the embedded chain, end to end."""
-    from gridshare.demo import run
-
-    run(console)
-
-
 from gridshare.go_cli import go  # noqa: E402 - registers `gridshare go` on the group above
 
 cli.add_command(go)
@@ -511,8 +503,10 @@ cli.add_command(go)
 from gridshare.market_cli import market  # noqa: E402 - registers `gridshare market`
 
 cli.add_command(market)
-from gridshare.simulate_cli import simulate  # noqa: E402
+from gridshare.simulate_cli import demo, simulate  # noqa: E402 - registers `gridshare simulate` and `demo`
+
 cli.add_command(simulate)
+cli.add_command(demo)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from eth_utils import keccak
 from web3.contract import Contract
@@ -25,7 +25,8 @@ from gridshare.errors import GridshareError
 from gridshare.network import Chain
 from gridshare.revert import CustomError, ErrorDecoder
 
-EMBEDDED_GAS = 25_000_000
+#: the gas cap of a transaction sent on a devnet (checked by a simulation first, not estimated)
+DEVNET_GAS = 25_000_000
 #: SelfConsumption.Key, in order
 ALLOCATION_KEYS = ("dynamic-default", "supplied")
 #: EnergyMarket.Design, in order
@@ -50,6 +51,9 @@ class Community:
     operation: Contract  # SelfConsumption
     market: Contract  # EnergyMarket
     payment: Contract  # the market's ERC-20 (TestEuro on devnets)
+    #: called with the receipt of every transaction :meth:`transact` sends and that goes through
+    #: (e.g. :meth:`gridshare.events.EventLog.record`)
+    on_receipt: Callable[[Any], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def interval_seconds(self) -> int:
@@ -68,17 +72,20 @@ class Community:
     def transact(self, call, sender: str | None = None, gas: int | None = None, *, simulated: bool = False) -> dict:
         """Send a contract call (or constructor) and wait for it; a revert raises
         :class:`ContractReverted` naming the custom error. ``simulated``: the caller has just
-        checked with :meth:`simulate` that it goes through."""
+        checked with :meth:`simulate` that it goes through, or chooses to send unchecked (on a
+        devnet that saves running the transaction twice; a failure is then named by replaying
+        the call)."""
         sender = sender or self.chain.sender
         params: dict[str, Any] = {"from": sender}
-        if gas is None and self.chain.network == "embedded":
-            # eth-tester estimates gas by bisection, re-running the transaction ~20 times (3 s for a
-            # batch of 100 readings): on the embedded chain, simulate once and send with a cap.
+        if gas is None and self.chain.network in DEVNETS:
+            # eth-tester and anvil estimate gas by bisection, re-running the transaction (~20 times
+            # on eth-tester: 3 s for a batch of 100 readings): on a devnet, simulate once and send
+            # with a cap.
             if not simulated:
                 error = self.simulate(call, sender)
                 if error is not None:
                     raise ContractReverted(error)
-            gas = EMBEDDED_GAS
+            gas = DEVNET_GAS
         if gas is not None:
             params["gas"] = gas
         try:
@@ -90,7 +97,14 @@ class Community:
             raise
         receipt = self.chain.w3.eth.wait_for_transaction_receipt(tx, timeout=120)
         if receipt["status"] != 1:
+            # sent without a check first: a revert changes no state, so replaying the call on the
+            # state it left names the error
+            error = self.simulate(call, sender)
+            if error is not None:
+                raise ContractReverted(error)
             raise GridshareError(f"transaction 0x{bytes(tx).hex()} failed in block {receipt['blockNumber']}")
+        if self.on_receipt is not None:
+            self.on_receipt(receipt)
         return receipt
 
     def simulate(self, call, sender: str | None = None) -> CustomError | None:

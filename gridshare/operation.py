@@ -67,11 +67,14 @@ def allocate(
     key: AllocationKey | None = None,
     intervals_per_transaction: int = 2,
     on_progress: Callable[[int], None] | None = None,
+    check_first: bool = True,
 ) -> AllocationReport:
     """Share every complete interval found in ``readings`` not shared yet.
 
     ``key`` is required when the operation's key is ``supplied``: the shares are computed here with
-    it (see :mod:`gridshare.allocation`) and the contract checks their bounds.
+    it (see :mod:`gridshare.allocation`) and the contract checks their bounds. ``check_first=False``
+    sends each transaction without simulating it first (the embedded chain then runs it once, not
+    twice; a refusal is still named, by replaying it: see :meth:`Community.transact`).
     """
     operation = community.operation
     supplied = key_name(community) == "supplied"
@@ -116,7 +119,7 @@ def allocate(
             call = operation.functions.submitAndAllocateSupplied(args, [shares for _, shares in chunk])
         else:
             call = operation.functions.submitAndAllocate(args)
-        receipt = community.transact(call)
+        receipt = community.transact(call, simulated=not check_first)
         report.transactions += 1
         report.gas_used += receipt["gasUsed"]
         report.batches.append((ids, receipt["gasUsed"]))
