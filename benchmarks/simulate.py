@@ -107,9 +107,10 @@ def main() -> None:
         console.print(f"{network}: {households} households, {days} day(s)...")
         rows.append(run(network, households, days, args.market_intervals))
         console.print(table(rows[-1:]))
+        if args.write:  # after each run: a long plan interrupted keeps what it measured
+            SNAPSHOT.write_text(markdown(rows, args.market_intervals))
     console.print(table(rows))
     if args.write:
-        SNAPSHOT.write_text(markdown(rows, args.market_intervals))
         console.print(f"wrote {SNAPSHOT}")
 
 

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Sequence
 
@@ -43,7 +44,11 @@ class Chain:
     sender: str
     _process: subprocess.Popen | None = field(default=None, repr=False)
 
-    @property
+    def __post_init__(self) -> None:
+        # eth_chainId, net_version...: answered once per connection (web3 asks before every send)
+        self.w3.provider.cache_allowed_requests = True
+
+    @cached_property
     def chain_id(self) -> int:
         return self.w3.eth.chain_id
 
