@@ -97,7 +97,7 @@ class Community:
             raise
         # a devnet mines at once, but anvil may answer the send before the receipt exists: poll
         # at 5 ms there rather than web3's 100 ms (which was half of a simulation's market phase)
-        poll = 0.005 if self.chain.network in DEVNETS else 0.5
+        poll = 0.005 if self.chain.network in DEVNETS else 0.1
         receipt = self.chain.w3.eth.wait_for_transaction_receipt(tx, timeout=120, poll_latency=poll)
         if receipt["status"] != 1:
             # sent without a check first: a revert changes no state, so replaying the call on the
@@ -192,6 +192,7 @@ def deploy(
     settlement_window: int = 86_400,
     folder: Path | None = None,
     write: bool = True,
+    test_euro: bool | None = None,
 ) -> Community:
     """Deploy MeterRegistry, EnergyToken, GuaranteeOfOrigin, a SelfConsumption operation and an
     EnergyMarket, link them, write the manifest.
@@ -207,11 +208,16 @@ def deploy(
     1,000; an interval's orders close ``gate_closure_delay`` seconds after its end (default: one
     interval), and sellers alone settle their forward sales during ``settlement_window`` seconds
     after that. The operator receives the grid fee. The market is registered as a participant so
-    that it can hold sellers' tokens in escrow.
+    that it can hold sellers' tokens in escrow. ``test_euro=True`` deploys a TestEuro as the
+    payment token on any chain (a simulation on a development node reached by URL).
     """
+    if test_euro is None:
+        test_euro = payment_token is None and chain.network in DEVNETS
+    if test_euro and payment_token is not None:
+        raise GridshareError("pass a payment token or deploy a test euro, not both")
     if market_design not in MARKET_DESIGNS:
         raise GridshareError(f"market design must be one of {', '.join(MARKET_DESIGNS)}, not {market_design!r}")
-    if payment_token is None and chain.network not in DEVNETS:
+    if payment_token is None and not test_euro:
         raise GridshareError(
             "on a public chain the market needs a real payment token: pass --payment-token ADDRESS "
             "(an ERC-20 such as a euro stablecoin)"
@@ -240,7 +246,7 @@ def deploy(
                                              ALLOCATION_KEYS.index(allocation_key), chain.sender)
     entries = {"MeterRegistry": registry_entry, "EnergyToken": token_entry,
                "GuaranteeOfOrigin": guarantees_entry, "SelfConsumption": operation_entry}
-    if payment_token is None:
+    if test_euro:
         payment, entries["TestEuro"] = _deploy_one(chain, artifacts["TestEuro"])
     else:
         payment = chain.w3.eth.contract(address=chain.w3.to_checksum_address(payment_token),

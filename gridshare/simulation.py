@@ -48,7 +48,8 @@ of weeks (same weekdays, same UTC time of day); reports always show the scenario
 
 **Resuming.** ``out_dir/simulation-state.json`` keeps the deployment, the community salt (meter
 and account keys derive from it) and the time shift. Run it again on the same chain (anvil keeps
-its state between commands) after a crash, and the simulation continues from what the chain
+its state between commands) after a crash, with the same scenario, seed and market intervals
+(anything else starts over with a new deployment), and the simulation continues from what the chain
 holds (its past events are read once): registered meters are not registered again, intervals
 already shared are neither signed nor sent again (the operation's ``lastAllocated``), orders
 already placed are not placed again (the agents draw the same orders: the first ones found on
@@ -74,6 +75,7 @@ from zoneinfo import ZoneInfo
 from eth_account import Account
 from eth_utils import keccak
 from web3.logs import DISCARD
+from web3.middleware import SignAndSendRawMiddlewareBuilder
 
 from gridshare import market as chain_market
 from gridshare.agents import orders_for_interval
@@ -102,6 +104,7 @@ DEFAULT_MARKET_INTERVALS = 4  # traded intervals per day
 WEEK = 7 * DAY
 HOUSEHOLD_CAPACITY_W = 9_000  # a 9 kVA connection
 FUNDS_WEI = 100 * 10**18
+RPC_FUNDS_WEI = 10**18  # what the sender gives each participant on a node reached by URL
 TEST_EUROS = 1_000 * 10**6  # each household's test euros for bids (the faucet gives up to 10,000)
 ORDER_GAS = 5_000_000  # cap of an order's transaction (a taker filling ~50 orders uses ~1.5M)
 SOLAR = b"solar-pv".ljust(32, b"\0")
@@ -201,10 +204,29 @@ def _travel(chain: Chain, timestamp: int) -> None:
         chain.travel(timestamp)
 
 
+def _check_clock(chain: Chain) -> None:
+    """A simulation moves the chain's clock: on a node reached by URL, make sure it can."""
+    if chain.network != "rpc":
+        return
+    response = chain.w3.provider.make_request("evm_setNextBlockTimestamp", [_now(chain) + 1])
+    if "error" in response:
+        raise GridshareError(f"simulate moves the chain's clock day by day, and this node refused to "
+                             f"(evm_setNextBlockTimestamp: {response['error'].get('message', response['error'])}): "
+                             "run it on a development node (anvil, hardhat) or use --network anvil")
+
+
 def _unlock(chain: Chain, keys: list) -> None:
-    """Make these accounts send from the devnet (no signing middleware) and give them ether."""
+    """Make these accounts send and give them ether: unlocked on a devnet (no signing middleware),
+    signed here on a node reached by URL (their keys derive from the community salt), funded by
+    the sender."""
     w3 = chain.w3
-    if chain.network == "embedded":
+    if chain.network == "rpc":
+        w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(keys), name="participants", layer=0)
+        for key in keys:
+            if w3.eth.get_balance(key.address) < RPC_FUNDS_WEI // 2:
+                tx = w3.eth.send_transaction({"from": chain.sender, "to": key.address, "value": RPC_FUNDS_WEI})
+                w3.eth.wait_for_transaction_receipt(tx)
+    elif chain.network == "embedded":
         tester = w3.provider.ethereum_tester
         known = set(w3.eth.accounts)
         for key in keys:
@@ -213,13 +235,10 @@ def _unlock(chain: Chain, keys: list) -> None:
             if w3.eth.get_balance(key.address) < FUNDS_WEI // 2:
                 tx = w3.eth.send_transaction({"from": chain.sender, "to": key.address, "value": FUNDS_WEI})
                 w3.eth.wait_for_transaction_receipt(tx)
-    elif chain.network == "anvil":
+    else:
         for key in keys:
             w3.provider.make_request("anvil_impersonateAccount", [key.address])
             w3.provider.make_request("anvil_setBalance", [key.address, hex(FUNDS_WEI)])
-    else:
-        raise GridshareError("simulate runs on a devnet (--network embedded or anvil): its participants' "
-                             "accounts are created and funded there")
 
 
 def _community_from(chain: Chain, manifest: dict) -> Community:
@@ -232,19 +251,21 @@ def _community_from(chain: Chain, manifest: dict) -> Community:
     return Community(chain, manifest, registry, token, guarantees, operation, market, payment)
 
 
-def _scenario_digest(scenario: Scenario) -> str:
-    return hashlib.sha256(repr(scenario).encode()).hexdigest()[:16]
+def _run_digest(scenario: Scenario, seed: int, market_intervals: int) -> str:
+    """What a run depends on: resuming with anything else would place other orders."""
+    return hashlib.sha256(repr((scenario, seed, market_intervals)).encode()).hexdigest()[:16]
 
 
-def _resume(chain: Chain, state_path: Path, scenario: Scenario) -> tuple[Community, dict] | None:
-    """The community of an earlier run of this scenario on this chain, if it is still there."""
+def _resume(chain: Chain, state_path: Path, digest: str) -> tuple[Community, dict] | None:
+    """The community of an earlier run of the same scenario and settings on this chain, if it is
+    still there (otherwise the run starts over)."""
     if not state_path.exists():
         return None
     try:
         state = json.loads(state_path.read_text())
     except (OSError, ValueError):
         return None
-    if state.get("chainId") != chain.chain_id or state.get("scenario") != _scenario_digest(scenario):
+    if state.get("chainId") != chain.chain_id or state.get("run") != digest:
         return None
     registry = state["manifest"]["contracts"]["MeterRegistry"]["address"]
     if not chain.w3.eth.get_code(registry):
@@ -403,8 +424,10 @@ def simulate(
     gate_delay = min(365 * DAY, (scenario.period.days + 2) * DAY)
 
     # ---------------------------------------------------------------- deployment (or resume)
+    _check_clock(chain)
     state_path = out / STATE_FILE
-    found = _resume(chain, state_path, scenario)
+    digest = _run_digest(scenario, seed, market_intervals)
+    found = _resume(chain, state_path, digest)
     with meter.phase("setup: deploy", "deploy"):
         if found is not None:
             community, state = found
@@ -412,8 +435,9 @@ def simulate(
             community = deploy(chain, interval_seconds=seconds, allocation_key=scenario.allocation.deployment_key,
                                market_design=scenario.market.design, retail_price=prices.retail,
                                feed_in_price=prices.feed_in, grid_fee=prices.grid_fee,
-                               gate_closure_delay=gate_delay, settlement_window=gate_delay, write=False)
-            state = {"chainId": chain.chain_id, "scenario": _scenario_digest(scenario),
+                               gate_closure_delay=gate_delay, settlement_window=gate_delay, write=False,
+                               test_euro=True)
+            state = {"chainId": chain.chain_id, "run": digest,
                      "salt": "0x" + new_community_salt().hex(), "offset": _offset(chain, starts[0]),
                      "manifest": community.manifest}
             state_path.write_text(json.dumps(state) + "\n")

@@ -313,6 +313,9 @@ allocation key <b>{html.escape(s.allocation.key)}</b>; market <b>{html.escape(s.
 {_table(summary)}
 {mismatch}
 {''.join(images)}
+<p>Sharing comes first and the market sells what it leaves, interval by interval. With a dynamic key
+an interval is left with either a surplus (every household served) or a need (all production shared),
+hardly ever both: little is traded. A static key without reallocation leaves both, and trades more.</p>
 <h2>By group</h2>
 {_table(group_rows(result))}
 <h2>Participants</h2>

@@ -4,6 +4,7 @@ pure engines (allocation per interval, matching per interval), and a bad scenari
 from __future__ import annotations
 
 import csv
+import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from gridshare.community_profiles import build_profiles
 from gridshare.matching import Order, Side, clear_uniform
 from gridshare.network import connect
 from gridshare.scenario import load_scenario
-from gridshare.simulation import simulate
+from gridshare.simulation import STATE_FILE, simulate
 
 SHORT = Path(__file__).resolve().parents[1] / "gridshare" / "scenarios" / "short.toml"
 
@@ -30,9 +31,17 @@ def run(tmp_path_factory):
     chain = connect("embedded")
     try:
         result = simulate(scenario, chain, folder / "out", market_intervals=8)
+        # what each buyer consumed of its import in each traded interval (locally received + bought)
+        state = json.loads((result.out_dir / STATE_FILE).read_text())
+        token = state["manifest"]["contracts"]["EnergyToken"]
+        token = chain.w3.eth.contract(address=token["address"], abi=token["abi"])
+        accounts = {r["participant"]: r["account"] for r in result.participants}
+        redeemed = {(t["buyer"], t["interval_id"]): token.functions.redeemed(accounts[t["buyer"]],
+                                                                           t["interval_id"]).call()
+                    for t in result.trades}
     finally:
         chain.close()
-    return scenario, result
+    return scenario, result, redeemed
 
 
 def _rows(path: Path) -> list[dict]:
@@ -41,7 +50,7 @@ def _rows(path: Path) -> list[dict]:
 
 
 def test_interval_quantities_equal_the_allocation_engine(run):
-    scenario, result = run
+    scenario, result, _ = run
     profiles = build_profiles(scenario)
     households = [p.name for p in profiles.households]
     key = StaticKey(per_mille(dict.fromkeys(households, 1)))
@@ -66,7 +75,7 @@ def test_interval_quantities_equal_the_allocation_engine(run):
 
 
 def test_trades_equal_the_matching_engine(run):
-    scenario, result = run
+    scenario, result, _ = run
     orders = _rows(result.files["orders"])
     trades = _rows(result.files["trades"])
     assert trades, "the static key leaves surplus and needs: something trades"
@@ -90,7 +99,7 @@ def test_trades_equal_the_matching_engine(run):
 
 
 def test_files_and_html(run):
-    scenario, result = run
+    scenario, result, _ = run
     for name in ("intervals", "participants", "trades", "orders", "gas", "certificates", "timings", "html",
                  "community_png", "households_png", "prices_png"):
         assert result.files[name].exists() and result.files[name].stat().st_size > 0, name
@@ -114,3 +123,41 @@ def test_a_bad_scenario_is_one_line_naming_the_field(tmp_path, capsys):
     assert len(err.splitlines()) == 1
     assert "households.count" in err and "-3" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_participants_add_up_their_intervals_and_trades(run):
+    scenario, result, _ = run
+    intervals = _rows(result.files["intervals"])
+    trades = _rows(result.files["trades"])
+    for r in _rows(result.files["participants"]):
+        mine = [i for i in intervals if i["participant"] == r["participant"]]
+        for column, quantity in (("exported_kwh", "PROD"), ("given_locally_kwh", "AUTOPROD"),
+                                 ("imported_kwh", "CONS"), ("received_locally_kwh", "AUTOCONS")):
+            assert round(float(r[column]) * 1000) == sum(int(i[quantity]) for i in mine), column
+        bought = sum(int(t["quantity_wh"]) for t in trades if t["buyer"] == r["participant"])
+        sold = sum(int(t["quantity_wh"]) for t in trades if t["seller"] == r["participant"])
+        assert round(float(r["from_supplier_kwh"]) * 1000) == sum(int(i["COMPLEMENT"]) for i in mine) - bought
+        assert round(float(r["to_grid_kwh"]) * 1000) == sum(int(i["SURPLUS"]) for i in mine) - sold
+        paid = sum(float(t["paid_eur"]) for t in trades if t["buyer"] == r["participant"])
+        assert float(r["paid_market_eur"]) == pytest.approx(paid, abs=1e-6)
+
+
+def test_buyers_redeem_what_they_bought(run):
+    scenario, result, redeemed = run
+    rows = {(r["participant"], r["unix"]): r for r in result.rows}
+    bought = defaultdict(int)
+    for t in result.trades:
+        bought[(t["buyer"], t["interval_id"])] += t["quantity_wh"]
+    seconds = scenario.period.interval_seconds
+    for (buyer, iid), wh in bought.items():
+        received = rows[(buyer, iid * seconds - result.offset_seconds)]["AUTOCONS"]
+        assert redeemed[(buyer, iid)] == received + wh
+
+
+def test_the_command_prints_the_summary(tmp_path, capsys):
+    assert main(["simulate", str(SHORT), "--out", str(tmp_path / "out"), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    for line in ("self-consumption rate", "checks against the engines", "By group", "shared plant",
+                 "report.html"):
+        assert line in out
+    assert (tmp_path / "out" / "report.html").exists() and not (tmp_path / "out" / "community.png").exists()

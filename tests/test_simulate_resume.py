@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gridshare.network import start_anvil
+from gridshare.errors import GridshareError
+from gridshare.network import connect, start_anvil
 from gridshare.scenario import load_scenario
 from gridshare.simulation import simulate
 
@@ -84,3 +85,39 @@ def test_a_crashed_run_resumes_to_the_same_result(scenario, uninterrupted, tmp_p
     assert result.resumed["deployment"] == 1
     assert result.mismatches == []
     assert _files(result) == uninterrupted
+
+
+ANVIL_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's well-known dev key
+
+
+def test_on_a_node_reached_by_url_participants_sign_their_own_transactions(scenario, uninterrupted, tmp_path,
+                                                                           monkeypatch):
+    """--rpc-url to a development node: no impersonation, every participant's key signs locally,
+    the deployer's key (from the environment) funds them; same result as on --network anvil."""
+    node = start_anvil()
+    monkeypatch.setenv("GRIDSHARE_PRIVATE_KEY", ANVIL_KEY_0)
+    try:
+        chain = connect(rpc_url=node.w3.provider.endpoint_uri)
+        assert chain.network == "rpc"
+        result = simulate(scenario, chain, tmp_path, market_intervals=3, plots=False)
+    finally:
+        node.close()
+    assert result.mismatches == []
+    assert _files(result) == uninterrupted
+
+
+def test_a_node_whose_clock_cannot_move_is_refused_in_one_line(tmp_path, monkeypatch, capsys):
+    """A public chain's clock cannot be moved: refused before anything is deployed."""
+    node = start_anvil()
+    monkeypatch.setenv("GRIDSHARE_PRIVATE_KEY", ANVIL_KEY_0)
+    try:
+        chain = connect(rpc_url=node.w3.provider.endpoint_uri)
+        chain.w3.provider.make_request = lambda method, params: (
+            {"jsonrpc": "2.0", "id": 1, "error": {"code": -32601, "message": "the method does not exist"}}
+            if method == "evm_setNextBlockTimestamp" else type(chain.w3.provider).make_request(
+                chain.w3.provider, method, params))
+        with pytest.raises(GridshareError, match="refused to .*the method does not exist.*--network anvil"):
+            simulate(load_scenario(SHORT), chain, tmp_path)
+        assert not (tmp_path / "simulation-state.json").exists()
+    finally:
+        node.close()
