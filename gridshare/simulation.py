@@ -468,18 +468,19 @@ def simulate(
     chain_rows: dict[tuple[str, int], tuple[int, int, int, int]] = {}  # (name, i) -> PROD, AUTOPROD, CONS, AUTOCONS
     sign_task = progress.add_task("meters signing readings", total=len(starts) * len(people))
     share_task = progress.add_task("verifying and sharing", total=len(starts))
-    market_task = progress.add_task("market orders", total=None if scenario.market.enabled else 0)
+    days = _days(profiles)
+    plan, order_count = _market_plan(people, days, engine, market_intervals) if scenario.market.enabled else ([], 0)
+    market_task = progress.add_task("market orders", total=order_count)
     placed_before = Counter(e.args.intervalId for e in events.events(community.market, "OrderPlaced"))
     registers = {p.name: (1_000_000, 1_000_000) for p in people}  # the meters' registers, Wh
-    traded: list[int] = []  # indexes of the intervals traded
-    for day in _days(profiles):
+    for d, day in enumerate(days):
         _share_day(run, day, registers, engine_key, sign_task, share_task)
         with meter.phase("reading back and checking"):
             chain_rows.update(_check_day(run, day, engine, placed_before))
-        if scenario.market.enabled:
+        if plan:
             with meter.phase("market: orders", "market: orders"):
-                traded += _trade_day(run, day, engine, rules, random.Random(f"{seed}:{day[0]}"),
-                                     market_intervals, placed_before, market_task)
+                _trade_day(run, plan[d], engine, rules, random.Random(f"{seed}:{day[0]}"), placed_before, market_task)
+    traded = [i for sampled in plan for i in sampled]  # indexes of the intervals traded
 
     # ---------------------------------------------------------------- close the market, claims
     trades: list[dict] = []
@@ -632,24 +633,43 @@ def _check_day(run: _Run, day: list[int], engine: list[_Shared], placed_before: 
     return rows
 
 
-def _trade_day(run: _Run, day: list[int], engine: list[_Shared], rules: MarketRules, rng: random.Random,
-               market_intervals: int, placed_before: Counter, task) -> list[int]:
-    """The agents' orders for a sample of the day's intervals, one transaction each. Returns the
-    intervals traded. Orders a crashed run already placed are skipped, not placed twice."""
+def _offers(people: list[SimParticipant], a: _Shared) -> tuple[dict[str, int], dict[str, int]]:
+    """What sharing left in an interval: producers' surpluses and households' needs (Wh, by name)."""
+    return ({p.name: a.producer_surplus(p.hex) for p in people if p.role != "consumer"},
+            {p.name: a.complement(p.hex) for p in people if p.role != "producer"})
+
+
+def _market_plan(people: list[SimParticipant], days: list[list[int]], engine: list[_Shared],
+                 market_intervals: int) -> tuple[list[list[int]], int]:
+    """The intervals traded each day (a sample of those where sharing left both a surplus and a
+    need) and how many orders that makes (one per positive surplus or need)."""
+    plan, orders = [], 0
+    for day in days:
+        tradable = []
+        for i in day:
+            surpluses, needs = _offers(people, engine[i])
+            if sum(surpluses.values()) > 0 and sum(needs.values()) > 0:
+                tradable.append(i)
+        plan.append(_sample(tradable, market_intervals))
+        for i in plan[-1]:
+            surpluses, needs = _offers(people, engine[i])
+            orders += sum(1 for wh in (*surpluses.values(), *needs.values()) if wh > 0)
+    return plan, orders
+
+
+def _trade_day(run: _Run, sampled: list[int], engine: list[_Shared], rules: MarketRules, rng: random.Random,
+               placed_before: Counter, task) -> None:
+    """The agents' orders for the day's ``sampled`` intervals, one transaction each. Orders a
+    crashed run already placed are skipped, not placed twice."""
     people, market = run.people, run.community.market
     by_name = {p.name: p for p in people}
-    tradable = [i for i in day
-                if sum(engine[i].producer_surplus(p.hex) for p in people) > 0
-                and sum(engine[i].complement(p.hex) for p in people) > 0]
-    sampled = _sample(tradable, market_intervals)
     for i in sampled:
-        iid, a = run.interval_id(i), engine[i]
-        surpluses = {p.name: a.producer_surplus(p.hex) for p in people if p.role != "consumer"}
-        needs = {p.name: a.complement(p.hex) for p in people if p.role != "producer"}
-        intents = orders_for_interval(rng, surpluses, needs, rules)  # drawn even when resuming: same rng
+        iid = run.interval_id(i)
+        intents = orders_for_interval(rng, *_offers(people, engine[i]), rules)  # drawn even when resuming: same rng
         skip = placed_before.get(iid, 0)
         if skip:
             run.resumed["orders already placed"] += skip
+            run.progress.advance(task, skip)
         book: dict[EngineSide, list[Order]] = {EngineSide.BID: [], EngineSide.ASK: []}  # resting, for hints
         for intent in intents[skip:]:
             side = chain_market.Side.BID if intent.side is EngineSide.BID else chain_market.Side.ASK
@@ -666,7 +686,6 @@ def _trade_day(run: _Run, day: list[int], engine: list[_Shared], rules: MarketRu
                                            intent.quantity))
             book[intent.side].sort(key=lambda o: (-o.price, o.id) if o.side is EngineSide.BID else (o.price, o.id))
             run.progress.advance(task)
-    return sampled
 
 
 def _close_market(run: _Run, interval_ids: list[int], gate_delay: int) -> None:
