@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -509,7 +511,13 @@ cli.add_command(simulate)
 cli.add_command(demo)
 
 
+def _terminated(signum, frame) -> None:
+    raise KeyboardInterrupt  # `kill`: stop like Ctrl-C, closing chains (anvil saves its state)
+
+
 def main(argv: list[str] | None = None) -> int:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         cli.main(args=argv, prog_name="gridshare", standalone_mode=False)
     except click.exceptions.Abort:

@@ -12,10 +12,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -133,6 +136,13 @@ def default_anvil_state() -> Path:
     return (Path(folder) if folder else project_root() / ".gridshare") / "anvil-state.json"
 
 
+def _stop_with_parent() -> None:
+    """In the anvil child, before it runs: ask Linux for SIGTERM when the parent dies, even by
+    SIGKILL, so that anvil writes its state (``--state``) instead of living on as an orphan."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
 def start_anvil(*, state: Path | None = None, port: int | None = None, extra_args: Sequence[str] = ()) -> Chain:
     """Start anvil from node_modules on a free port and wait until it answers.
 
@@ -147,7 +157,7 @@ def start_anvil(*, state: Path | None = None, port: int | None = None, extra_arg
         state.parent.mkdir(parents=True, exist_ok=True)
         cmd += ["--state", str(state)]
     cmd += list(extra_args)
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_stop_with_parent)
     w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}", request_kwargs={"timeout": 60}))
     deadline = time.monotonic() + 20
     while True:

@@ -4,6 +4,11 @@ and ends with what an uninterrupted run gives, without losing or double-counting
 from __future__ import annotations
 
 import csv
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -121,3 +126,29 @@ def test_a_node_whose_clock_cannot_move_is_refused_in_one_line(tmp_path, monkeyp
         assert not (tmp_path / "simulation-state.json").exists()
     finally:
         node.close()
+
+
+def test_the_command_killed_mid_way_resumes_on_the_devnet(tmp_path):
+    """`gridshare --network anvil simulate` killed with SIGKILL (no clean-up at all): anvil, told
+    to stop with its parent, saves the devnet; the same command again finishes the job and
+    reports what it found done."""
+    scenario = tmp_path / "twenty.toml"
+    scenario.write_text(SHORT.read_text().replace("count = 4", "count = 20").replace("days = 1", "days = 2"))
+    env = {**os.environ, "GRIDSHARE_STATE_DIR": str(tmp_path / "devnet")}
+    cmd = [sys.executable, "-m", "gridshare", "--network", "anvil", "simulate", str(scenario), "--out",
+           str(tmp_path / "out"), "--no-plots"]
+    first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = tmp_path / "out" / "simulation-state.json"
+    deadline = time.monotonic() + 120
+    while not state.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(3)  # into the sharing
+    assert first.poll() is None, "the run ended before it could be killed"
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    time.sleep(1)  # anvil writes its state on its way out
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    out = " ".join(again.stdout.split())
+    assert "resumed: deployment 1" in out and "meters already registered 21" in out
+    assert "0 differ" in out
