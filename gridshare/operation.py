@@ -13,6 +13,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from eth_abi import encode
+from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types
+from web3.utils.abi import get_abi_element
+
 from gridshare.allocation import AllocationKey
 from gridshare.deployment import ALLOCATION_KEYS, Community
 from gridshare.errors import GridshareError
@@ -41,6 +45,23 @@ class AllocationReport:
     incomplete: tuple[int, bytes] | None = None  # (interval id, missing meter) where it stopped
     skipped_ids: list[int] = field(default_factory=list)
     batches: list[tuple[list[int], int]] = field(default_factory=list)  # per transaction: interval ids, gas
+
+
+class EncodedCall:
+    """A contract call encoded once with eth_abi, sent and simulated like a web3 contract function
+    (:meth:`Community.transact` and :meth:`Community.simulate` take either). web3 normalizes every
+    element of a large argument first: 30 ms for a batch of 102 readings, against 2 ms here."""
+
+    def __init__(self, contract, name: str, *args):
+        abi = get_abi_element(contract.abi, name)
+        self._w3, self._to = contract.w3, contract.address
+        self.data = "0x" + (function_abi_to_4byte_selector(abi) + encode(get_abi_input_types(abi), args)).hex()
+
+    def transact(self, params: dict):
+        return self._w3.eth.send_transaction({**params, "to": self._to, "data": self.data})
+
+    def call(self, params: dict, block_identifier="latest"):
+        return self._w3.eth.call({**params, "to": self._to, "data": self.data}, block_identifier)
 
 
 def members(community: Community) -> list[Member]:
@@ -116,9 +137,9 @@ def allocate(
         ids = [batch[0].reading.interval_start // seconds for batch, _ in chunk]
         args = [s.as_call_arg() for batch, _ in chunk for s in batch]
         if supplied:
-            call = operation.functions.submitAndAllocateSupplied(args, [shares for _, shares in chunk])
+            call = EncodedCall(operation, "submitAndAllocateSupplied", args, [shares for _, shares in chunk])
         else:
-            call = operation.functions.submitAndAllocate(args)
+            call = EncodedCall(operation, "submitAndAllocate", args)
         receipt = community.transact(call, simulated=not check_first)
         report.transactions += 1
         report.gas_used += receipt["gasUsed"]

@@ -137,6 +137,17 @@ def _plots(result: SimulationResult) -> dict[str, Path]:
 
     tz = ZoneInfo(result.scenario.location.timezone)
     out = result.out_dir
+    def save(fig, time_axis, path: Path) -> Path:
+        """Write ``fig`` to ``path`` (with local date-times on ``time_axis``, if any) and close it."""
+        if time_axis is not None:
+            time_axis.xaxis.set_major_formatter(mdates.DateFormatter("%d %b %H:%M", tz=tz))
+            time_axis.grid(alpha=0.3)
+            fig.autofmt_xdate()
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return path
+
     files = {}
     per: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for r in result.rows:
@@ -157,14 +168,8 @@ def _plots(result: SimulationResult) -> dict[str, Path]:
             label="production (export)")
     ax.set_ylabel("kW")
     ax.set_title(f"{result.scenario.name}: load, production and local share")
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b %H:%M", tz=tz))
     ax.legend(loc="upper left", fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    files["community_png"] = out / "community.png"
-    fig.savefig(files["community_png"], dpi=110)
-    plt.close(fig)
+    files["community_png"] = save(fig, ax, out / "community.png")
 
     households = [r for r in result.participants if r["role"] != "producer"]
     fig, ax = plt.subplots(figsize=(max(6, 0.25 * len(households) + 3), 4))
@@ -180,10 +185,7 @@ def _plots(result: SimulationResult) -> dict[str, Path]:
     ax.set_title("Where each household's grid import came from")
     ax.tick_params(axis="x", labelsize=7, rotation=90 if len(names) > 20 else 0)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    files["households_png"] = out / "households.png"
-    fig.savefig(files["households_png"], dpi=110)
-    plt.close(fig)
+    files["households_png"] = save(fig, None, out / "households.png")
 
     fig, ax = plt.subplots(figsize=(11, 3.5))
     prices = result.scenario.prices
@@ -198,14 +200,8 @@ def _plots(result: SimulationResult) -> dict[str, Path]:
     ax.axhline(prices.feed_in / 1e6, color="#ef6c00", ls="--", lw=1, label="feed-in")
     ax.set_ylabel("EUR/kWh")
     ax.set_title("Market prices" + ("" if result.trades else " (no trade)"))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b %H:%M", tz=tz))
     ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    files["prices_png"] = out / "prices.png"
-    fig.savefig(files["prices_png"], dpi=110)
-    plt.close(fig)
+    files["prices_png"] = save(fig, ax, out / "prices.png")
     return files
 
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+import pytest
 from web3.logs import DISCARD
 
 from gridshare.allocation import DynamicDefaultKey, StaticKey, split_pro_rata
@@ -406,3 +407,17 @@ def test_a_refused_reading_reverts_with_the_registrys_error(env):
     recovered = forged.recover(env.chain.chain_id, env.registry.address)
     with reverts("MeterRegistryInvalidSigner", meterId=ms[1].id, recovered=recovered, expected=ms[1].key.address):
         env.c.transact(env.c.operation.functions.submitAndAllocate(_args(a + [forged])))
+
+
+@pytest.mark.parametrize("check_first", [True, False])
+def test_a_refused_batch_is_named_whether_checked_first_or_not(env, check_first):
+    """allocate(check_first=False) sends without simulating (the embedded chain runs the batch
+    once): a refusal is then mined and named by replaying it, exactly as a checked one."""
+    ms = community(env, n_prosumers=1, n_consumers=1)
+    start = env.ended_start()
+    join(env.c, [ms[0].id, ms[1].id], start // 900)
+    # readings of both members, the consumer's over its meter's capacity (20 kW: 5,000 Wh in 15 minutes)
+    readings = env.readings(ms[0], start, [0], [100]) + env.readings(ms[1], start, [50_000], [0])
+    with reverts("MeterRegistryEnergyExceedsCapacity", meterId=ms[1].id, flow=0, energyWh=50_000, maxWh=5_000):
+        allocate(env.c, readings, check_first=check_first)
+    assert env.c.operation.functions.lastAllocated().call() < start // 900
