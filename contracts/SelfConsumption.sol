@@ -24,7 +24,9 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
     // ------------------------------------------------------------------------------------------
 
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
-    uint256 public constant MAX_MEMBERS = 200;
+    /// @dev A member list of 256 records is 16 KiB of code (SSTORE2), under the 24 KiB limit; a
+    /// building of 255 dwellings and its shared plant.
+    uint256 public constant MAX_MEMBERS = 256;
     uint32 private constant _STILL_IN = type(uint32).max;
 
     /// @dev A member in the list: word 0 its meter id; word 1 its account (bits 0-159),
@@ -201,7 +203,7 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
             _collect(readings, list, rows, t);
             t.total = _key == Key.DynamicDefault ? _dynamicDefault(rows, t) : _supplied(readings, supplied, k, rows, t);
             out = _settlement(rows, t, out);
-            // sums of at most 200 readings of less than 2^32 Wh each: they fit in uint64
+            // sums of at most MAX_MEMBERS readings of less than 2^32 Wh each: they fit in uint64
             emit IntervalAllocated(t.id, uint64(t.production), uint64(t.consumption), uint64(t.total));
             last = t.id;
             ++k;
@@ -282,7 +284,7 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
                     mstore(row, and(word, _ADDRESS))
                     mstore(add(row, 0x20), importWh)
                     mstore(add(row, 0x40), exportWh)
-                    // at most 200 readings of less than 2^64 Wh: no overflow
+                    // at most MAX_MEMBERS readings of less than 2^64 Wh: no overflow
                     production := add(production, exportWh)
                     consumption := add(consumption, importWh)
                     row := add(row, _ROW)
@@ -398,7 +400,7 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
                     entry := add(entry, _ENTRY)
                 }
             }
-            let entries := div(sub(entry, add(out, _HEADER)), _ENTRY) // <= 200
+            let entries := div(sub(entry, add(out, _HEADER)), _ENTRY) // <= MAX_MEMBERS
             mstore8(add(out, 8), shr(8, entries))
             mstore8(add(out, 9), entries)
             out := entry

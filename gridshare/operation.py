@@ -23,6 +23,7 @@ from gridshare.errors import GridshareError
 from gridshare.reading import SignedReading
 
 STILL_IN = 2**32 - 1
+MAX_MEMBERS = 256  # SelfConsumption.MAX_MEMBERS (tests/test_self_consumption.py checks they agree)
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ from gridshare.matching import ContinuousBook, MarketRules, Order, clear_uniform
 from gridshare.matching import Side as EngineSide
 from gridshare.meter import MeterKind, meter_id, new_community_salt
 from gridshare.network import Chain
-from gridshare.operation import allocate, join
+from gridshare.operation import MAX_MEMBERS, allocate, join
 from gridshare.profiles import pv_export_wh
 from gridshare.reading import MeterReading, series_to_readings
 from gridshare.relayer import relay
@@ -418,6 +418,12 @@ def simulate(
     prices = scenario.prices
     rules = MarketRules(prices.feed_in, prices.retail, prices.grid_fee)
 
+    meters = scenario.households.count + (scenario.plant is not None)
+    if meters > MAX_MEMBERS:
+        raise GridshareError(f"households.count: {scenario.households.count} households"
+                             f"{' and the plant' if scenario.plant else ''} are {meters} meters; a self-consumption "
+                             f"operation takes at most {MAX_MEMBERS}: simulate at most "
+                             f"{MAX_MEMBERS - (scenario.plant is not None)} households")
     with meter.phase("profiles"):
         profiles = build_profiles(scenario)
     starts, seconds = list(profiles.starts), profiles.interval_seconds

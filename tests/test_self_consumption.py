@@ -14,7 +14,7 @@ from gridshare.allocation import DynamicDefaultKey, StaticKey, split_pro_rata
 from gridshare.compiler import compile_contracts
 from gridshare.deployment import ALLOCATOR_ROLE
 from gridshare.meter import MeterKind
-from gridshare.operation import allocate, join, members
+from gridshare.operation import MAX_MEMBERS, allocate, join, members
 from gridshare.settlement import Entry, decode, decode_entries, encode
 
 from conftest import reverts
@@ -304,16 +304,17 @@ def test_a_wrong_key_call_is_refused(env):
 def test_too_many_members_is_refused(env):
     op = env.c.operation.functions
     env.participant(env.alice)
-    ids = [k.to_bytes(32, "big") for k in range(201)]
+    assert op.MAX_MEMBERS().call() == MAX_MEMBERS
+    ids = [k.to_bytes(32, "big") for k in range(MAX_MEMBERS + 1)]
     for mid in ids:
         env.c.transact(env.registry.functions.registerMeter(mid, env.bob, env.alice, 0, 1000, bytes(32), 0))
-    with reverts("SelfConsumptionTooManyMembers", max=200):  # in one call
+    with reverts("SelfConsumptionTooManyMembers", max=MAX_MEMBERS):  # in one call
         env.c.transact(op.join(ids, 1))
     env.c.transact(op.join(ids[:150], 1))
-    env.c.transact(op.join(ids[150:200], 1))
-    assert len(members(env.c)) == 200
-    with reverts("SelfConsumptionTooManyMembers", max=200):
-        env.c.transact(op.join([ids[200]], 1))
+    env.c.transact(op.join(ids[150:MAX_MEMBERS], 1))
+    assert len(members(env.c)) == MAX_MEMBERS
+    with reverts("SelfConsumptionTooManyMembers", max=MAX_MEMBERS):
+        env.c.transact(op.join([ids[MAX_MEMBERS]], 1))
 
 
 def test_joining_twice_in_one_call_is_refused(env):

@@ -161,3 +161,12 @@ def test_the_command_prints_the_summary(tmp_path, capsys):
                  "report.html"):
         assert line in out
     assert (tmp_path / "out" / "report.html").exists() and not (tmp_path / "out" / "community.png").exists()
+
+
+def test_more_meters_than_an_operation_takes_is_one_line(tmp_path, capsys):
+    big = tmp_path / "big.toml"
+    big.write_text(SHORT.read_text().replace("count = 4", "count = 300"))
+    assert main(["simulate", str(big), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "households.count: 300 households and the plant are 301 meters" in err and "at most 255" in err
