@@ -105,6 +105,9 @@ class Community:
             error = self.simulate(call, sender)
             if error is not None:
                 raise ContractReverted(error)
+            if "gas" in params and receipt["gasUsed"] >= params["gas"]:
+                raise GridshareError(f"transaction 0x{bytes(tx).hex()} ran out of gas at its cap of {params['gas']:,} "
+                                     f"(block {receipt['blockNumber']}): send less in one transaction")
             raise GridshareError(f"transaction 0x{bytes(tx).hex()} failed in block {receipt['blockNumber']}")
         if self.on_receipt is not None:
             self.on_receipt(receipt)

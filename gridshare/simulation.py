@@ -106,6 +106,7 @@ HOUSEHOLD_CAPACITY_W = 9_000  # a 9 kVA connection
 FUNDS_WEI = 100 * 10**18
 RPC_FUNDS_WEI = 10**18  # what the sender gives each participant on a node reached by URL
 TEST_EUROS = 1_000 * 10**6  # each household's test euros for bids (the faucet gives up to 10,000)
+SHARE_GAS_BUDGET = 12_000_000  # gas of one verify-and-share transaction, at most (the cap is 25M)
 ORDER_GAS = 5_000_000  # cap of an order's transaction (a taker filling ~50 orders uses ~1.5M)
 SOLAR = b"solar-pv".ljust(32, b"\0")
 GRID = b"grid-connection".ljust(32, b"\0")
@@ -584,13 +585,19 @@ def _share_day(run: _Run, day: list[int], registers: dict, engine_key, sign_task
             return
         supplied = run.scenario.allocation.deployment_key == "supplied"
         report = allocate(community, signed, key=engine_key if supplied else None,
-                          intervals_per_transaction=2 if len(people) > 30 else 4, check_first=False,
+                          intervals_per_transaction=_intervals_per_transaction(len(people)), check_first=False,
                           on_progress=lambda k: run.progress.advance(share_task, k))
         if report.already_allocated:
             run.resumed["intervals already shared"] += report.already_allocated
         if report.incomplete is not None:
             raise GridshareError(f"the operation stopped at interval {report.incomplete[0]}: a reading "
                                  f"is missing for meter 0x{report.incomplete[1].hex()}")
+
+
+def _intervals_per_transaction(members: int) -> int:
+    """Whole intervals verified and shared per transaction: up to 4, within about half the devnet's
+    gas cap (a reading costs ~48k gas with its share, up to ~60k for a member's first)."""
+    return max(1, min(4, SHARE_GAS_BUDGET // (members * 60_000)))
 
 
 def _check_day(run: _Run, day: list[int], engine: list[_Shared], placed_before: Counter) -> dict:
