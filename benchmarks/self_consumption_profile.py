@@ -86,7 +86,7 @@ def main() -> int:
     parser.add_argument("--intervals", type=int, default=1, help="intervals per transaction")
     args = parser.parse_args()
     n, k = args.members, args.intervals
-    with start_anvil(extra_args=["--steps-tracing"]) as chain:
+    with start_anvil(extra_args=["--steps-tracing"], history_states=None) as chain:
         c, ms = bench._setup(chain, n)
         c.transact(c.operation.functions.submitAndAllocate(bench._readings(c, ms, 0, 1)))
         readings = bench._readings(c, ms, 1, k)

