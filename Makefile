@@ -9,7 +9,7 @@ UV_VERSION := 0.13.8
 export SOLCX_BINARY_PATH := $(abspath .solcx)
 export PATH := $(BIN):$(abspath node_modules/.bin):$(PATH)
 
-.PHONY: setup test test-all test-anvil test-brownie demo bench lock abi clean
+.PHONY: setup test test-all test-anvil test-brownie demo bench bench-simulate lock abi clean
 
 setup: $(VENV)/.installed node_modules/.installed .solcx/.installed
 
@@ -45,6 +45,10 @@ bench: setup
 	$(BIN)/python benchmarks/guarantees.py
 	$(BIN)/python benchmarks/self_consumption.py
 	$(BIN)/python benchmarks/market.py
+
+# gridshare simulate for 10, 50 and 200 households, 1 and 7 days, on embedded and anvil (about 45 min)
+bench-simulate: setup
+	$(BIN)/python benchmarks/simulate.py --households 10,50,200 --days 1,7 --network anvil,embedded
 
 abi: setup
 	$(BIN)/gridshare compile --write-abi
