@@ -55,7 +55,8 @@ already shared are neither signed nor sent again (the operation's ``lastAllocate
 already placed are not placed again (the agents draw the same orders: the first ones found on
 the chain are skipped), market claims and redemptions pay what is left, certificates already
 requested are not requested again, and claims for a household already made are not made again.
-The reports are then those of an uninterrupted run.
+The reports are then those of an uninterrupted run, except ``gas.csv`` and ``timings.csv``,
+which count what this run did.
 """
 
 from __future__ import annotations

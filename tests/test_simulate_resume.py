@@ -150,5 +150,8 @@ def test_the_command_killed_mid_way_resumes_on_the_devnet(tmp_path):
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     out = " ".join(again.stdout.split())
-    assert "resumed: deployment 1" in out and "meters already registered 21" in out
+    assert "resumed: deployment 1" in out  # (what else was done depends on where the kill landed)
     assert "0 differ" in out
+    with (tmp_path / "out" / "orders.csv").open() as f:
+        placed = [(r["interval_id"], r["owner"], r["side"]) for r in csv.DictReader(f)]
+    assert placed and len(placed) == len(set(placed)), "an agent's order placed twice"
