@@ -372,3 +372,11 @@ def test_annual_consumption_spreads_around_the_mean(default_profiles) -> None:
     annual = [p.annual_kwh for p in default_profiles.households]
     assert len(set(annual)) == 50
     assert 2800 * 0.85 < sum(annual) / 50 < 2800 * 1.15
+
+
+@pytest.mark.parametrize("path", sorted(DEFAULT_SCENARIO.parent.glob("*.toml")), ids=lambda p: p.name)
+def test_every_packaged_scenario_loads_and_builds_profiles(path):
+    scenario = load_scenario(path)
+    profiles = build_profiles(scenario)
+    assert len(profiles.participants) == scenario.households.count + (scenario.plant is not None)
+    assert len(profiles.starts) == scenario.period.days * 24 * 60 // scenario.period.interval_minutes
