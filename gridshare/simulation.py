@@ -82,7 +82,7 @@ from gridshare import market as chain_market
 from gridshare.agents import orders_for_interval
 from gridshare.allocation import Allocation, AllocationKey, DynamicDefaultKey, split_pro_rata
 from gridshare.community_profiles import CommunityProfiles, Participant, build_profiles
-from gridshare.deployment import Community, _erc20_abi, deploy
+from gridshare.deployment import Community, ContractReverted, _erc20_abi, deploy
 from gridshare.errors import GridshareError
 from gridshare.events import EventLog
 from gridshare.guarantee import DAY, Declaration, Status, beneficiary_id
@@ -112,6 +112,7 @@ ORDER_GAS = 5_000_000  # cap of an order's transaction (a taker filling ~50 orde
 SOLAR = b"solar-pv".ljust(32, b"\0")
 GRID = b"grid-connection".ljust(32, b"\0")
 MAX_UINT = 2**256 - 1
+ZERO_ADDRESS = "0x" + "0" * 40
 COUNTRY = "FR"
 
 
@@ -715,23 +716,31 @@ def _close_market(run: _Run, interval_ids: list[int], gate_delay: int) -> None:
             run.progress.advance(task)
     with meter.phase("market: closing and claims", "market: claims and redemptions"):
         placed: dict[str, set[int]] = defaultdict(set)  # account -> intervals it placed orders in
+        owners = {}
         for e in run.events.events(community.market, "OrderPlaced"):
             placed[e.args.owner].add(e.args.intervalId)
+            owners[e.args.orderId] = e.args.owner
+        bought: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))  # buyer -> interval -> Wh
+        for e in run.events.events(community.market, "Traded"):
+            bought[owners[e.args.bidId]][e.args.intervalId] += e.args.quantityWh
+        redeemed = {e.args["from"] for name in ("TransferSingle", "TransferBatch")  # (one id: a single)
+                    for e in run.events.events(community.token, name)
+                    if e.args.to == ZERO_ADDRESS and e.args.operator == e.args["from"]}
         task = run.progress.add_task("claims and redemptions", total=len(run.people))
         for p in run.people:
-            mine = sorted(placed[p.account])
-            energy = [iid for iid in mine if m.claimableEnergy(p.account, iid).call()]
             if p.role == "producer" and m.claimable(p.account).call():  # households keep refunds for bids
                 community.transact(m.withdraw(), p.account)
-            if energy:
-                community.transact(m.claimEnergy(energy), p.account)
-            if p.role != "producer":
-                # what it bought: its tokens of those intervals (sharing leaves a household none)
-                redeem = {iid: min(token.balanceOf(p.account, iid).call(), token.redeemable(p.account, iid).call())
-                          for iid in mine}
-                redeem = {iid: wh for iid, wh in redeem.items() if wh}
-                if redeem:
-                    community.transact(token.redeemBatch(p.account, list(redeem), list(redeem.values())), p.account)
+            if placed[p.account]:  # tokens bought as a maker, or an ask's unsold tokens
+                claim = m.claimEnergy(sorted(placed[p.account]))
+                refusal = community.simulate(claim, p.account)
+                if refusal is None:
+                    community.transact(claim, p.account, simulated=True)
+                elif refusal.name != "EnergyMarketNothingToClaim":
+                    raise ContractReverted(refusal)
+            # what it bought, consumed against its verified import (at most its need: its bids')
+            mine = {iid: wh for iid, wh in sorted(bought[p.account].items())}
+            if mine and p.account not in redeemed:
+                community.transact(token.redeemBatch(p.account, list(mine), list(mine.values())), p.account)
             run.progress.advance(task)
 
 
