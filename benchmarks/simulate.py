@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -71,19 +72,48 @@ def table(rows: list[dict]) -> Table:
     return t
 
 
-def markdown(rows: list[dict], market_intervals: int) -> str:
-    head = ["network", "households", "days", "intervals", "wall s", "transactions", "gas / interval (all)",
-            "verify+share gas / interval", "verify+share gas / reading", "trades", *(f"{p} s" for p in PHASES)]
+HEAD = ["network", "households", "days", "intervals", "wall s", "transactions", "gas / interval (all)",
+        "verify+share gas / interval", "verify+share gas / reading", "trades", *(f"{p} s" for p in PHASES), "commit"]
+
+
+def markdown_row(r: dict, commit: str) -> str:
+    cells = [r["network"], r["households"], r["days"], r["intervals"], f"{r['wall_s']:.1f}",
+             f"{r['transactions']:,}", f"{r['gas_per_interval']:,}", f"{r['share_gas_per_interval']:,}",
+             f"{r['share_gas_per_reading']:,}", r["trades"], *(f"{v:.1f}" for v in r["phases"].values()), commit]
+    return "| " + " | ".join(map(str, cells)) + " |"
+
+
+def markdown(rows: list[str], market_intervals: int) -> str:
+    """The snapshot: ``rows`` are table lines (one per network, households and days)."""
     lines = ["# gridshare simulate: wall time and gas", "",
              "`.venv/bin/python benchmarks/simulate.py --write` (the default scenario resized; "
-             f"{market_intervals} market intervals per day; 2 shared CPU cores; wall time indicative, gas exact).", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
-        cells = [r["network"], r["households"], r["days"], r["intervals"], f"{r['wall_s']:.1f}",
-                 f"{r['transactions']:,}", f"{r['gas_per_interval']:,}", f"{r['share_gas_per_interval']:,}",
-                 f"{r['share_gas_per_reading']:,}", r["trades"], *(f"{v:.1f}" for v in r["phases"].values())]
-        lines.append("| " + " | ".join(map(str, cells)) + " |")
+             f"{market_intervals} market intervals per day; 2 shared CPU cores; wall time indicative, gas exact). "
+             "`--write` replaces the rows it ran and keeps the others; `commit` says which code measured a row.", "",
+             "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD), *rows]
     return "\n".join(lines) + "\n"
+
+
+def snapshot_rows() -> dict[tuple[str, str, str], str]:
+    """The table lines of the committed snapshot, by (network, households, days)."""
+    if not SNAPSHOT.exists():
+        return {}
+    rows = {}
+    for line in SNAPSHOT.read_text().splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == len(HEAD) and cells[0] in ("embedded", "anvil"):
+            rows[(cells[0], cells[1], cells[2])] = line
+    return rows
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
+                             cwd=Path(__file__).parent)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, cwd=Path(__file__).parent).stdout.strip()
+        return out.stdout.strip() + ("+changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
 
 
 def main() -> None:
@@ -103,12 +133,16 @@ def main() -> None:
         plan = [(n, int(h), int(d)) for n in args.network.split(",") for h in args.households.split(",")
                 for d in args.days.split(",")]
     rows = []
+    commit = _commit()
+    kept = snapshot_rows()
     for network, households, days in plan:
         console.print(f"{network}: {households} households, {days} day(s)...")
         rows.append(run(network, households, days, args.market_intervals))
         console.print(table(rows[-1:]))
         if args.write:  # after each run: a long plan interrupted keeps what it measured
-            SNAPSHOT.write_text(markdown(rows, args.market_intervals))
+            kept[(network, str(households), str(days))] = markdown_row(rows[-1], commit)
+            order = sorted(kept, key=lambda k: (k[0] != "anvil", int(k[1]), int(k[2])))
+            SNAPSHOT.write_text(markdown([kept[k] for k in order], args.market_intervals))
     console.print(table(rows))
     if args.write:
         console.print(f"wrote {SNAPSHOT}")
