@@ -310,14 +310,22 @@ def load(chain: Chain, folder: Path | None = None) -> Community:
     missing = [name for name in DEPLOYABLE if name not in contracts and name != "TestEuro"]
     if missing:
         raise GridshareError(f"{path} lacks {', '.join(missing)} (an older deployment?): run `gridshare deploy` again")
-    registry, token, guarantees, operation, market = (
-        w3.eth.contract(address=contracts[name]["address"], abi=contracts[name]["abi"]) for name in DEPLOYABLE[:5]
-    )
-    payment = w3.eth.contract(address=manifest["settings"]["market"]["paymentToken"],
-                              abi=_erc20_abi(contracts))
-    if not w3.eth.get_code(registry.address):
+    community = from_manifest(chain, manifest)
+    if not w3.eth.get_code(community.registry.address):
         raise GridshareError(
-            f"{path} names a MeterRegistry at {registry.address} but chain {chain.chain_id} has no code there "
-            "(a reset devnet?): run `gridshare deploy` again"
+            f"{path} names a MeterRegistry at {community.registry.address} but chain {chain.chain_id} has no code "
+            "there (a reset devnet?): run `gridshare deploy` again"
         )
+    return community
+
+
+def from_manifest(chain: Chain, manifest: dict[str, Any]) -> Community:
+    """The community a manifest describes, on ``chain`` (nothing is checked on-chain)."""
+    contracts = manifest["contracts"]
+    registry, token, guarantees, operation, market = (
+        chain.w3.eth.contract(address=contracts[name]["address"], abi=contracts[name]["abi"])
+        for name in DEPLOYABLE[:5]
+    )
+    payment = chain.w3.eth.contract(address=manifest["settings"]["market"]["paymentToken"],
+                                    abi=_erc20_abi(contracts))
     return Community(chain, manifest, registry, token, guarantees, operation, market, payment)

@@ -29,6 +29,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
+from web3.types import RPCEndpoint
 from web3.providers.eth_tester import EthereumTesterProvider
 
 from gridshare.compiler import project_root
@@ -48,7 +49,9 @@ class Chain:
     _process: subprocess.Popen | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        # eth_chainId, net_version...: answered once per connection (web3 asks before every send)
+        # the chain id, answered once per connection (web3 asks before every send); nothing else:
+        # a devnet's block of a given number changes when a snapshot is reverted
+        self.w3.provider.cacheable_requests = {RPCEndpoint("eth_chainId"), RPCEndpoint("net_version")}
         self.w3.provider.cache_allowed_requests = True
 
     @cached_property

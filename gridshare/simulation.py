@@ -82,11 +82,11 @@ from gridshare import market as chain_market
 from gridshare.agents import orders_for_interval
 from gridshare.allocation import Allocation, AllocationKey, DynamicDefaultKey, split_pro_rata
 from gridshare.community_profiles import CommunityProfiles, Participant, build_profiles
-from gridshare.deployment import Community, ContractReverted, _erc20_abi, deploy
+from gridshare.deployment import Community, ContractReverted, deploy, from_manifest
 from gridshare.errors import GridshareError
 from gridshare.events import EventLog
 from gridshare.guarantee import DAY, Declaration, Status, beneficiary_id
-from gridshare.matching import ContinuousBook, MarketRules, Order, clear_uniform
+from gridshare.matching import ContinuousBook, Fill, MarketRules, Order, clear_uniform
 from gridshare.matching import Side as EngineSide
 from gridshare.meter import MeterKind, meter_id, new_community_salt
 from gridshare.network import Chain
@@ -94,6 +94,7 @@ from gridshare.operation import MAX_MEMBERS, allocate, join
 from gridshare.profiles import pv_export_wh
 from gridshare.reading import MeterReading, series_to_readings
 from gridshare.relayer import relay
+from gridshare.report import ZERO_ADDRESS
 from gridshare.scenario import Scenario
 from gridshare.settlement import decode_entries
 from gridshare.simulation_report import interval_rows, local_time, participant_rows, write_reports
@@ -112,7 +113,6 @@ ORDER_GAS = 5_000_000  # cap of an order's transaction (a taker filling ~50 orde
 SOLAR = b"solar-pv".ljust(32, b"\0")
 GRID = b"grid-connection".ljust(32, b"\0")
 MAX_UINT = 2**256 - 1
-ZERO_ADDRESS = "0x" + "0" * 40
 COUNTRY = "FR"
 
 
@@ -244,16 +244,6 @@ def _unlock(chain: Chain, keys: list) -> None:
             w3.provider.make_request("anvil_setBalance", [key.address, hex(FUNDS_WEI)])
 
 
-def _community_from(chain: Chain, manifest: dict) -> Community:
-    contracts = manifest["contracts"]
-    w3 = chain.w3
-    names = ("MeterRegistry", "EnergyToken", "GuaranteeOfOrigin", "SelfConsumption", "EnergyMarket")
-    registry, token, guarantees, operation, market = (
-        w3.eth.contract(address=contracts[n]["address"], abi=contracts[n]["abi"]) for n in names)
-    payment = w3.eth.contract(address=manifest["settings"]["market"]["paymentToken"], abi=_erc20_abi(contracts))
-    return Community(chain, manifest, registry, token, guarantees, operation, market, payment)
-
-
 def _run_digest(scenario: Scenario, seed: int, market_intervals: int) -> str:
     """What a run depends on: resuming with anything else would place other orders."""
     return hashlib.sha256(repr((scenario, seed, market_intervals)).encode()).hexdigest()[:16]
@@ -273,7 +263,7 @@ def _resume(chain: Chain, state_path: Path, digest: str) -> tuple[Community, dic
     registry = state["manifest"]["contracts"]["MeterRegistry"]["address"]
     if not chain.w3.eth.get_code(registry):
         return None  # a fresh chain (the embedded one, a reset devnet)
-    return _community_from(chain, state["manifest"]), state
+    return from_manifest(chain, state["manifest"]), state
 
 
 def _offset(chain: Chain, first_start: int) -> int:
@@ -413,6 +403,12 @@ def simulate(
     traded per day (0: every interval where a trade is possible). Raises
     :class:`~gridshare.errors.GridshareError` if the chain and the engines disagree anywhere (the
     reports are written first)."""
+    meters = scenario.households.count + (scenario.plant is not None)
+    if meters > MAX_MEMBERS:
+        raise GridshareError(f"households.count: {scenario.households.count} households"
+                             f"{' and the plant' if scenario.plant else ''} are {meters} meters; a self-consumption "
+                             f"operation takes at most {MAX_MEMBERS}: simulate at most "
+                             f"{MAX_MEMBERS - (scenario.plant is not None)} households")
     progress = progress or _NoProgress()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -421,12 +417,6 @@ def simulate(
     prices = scenario.prices
     rules = MarketRules(prices.feed_in, prices.retail, prices.grid_fee)
 
-    meters = scenario.households.count + (scenario.plant is not None)
-    if meters > MAX_MEMBERS:
-        raise GridshareError(f"households.count: {scenario.households.count} households"
-                             f"{' and the plant' if scenario.plant else ''} are {meters} meters; a self-consumption "
-                             f"operation takes at most {MAX_MEMBERS}: simulate at most "
-                             f"{MAX_MEMBERS - (scenario.plant is not None)} households")
     with meter.phase("profiles"):
         profiles = build_profiles(scenario)
     starts, seconds = list(profiles.starts), profiles.interval_seconds
@@ -781,12 +771,11 @@ def _check_trades(run: _Run, orders: dict, rules: MarketRules) -> list[dict]:
         if expect != actual:
             run.mismatches.append(f"market {run.local(i)}: chain trades {actual}, engine {expect}")
         for bid, ask, qty, price in actual:
-            fee = qty * rules.grid_fee // 1000
-            payment = qty * price // 1000
+            f = Fill(bid, ask, orders[bid][0], orders[ask][0], qty, price, rules.grid_fee)
             rows.append({"interval_start": run.local(i), "interval_id": iid, "bid_id": bid, "ask_id": ask,
-                         "buyer": orders[bid][0], "seller": orders[ask][0], "quantity_wh": qty,
-                         "price_eur_per_kwh": price / 1e6, "paid_eur": payment / 1e6,
-                         "grid_fee_eur": fee / 1e6, "seller_received_eur": (payment - fee) / 1e6})
+                         "buyer": f.buyer, "seller": f.seller, "quantity_wh": qty,
+                         "price_eur_per_kwh": price / 1e6, "paid_eur": f.payment / 1e6,
+                         "grid_fee_eur": f.fee / 1e6, "seller_received_eur": f.proceeds / 1e6})
     return rows
 
 
