@@ -804,13 +804,12 @@ def _certify(run: _Run, profiles: CommunityProfiles) -> list[dict]:
             to_day = closing // DAY
         if to_day > from_day:
             request = g.requestCertification(p.meter_id, from_day, to_day, decl)
-            refusal = community.simulate(request, p.account)
             if g.isDayTaken(p.meter_id, from_day).call():
                 run.resumed["certificates already requested"] += 1
-            elif refusal is not None and refusal.name == "GuaranteeOfOriginNothingToCertify":
-                pass  # a rooftop's only whole UTC day was a night (a one-day scenario)
-            else:
-                community.transact(request, p.account, simulated=refusal is None)
+            elif (refusal := community.simulate(request, p.account)) is None:
+                community.transact(request, p.account, simulated=True)
+            elif refusal.name != "GuaranteeOfOriginNothingToCertify":  # (a rooftop whose only whole
+                raise ContractReverted(refusal)                         # UTC day was a night)
         run.progress.advance(task)
     count = g.certificateCount().call()
     views = [(cid, g.certificate(cid).call()) for cid in range(1, count + 1)]

@@ -120,7 +120,7 @@ def write_reports(result: SimulationResult, times: dict[str, float], plots: bool
     if plots:
         t0 = time.perf_counter()
         files.update(_plots(result))
-        times["reports: plots"] += time.perf_counter() - t0
+        times["reports: plots"] = times.get("reports: plots", 0.0) + time.perf_counter() - t0
     result.timings = dict(times)
     files["timings"] = _csv(out / "timings.csv", [{"phase": k, "seconds": round(v, 3)}
                                                   for k, v in result.timings.items()], ["phase", "seconds"])
