@@ -11,35 +11,35 @@ import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 /// @notice ERC-1155 whose token id is the interval id and whose amounts are Wh of verified local
 /// energy. See {IEnergyToken}.
 /// @dev Supply only enters through {creditVerifiedEnergy} (called by the registry for verified
-/// export) and only leaves through {redeem} (bounded by verified import), so, per interval id,
-/// balances + redeemed = verified export by construction. Minting skips the ERC-1155 acceptance
-/// hook on purpose: verified energy belongs to the meter owner whatever its code, and no external
-/// code runs inside the registry's reading loop. Each account's balance, verified export and
-/// import and redeemed amount for an interval share one storage slot ({IntervalAccount}).
+/// export) and only leaves through {redeem} and {settleLocal} (bounded by verified import), so,
+/// per interval id, balances + redeemed = verified export by construction. Minting skips the
+/// ERC-1155 acceptance hook on purpose: verified energy belongs to the meter owner whatever its
+/// code, and no external code runs inside the registry's reading loop.
+///
+/// Storage, laid out for gas: an account's figures (balance, verified export minted to it,
+/// verified import, redeemed) are uint32 Wh "lanes", eight consecutive intervals of one figure per
+/// slot (interval id `8g + l` in lane `l` of group `g`). A meter's day of readings then writes 12
+/// fresh slots per figure rather than 96, and sharing updates slots the verification has just
+/// written. OpenZeppelin's own `_balances` mapping is not used: {balanceOf} and {_update} read and
+/// write the balance lanes.
 contract EnergyToken is ERC1155, IEnergyToken {
-    /// @dev Everything about one account in one interval, in one storage slot: the first
-    /// verified reading creates it (22,100 gas), every later move updates it (2,900-5,000 gas).
-    /// OpenZeppelin's own `_balances` mapping is not used: {balanceOf} and {_update} read and
-    /// write `balance` here. uint64 cannot overflow: per interval id, all balances together are at
-    /// most the sum of verified export readings, each below 2^32 W x 1800 s / 3600 s < 2^31 Wh.
-    struct IntervalAccount {
-        uint64 balance; // tokens held
-        uint64 mintedWh; // verified export of the account's meters
-        uint64 importWh; // verified import of the account's meters
-        uint64 redeemedWh; // tokens burned against that import
-    }
-
     /// @notice The registry role that lets a self-consumption operation settle local sharing.
     bytes32 public constant ALLOCATOR_ROLE = keccak256("ALLOCATOR_ROLE");
+
+    /// @dev The figures, each a field of the lanes' key: `(id >> 3) << 2 | field`.
+    uint256 private constant _BALANCE = 0;
+    uint256 private constant _MINTED = 1;
+    uint256 private constant _IMPORTED = 2;
+    uint256 private constant _REDEEMED = 3;
+    uint256 private constant _LANE = 0xffffffff;
 
     /// @dev {settleLocal}'s packed layout: an interval's header (uint64 id, uint16 count) and entry
     /// (address, uint64 given, uint64 received), in bytes.
     uint256 private constant _HEADER = 10;
     uint256 private constant _ENTRY = 36;
-    uint256 private constant _UINT64 = 0xffffffffffffffff;
 
     IMeterRegistry private immutable _registry;
-    mapping(address account => mapping(uint256 intervalId => IntervalAccount)) private _accounts;
+    mapping(address account => mapping(uint256 key => uint256 lanes)) private _lanes;
 
     /// @param registry_ the deployment's `MeterRegistry`
     /// @param uri_ ERC-1155 metadata URI (may be empty; `{id}` is the interval id in hex)
@@ -48,56 +48,101 @@ contract EnergyToken is ERC1155, IEnergyToken {
         _registry = registry_;
     }
 
-    /// @inheritdoc IEnergyToken
-    function creditVerifiedEnergy(Credit[] calldata credits) external {
-        if (msg.sender != address(_registry)) revert EnergyTokenUnauthorizedRegistry(msg.sender);
-        uint256 n = credits.length;
-        uint256 i;
-        while (i < n) {
-            // one run of consecutive credits to the same account
-            address account = credits[i].account;
-            uint256 end = i;
-            uint256 mints;
-            for (; end < n && credits[end].account == account; ++end) {
-                Credit calldata c = credits[end];
-                IntervalAccount storage a = _accounts[account][c.intervalId];
-                (uint64 importWh, uint64 exportWh) = (c.importWh, c.exportWh);
-                // One account may own several meters: add up. No overflow: see IntervalAccount.
-                unchecked {
-                    if (exportWh != 0) {
-                        ++mints;
-                        a.balance += exportWh;
-                        a.mintedWh += exportWh;
-                    }
-                    if (importWh != 0) a.importWh += importWh;
-                }
-            }
-            if (mints != 0) _emitMints(account, credits[i:end], mints);
-            i = end;
-        }
+    // ------------------------------------------------------------------------------------------
+    // Lanes
+    // ------------------------------------------------------------------------------------------
+
+    function _key(uint256 id, uint256 field) private pure returns (uint256) {
+        return ((id >> 3) << 2) | field;
     }
 
-    /// @dev The ERC-1155 mint events of one run of credits to `account`.
-    function _emitMints(address account, Credit[] calldata run, uint256 mints) private {
-        address operator = _msgSender();
-        if (mints == 1) {
-            for (uint256 r; r < run.length; ++r) {
-                if (run[r].exportWh != 0) {
-                    emit TransferSingle(operator, address(0), account, run[r].intervalId, run[r].exportWh);
-                    return;
+    function _get(address account, uint256 id, uint256 field) private view returns (uint256) {
+        return (_lanes[account][_key(id, field)] >> ((id & 7) << 5)) & _LANE;
+    }
+
+    /// @dev Sets one lane (`value` < 2^32: checked by the callers).
+    function _set(address account, uint256 id, uint256 field, uint256 value) private {
+        uint256 shift = (id & 7) << 5;
+        mapping(uint256 => uint256) storage lanes = _lanes[account];
+        uint256 key = _key(id, field);
+        lanes[key] = (lanes[key] & ~(_LANE << shift)) | (value << shift);
+    }
+
+    function _add(address account, uint256 id, uint256 field, uint256 value) private {
+        uint256 sum = _get(account, id, field) + value;
+        if (sum > _LANE) revert EnergyTokenAmountOverflow(account, id);
+        _set(account, id, field, sum);
+    }
+
+    /// @dev Adds eight lanes at once (`word`: group `group`'s lanes to add); reverts naming the
+    /// first lane that would pass 2^32 - 1.
+    function _addLanes(address account, uint256 group, uint256 field, uint256 word) private {
+        mapping(uint256 => uint256) storage lanes = _lanes[account];
+        uint256 key = (group << 2) | field;
+        uint256 old = lanes[key];
+        if (old == 0) {
+            lanes[key] = word; // the usual case: a fresh group
+            return;
+        }
+        for (uint256 l; l < 8; ++l) {
+            if (((old >> (l << 5)) & _LANE) + ((word >> (l << 5)) & _LANE) > _LANE) {
+                revert EnergyTokenAmountOverflow(account, (group << 3) | l);
+            }
+        }
+        lanes[key] = old + word; // no lane carries into the next: checked above
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Verified energy
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IEnergyToken
+    function creditVerifiedEnergy(
+        address account,
+        uint256 firstIntervalId,
+        uint32[] calldata importWh,
+        uint32[] calldata exportWh
+    ) external {
+        if (msg.sender != address(_registry)) revert EnergyTokenUnauthorizedRegistry(msg.sender);
+        uint256 n = importWh.length; // the registry checked exportWh has the same length
+        uint256[] memory ids = new uint256[](n);
+        uint256[] memory values = new uint256[](n);
+        uint256 mints;
+        uint256 k;
+        while (k < n) {
+            // the run's part in one group of eight intervals
+            uint256 group = (firstIntervalId + k) >> 3;
+            uint256 stop = ((group + 1) << 3) - firstIntervalId;
+            if (stop > n) stop = n;
+            uint256 imports;
+            uint256 exports;
+            for (; k < stop; ++k) {
+                uint256 id = firstIntervalId + k;
+                uint256 shift = (id & 7) << 5;
+                imports |= uint256(importWh[k]) << shift;
+                uint256 exp = exportWh[k];
+                if (exp != 0) {
+                    exports |= exp << shift;
+                    (ids[mints], values[mints]) = (id, exp);
+                    ++mints;
                 }
             }
-        }
-        uint256[] memory ids = new uint256[](mints);
-        uint256[] memory values = new uint256[](mints);
-        uint256 k;
-        for (uint256 r; r < run.length; ++r) {
-            if (run[r].exportWh != 0) {
-                (ids[k], values[k]) = (run[r].intervalId, run[r].exportWh);
-                ++k;
+            if (imports != 0) _addLanes(account, group, _IMPORTED, imports);
+            if (exports != 0) {
+                _addLanes(account, group, _MINTED, exports);
+                _addLanes(account, group, _BALANCE, exports);
             }
         }
-        emit TransferBatch(operator, address(0), account, ids, values);
+        if (mints == 1) {
+            emit TransferSingle(msg.sender, address(0), account, ids[0], values[0]);
+        } else if (mints != 0) {
+            // shrink the arrays to the mints written (mints <= n: memory stays valid)
+            assembly ("memory-safe") {
+                mstore(ids, mints)
+                mstore(values, mints)
+            }
+            emit TransferBatch(msg.sender, address(0), account, ids, values);
+        }
     }
 
     /// @inheritdoc IEnergyToken
@@ -108,9 +153,8 @@ contract EnergyToken is ERC1155, IEnergyToken {
     }
 
     /// @inheritdoc IEnergyToken
-    /// @dev Walked in place in calldata. Each entry reads and writes its account's slot once; when
-    /// the readings were verified earlier in the same transaction (`SelfConsumption`), that slot
-    /// is already warm and written, and the update costs 200 gas.
+    /// @dev Walked in place in calldata. When the readings were verified earlier in the same
+    /// transaction (`SelfConsumption`), the lanes it updates are already warm and written.
     function settleLocal(bytes calldata settlement) external {
         if (!IAccessControl(address(_registry)).hasRole(ALLOCATOR_ROLE, msg.sender)) {
             revert EnergyTokenUnauthorizedAllocator(msg.sender);
@@ -118,10 +162,7 @@ contract EnergyToken is ERC1155, IEnergyToken {
         uint256 p;
         while (p < settlement.length) {
             if (p + _HEADER > settlement.length) revert EnergyTokenSettlementTruncated(p, settlement.length);
-            uint256 header;
-            assembly ("memory-safe") {
-                header := calldataload(add(settlement.offset, p))
-            }
+            uint256 header = uint256(bytes32(settlement[p:p + 32 <= settlement.length ? p + 32 : settlement.length]));
             uint256 first = p + _HEADER;
             uint256 stop = first + ((header >> 176) & 0xffff) * _ENTRY; // uint16 count
             if (stop > settlement.length) revert EnergyTokenSettlementTruncated(p, settlement.length);
@@ -130,67 +171,29 @@ contract EnergyToken is ERC1155, IEnergyToken {
         }
     }
 
-    /// @dev One interval's entries (account, given, received): see {settleLocal}. The loop is
-    /// assembly (it is the hot path of sharing): per entry, the account's slot for the interval
-    /// (`_accounts[account][id]`, two keccaks), one read, the checks, one write, and the burn's
-    /// `TransferSingle`. A refused entry stops the loop; {_refuse} reverts naming it.
+    /// @dev One interval's entries (account, given, received): see {settleLocal}.
     function _settleInterval(uint256 id, bytes calldata entries) private {
-        bytes32 transferSingle = TransferSingle.selector;
-        uint256 refused; // the refused entry's calldata offset, if any
         uint256 given;
         uint256 received;
-        assembly ("memory-safe") {
-            let base := _accounts.slot
-            for {
-                let e := entries.offset
-                let end := add(e, entries.length)
-            } lt(e, end) { e := add(e, _ENTRY) } {
-                let who := shr(96, calldataload(e))
-                let gives := shr(192, calldataload(add(e, 20))) // givenWh: 8 bytes after the account
-                let gets := shr(192, calldataload(add(e, 28))) // receivedWh: the next 8
-                mstore(0, who)
-                mstore(0x20, base)
-                mstore(0x20, keccak256(0, 0x40))
-                mstore(0, id)
-                let slot := keccak256(0, 0x40)
-                let fields := sload(slot) // see IntervalAccount for the field order
-                // gives <= balance, gets <= importWh - redeemedWh (redeemed <= import)
-                if or(gt(gives, and(fields, _UINT64)), gt(gets, sub(and(shr(128, fields), _UINT64), shr(192, fields)))) {
-                    refused := e
-                    break
-                }
-                // gives <= balance: the balance field does not borrow; redeemed + gets <= import
-                // < 2^64: the redeemed field does not carry out
-                sstore(slot, add(sub(fields, gives), shl(192, gets)))
-                // at most 65,535 entries of less than 2^64 Wh each: no overflow
-                given := add(given, gives)
-                received := add(received, gets)
-                if gives {
-                    // TransferSingle(operator: the caller, from: who, to: 0, id, gives): consumed locally
-                    mstore(0, id)
-                    mstore(0x20, gives)
-                    log4(0, 0x40, transferSingle, caller(), who, 0)
-                }
+        for (uint256 e; e < entries.length; e += _ENTRY) {
+            uint256 word = uint256(bytes32(entries[e:e + 32 <= entries.length ? e + 32 : entries.length]));
+            address who = address(uint160(word >> 96));
+            uint256 gives = uint64(word >> 32);
+            uint256 gets = uint64(bytes8(entries[e + 28:e + 36]));
+            if (gives != 0) {
+                uint256 balance = _get(who, id, _BALANCE);
+                if (gives > balance) revert ERC1155InsufficientBalance(who, balance, gives, id);
+                _set(who, id, _BALANCE, balance - gives);
+                // consumed locally: a burn whose operator is the allocator
+                emit TransferSingle(msg.sender, who, address(0), id, gives);
             }
+            if (gets != 0) _consume(who, id, gets);
+            // at most 65,535 entries of less than 2^64 Wh each: no overflow
+            given += gives;
+            received += gets;
         }
-        if (refused != 0) _refuse(id, refused);
         if (given != received) revert EnergyTokenUnbalancedSettlement(id, given, received);
         emit SettledLocally(id, entries);
-    }
-
-    /// @dev Reverts with the reason the entry at calldata offset `e` was refused.
-    function _refuse(uint256 id, uint256 e) private view {
-        address account;
-        uint256 gives;
-        uint256 gets;
-        assembly ("memory-safe") {
-            account := shr(96, calldataload(e))
-            gives := shr(192, calldataload(add(e, 20)))
-            gets := shr(192, calldataload(add(e, 28)))
-        }
-        IntervalAccount storage a = _accounts[account][id];
-        if (gives > a.balance) revert ERC1155InsufficientBalance(account, a.balance, gives, id);
-        revert EnergyTokenRedeemExceedsImport(account, id, gets, a.importWh - a.redeemedWh);
     }
 
     /// @inheritdoc IEnergyToken
@@ -213,13 +216,12 @@ contract EnergyToken is ERC1155, IEnergyToken {
 
     /// @dev Records `amountWh` as redeemed against the account's verified import of the interval.
     function _consume(address account, uint256 intervalId, uint256 amountWh) private {
-        IntervalAccount storage c = _accounts[account][intervalId];
-        uint256 redeemableWh = c.importWh - c.redeemedWh; // redeemed <= import: enforced below
+        uint256 redeemedWh = _get(account, intervalId, _REDEEMED);
+        uint256 redeemableWh = _get(account, intervalId, _IMPORTED) - redeemedWh; // redeemed <= import
         if (amountWh > redeemableWh) {
             revert EnergyTokenRedeemExceedsImport(account, intervalId, amountWh, redeemableWh);
         }
-        // amountWh <= redeemableWh < 2^64: the cast and the sum stay within uint64
-        c.redeemedWh += uint64(amountWh);
+        _set(account, intervalId, _REDEEMED, redeemedWh + amountWh); // <= import < 2^32
     }
 
     /// @inheritdoc IEnergyToken
@@ -229,23 +231,22 @@ contract EnergyToken is ERC1155, IEnergyToken {
 
     /// @inheritdoc IEnergyToken
     function verifiedImport(address account, uint256 intervalId) external view returns (uint64) {
-        return _accounts[account][intervalId].importWh;
+        return uint64(_get(account, intervalId, _IMPORTED));
     }
 
     /// @inheritdoc IEnergyToken
     function verifiedExport(address account, uint256 intervalId) external view returns (uint64) {
-        return _accounts[account][intervalId].mintedWh;
+        return uint64(_get(account, intervalId, _MINTED));
     }
 
     /// @inheritdoc IEnergyToken
     function redeemed(address account, uint256 intervalId) external view returns (uint64) {
-        return _accounts[account][intervalId].redeemedWh;
+        return uint64(_get(account, intervalId, _REDEEMED));
     }
 
     /// @inheritdoc IEnergyToken
     function redeemable(address account, uint256 intervalId) external view returns (uint64) {
-        IntervalAccount storage c = _accounts[account][intervalId];
-        return c.importWh - c.redeemedWh;
+        return uint64(_get(account, intervalId, _IMPORTED) - _get(account, intervalId, _REDEEMED));
     }
 
     /// @inheritdoc IEnergyToken
@@ -254,17 +255,21 @@ contract EnergyToken is ERC1155, IEnergyToken {
         view
         returns (uint64 balance, uint64 mintedWh, uint64 importWh, uint64 redeemedWh)
     {
-        IntervalAccount storage a = _accounts[account][intervalId];
-        return (a.balance, a.mintedWh, a.importWh, a.redeemedWh);
+        return (
+            uint64(_get(account, intervalId, _BALANCE)),
+            uint64(_get(account, intervalId, _MINTED)),
+            uint64(_get(account, intervalId, _IMPORTED)),
+            uint64(_get(account, intervalId, _REDEEMED))
+        );
     }
 
     /// @inheritdoc ERC1155
     function balanceOf(address account, uint256 id) public view override(ERC1155, IERC1155) returns (uint256) {
-        return _accounts[account][id].balance;
+        return _get(account, id, _BALANCE);
     }
 
-    /// @dev OpenZeppelin's `_update` with balances kept in {IntervalAccount}; transfers (neither
-    /// mint nor burn) only between registered participants.
+    /// @dev OpenZeppelin's `_update` with balances kept in lanes; transfers (neither mint nor
+    /// burn) only between registered participants.
     function _update(address from, address to, uint256[] memory ids, uint256[] memory values)
         internal
         override
@@ -277,16 +282,11 @@ contract EnergyToken is ERC1155, IEnergyToken {
         for (uint256 i; i < ids.length; ++i) {
             (uint256 id, uint256 value) = (ids[i], values[i]);
             if (from != address(0)) {
-                IntervalAccount storage a = _accounts[from][id];
-                uint256 fromBalance = a.balance;
+                uint256 fromBalance = _get(from, id, _BALANCE);
                 if (fromBalance < value) revert ERC1155InsufficientBalance(from, fromBalance, value, id);
-                a.balance = uint64(fromBalance - value); // value <= fromBalance < 2^64
+                _set(from, id, _BALANCE, fromBalance - value);
             }
-            if (to != address(0)) {
-                IntervalAccount storage a = _accounts[to][id];
-                // value <= the sender's balance (or a burn): no overflow, see IntervalAccount
-                a.balance = uint64(a.balance + value);
-            }
+            if (to != address(0)) _add(to, id, _BALANCE, value);
         }
         if (ids.length == 1) {
             emit TransferSingle(_msgSender(), from, to, ids[0], values[0]);

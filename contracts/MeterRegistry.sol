@@ -9,11 +9,12 @@ import {IMeterRegistry} from "./interfaces/IMeterRegistry.sol";
 import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 
 /// @title MeterRegistry
-/// @notice Participants, meters and their signer keys; verifies EIP-712 signed meter readings and
-/// credits verified energy to `EnergyToken`. See {IMeterRegistry} for the full contract.
-/// @dev EIP-712 domain: name "gridshare", version "1", this contract; readable via EIP-5267
+/// @notice Participants, meters and their signer keys; verifies EIP-712 signed runs of meter
+/// readings and credits verified energy to `EnergyToken`. See {IMeterRegistry} for the full contract.
+/// @dev EIP-712 domain: name "gridshare", version "2", this contract; readable via EIP-5267
 /// `eip712Domain()`. Roles: `DEFAULT_ADMIN_ROLE` sets the energy token once and manages roles;
-/// `OPERATOR_ROLE` (the community operator) registers participants and meters.
+/// `OPERATOR_ROLE` (the community operator) registers participants and meters; `ALLOCATOR_ROLE`
+/// (a self-consumption operation) binds its members' meters and settles local sharing.
 contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
     // ------------------------------------------------------------------------------------------
     // Constants
@@ -21,9 +22,11 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
 
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
 
-    /// @notice keccak256 of the protocol's fixed `MeterReading` type string.
-    bytes32 public constant READING_TYPEHASH = keccak256(
-        "MeterReading(bytes32 meterId,uint64 intervalStart,uint64 importWh,uint64 exportWh,uint64 importRegisterWh,uint64 exportRegisterWh)"
+    bytes32 public constant ALLOCATOR_ROLE = keccak256("ALLOCATOR_ROLE");
+
+    /// @notice keccak256 of the protocol's `MeterReadings` type string (docs/protocol.md).
+    bytes32 public constant READINGS_TYPEHASH = keccak256(
+        "MeterReadings(bytes32 meterId,uint64 previousEnd,uint64 firstIntervalStart,uint32[] importWh,uint32[] exportWh,uint64 importRegisterWh,uint64 exportRegisterWh)"
     );
 
     // ------------------------------------------------------------------------------------------
@@ -43,21 +46,13 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
         bytes32 technology; // slot 2
     }
 
-    /// @dev The state a reading writes: one slot, read and written once per run of consecutive
-    /// readings of the same meter in a batch (plus one checkpoint per meter and UTC day).
+    /// @dev The state a run writes: one slot, read and written once per run.
     struct State {
         uint64 nextIntervalStart;
         uint64 importRegisterWh;
         uint64 exportRegisterWh;
-        uint64 verifiedExportWh; // sum of the exportWh of all verified readings
-    }
-
-    /// @dev What the reading loop keeps in memory of the meter it is on.
-    struct Checked {
-        address signer;
-        uint32 capacityW;
-        MeterKind kind;
-        address owner; // loaded lazily
+        uint56 verifiedExportWh; // sum of the export of all verified intervals
+        bool registersKnown;
     }
 
     uint64 private immutable _intervalSeconds;
@@ -65,12 +60,14 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
     mapping(address account => bool) private _participants;
     mapping(bytes32 meterId => Meter) private _meters;
     mapping(bytes32 meterId => State) private _states;
+    mapping(bytes32 meterId => Binding) private _bindings;
     /// @dev `verifiedExportWh` before the meter's first verified reading of a UTC day, plus
     /// 2^64 to tell a checkpoint at zero from none.
     mapping(bytes32 meterId => mapping(uint256 day => uint256)) private _exportCheckpoints;
 
     uint256 private constant _DAY = 86_400;
     uint256 private constant _CHECKPOINT_SET = 1 << 64;
+    uint256 private constant _MAX_RUN_SECONDS = 31 * _DAY;
 
     // ------------------------------------------------------------------------------------------
     // Construction
@@ -78,7 +75,7 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
 
     /// @param intervalSeconds_ metering interval length: 900 (15 min) or 1800 (30 min).
     /// @param admin receives `DEFAULT_ADMIN_ROLE` and `OPERATOR_ROLE`.
-    constructor(uint64 intervalSeconds_, address admin) EIP712("gridshare", "1") {
+    constructor(uint64 intervalSeconds_, address admin) EIP712("gridshare", "2") {
         if (intervalSeconds_ != 900 && intervalSeconds_ != 1800) {
             revert MeterRegistryInvalidIntervalSeconds(intervalSeconds_);
         }
@@ -135,6 +132,8 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
             registeredAt: uint48(block.timestamp), // < 2^48 for the next 8 million years
             technology: technology
         });
+        // no reading before the meter's registration and commissioning: its first interval
+        _states[meterId].nextIntervalStart = _firstIntervalStart(block.timestamp, commissioningDate);
         emit MeterRegistered(meterId, owner, signer, kind, capacityW, technology, commissioningDate);
     }
 
@@ -154,117 +153,223 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
     }
 
     // ------------------------------------------------------------------------------------------
+    // Operations
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IMeterRegistry
+    function bindOperation(bytes32 meterId, uint32 fromInterval) external {
+        _checkAllocator();
+        Binding storage b = _bindings[meterId];
+        uint64 next = _knownMeterState(meterId).nextIntervalStart;
+        // a binding that ended may be replaced once every interval it covered is verified
+        bool free = b.operation == address(0) || (b.untilInterval != type(uint32).max && next >= uint256(b.untilInterval) * _intervalSeconds);
+        if (!free || uint256(fromInterval) * _intervalSeconds < next) {
+            revert MeterRegistryInvalidBinding(meterId, b.operation, fromInterval, next);
+        }
+        (b.operation, b.fromInterval, b.untilInterval) = (msg.sender, fromInterval, type(uint32).max);
+        emit MeterBound(meterId, msg.sender, fromInterval, type(uint32).max);
+    }
+
+    /// @inheritdoc IMeterRegistry
+    function unbindOperation(bytes32 meterId, uint32 untilInterval) external {
+        _checkAllocator();
+        Binding storage b = _bindings[meterId];
+        uint64 next = _knownMeterState(meterId).nextIntervalStart;
+        if (b.operation != msg.sender || untilInterval < b.fromInterval || uint256(untilInterval) * _intervalSeconds < next) {
+            revert MeterRegistryInvalidBinding(meterId, b.operation, untilInterval, next);
+        }
+        b.untilInterval = untilInterval;
+        emit MeterBound(meterId, msg.sender, b.fromInterval, untilInterval);
+    }
+
+    function _checkAllocator() private view {
+        if (!hasRole(ALLOCATOR_ROLE, msg.sender)) revert MeterRegistryUnauthorizedAllocator(msg.sender);
+    }
+
+    function _knownMeterState(bytes32 meterId) private view returns (State storage) {
+        if (_meters[meterId].signer == address(0)) revert MeterRegistryUnknownMeter(meterId);
+        return _states[meterId];
+    }
+
+    // ------------------------------------------------------------------------------------------
     // Readings
     // ------------------------------------------------------------------------------------------
 
     /// @inheritdoc IMeterRegistry
-    function submitReadings(SignedReading[] calldata readings) external {
-        uint256 n = readings.length;
+    function submitReadings(SignedReadings[] calldata runs) external {
+        uint256 n = runs.length;
         if (n == 0) revert MeterRegistryEmptyBatch();
         IEnergyToken token = _energyToken;
         if (address(token) == address(0)) revert MeterRegistryEnergyTokenNotSet();
-
-        // The meter whose state is cached in memory; written back when the batch moves to another
-        // meter and at the end. The only external call, to the trusted energy token (which calls
-        // no one: it mints without acceptance hooks), comes after every state write.
-        bytes32 cachedId;
-        bool loaded;
-        // Credits for the energy token, sent in one call at the end (no external call in the loop).
-        IEnergyToken.Credit[] memory credits = new IEnergyToken.Credit[](n);
-        uint256 nCredits;
-        Meter storage mp = _meters[0];
-        Checked memory m;
-        State memory st;
         for (uint256 i; i < n; ++i) {
-            SignedReading calldata r = readings[i];
-            if (!loaded || r.meterId != cachedId) {
-                if (loaded) _states[cachedId] = st;
-                cachedId = r.meterId;
-                loaded = true;
-                mp = _meters[cachedId];
-                // slot 0 only: the owner (slot 1) is read below, for readings carrying energy
-                (m.signer, m.capacityW, m.kind, m.owner) = (mp.signer, mp.capacityW, mp.kind, address(0));
-                if (m.signer == address(0)) revert MeterRegistryUnknownMeter(cachedId);
-                if (!mp.active) revert MeterRegistryMeterDeactivated(cachedId);
-                st = _states[cachedId];
+            SignedReadings calldata r = runs[i];
+            bytes32 meterId = r.meterId;
+            Meter storage mp = _meters[meterId];
+            (address signer, uint32 capacityW, MeterKind kind) = (mp.signer, mp.capacityW, mp.kind);
+            if (signer == address(0)) revert MeterRegistryUnknownMeter(meterId);
+            if (!mp.active) revert MeterRegistryMeterDeactivated(meterId);
+            State memory st = _states[meterId];
+            uint256 end = _checkRun(r, st);
+            _checkBinding(meterId, r.previousEnd, end);
+            _checkSignature(r, signer);
+            (uint256 importSum, uint256 exportSum) = _checkEnergy(r, capacityW, kind);
+            _checkRegisters(r, st, importSum, exportSum);
+            if (kind != MeterKind.Consumer) _checkpoint(meterId, r, st.verifiedExportWh, end);
+            (st.nextIntervalStart, st.importRegisterWh, st.exportRegisterWh) = (uint64(end), r.importRegisterWh, r.exportRegisterWh);
+            st.verifiedExportWh += uint56(exportSum); // checked: a meter's lifetime export < 2^56 Wh
+            st.registersKnown = true;
+            _states[meterId] = st;
+            emit ReadingsVerified(meterId, r.previousEnd, r.firstIntervalStart, r.importWh, r.exportWh);
+            // the trusted energy token calls no one (it mints without acceptance hooks)
+            if ((importSum | exportSum) != 0) {
+                token.creditVerifiedEnergy(mp.owner, r.firstIntervalStart / _intervalSeconds, r.importWh, r.exportWh);
             }
-            uint256 previousEnd = st.nextIntervalStart;
-            _verify(r, m, st);
-            // the first verified reading of a UTC day checkpoints the export total before it
-            uint256 day = r.intervalStart / _DAY;
-            if (previousEnd == 0 || (previousEnd - 1) / _DAY < day) {
-                _exportCheckpoints[cachedId][day] = _CHECKPOINT_SET | (st.verifiedExportWh - r.exportWh);
-            }
-            if ((r.importWh | r.exportWh) != 0) {
-                if (m.owner == address(0)) m.owner = mp.owner;
-                IEnergyToken.Credit memory credit = credits[nCredits++]; // fill the preallocated struct
-                credit.account = m.owner;
-                credit.intervalId = r.intervalStart / _intervalSeconds; // < intervalStart: fits in uint64
-                credit.importWh = r.importWh;
-                credit.exportWh = r.exportWh;
-            }
-            emit ReadingVerified(cachedId, r.intervalStart, r.importWh, r.exportWh);
-        }
-        _states[cachedId] = st;
-        if (nCredits != 0) {
-            // shrink the array to the credits actually written (nCredits <= n: memory stays valid)
-            assembly ("memory-safe") {
-                mstore(credits, nCredits)
-            }
-            token.creditVerifiedEnergy(credits);
         }
     }
 
-    /// @dev Checks one reading against its meter and the meter's last state, then advances the
-    /// state in memory. Reverts with the first problem found.
-    function _verify(SignedReading calldata r, Checked memory m, State memory st) private view {
+    /// @dev The run's shape and place: well formed, aligned, continuing the meter's verified
+    /// readings, ended, not too long. Returns its end.
+    function _checkRun(SignedReadings calldata r, State memory st) private view returns (uint256 end) {
+        uint256 count = r.importWh.length;
+        (uint64 previousEnd, uint64 first) = (r.previousEnd, r.firstIntervalStart);
+        if (count != r.exportWh.length || first < previousEnd || (count == 0 && first == previousEnd)) {
+            revert MeterRegistryInvalidRun(r.meterId, previousEnd, first, count, r.exportWh.length);
+        }
         uint64 seconds_ = _intervalSeconds;
-        uint64 start = r.intervalStart;
-        if (start % seconds_ != 0) revert MeterRegistryIntervalNotAligned(start, seconds_);
-        uint256 end = uint256(start) + seconds_;
-        if (end > block.timestamp) revert MeterRegistryIntervalNotEnded(start, end, block.timestamp);
+        if (first % seconds_ != 0) revert MeterRegistryIntervalNotAligned(first, seconds_);
+        if (previousEnd != st.nextIntervalStart) revert MeterRegistryNotContinuous(r.meterId, previousEnd, st.nextIntervalStart);
+        end = uint256(first) + count * seconds_;
+        if (end > block.timestamp) {
+            uint256 last = count == 0 ? first : end - seconds_;
+            revert MeterRegistryIntervalNotEnded(uint64(last), end, block.timestamp);
+        }
+        if (end - previousEnd > _MAX_RUN_SECONDS) revert MeterRegistryRunTooLong(r.meterId, previousEnd, end, _MAX_RUN_SECONDS);
+    }
 
-        bytes32 digest = _hashTypedDataV4(
+    /// @dev Refuses a run touching intervals bound to an operation, unless the operation sends it.
+    function _checkBinding(bytes32 meterId, uint256 previousEnd, uint256 end) private view {
+        Binding memory b = _bindings[meterId];
+        if (b.operation == address(0) || b.operation == msg.sender) return;
+        uint256 seconds_ = _intervalSeconds;
+        if (previousEnd < uint256(b.untilInterval) * seconds_ && end > uint256(b.fromInterval) * seconds_) {
+            revert MeterRegistryMeterInOperation(meterId, b.operation, b.fromInterval);
+        }
+    }
+
+    function _checkSignature(SignedReadings calldata r, address signer) private view {
+        bytes32 digest = _digest(r);
+        (address recovered,,) = ECDSA.tryRecover(digest, r.v, r.r, r.s);
+        if (recovered != signer) revert MeterRegistryInvalidSigner(r.meterId, recovered, signer);
+    }
+
+    /// @dev The EIP-712 digest of a run: arrays are hashed as the keccak of their 32-byte words.
+    function _digest(SignedReadings calldata r) private view returns (bytes32) {
+        return _hashTypedDataV4(
             keccak256(
                 abi.encode(
-                    READING_TYPEHASH,
+                    READINGS_TYPEHASH,
                     r.meterId,
-                    start,
-                    r.importWh,
-                    r.exportWh,
+                    r.previousEnd,
+                    r.firstIntervalStart,
+                    _hashWords(r.importWh),
+                    _hashWords(r.exportWh),
                     r.importRegisterWh,
                     r.exportRegisterWh
                 )
             )
         );
-        (address recovered,,) = ECDSA.tryRecover(digest, r.v, r.r, r.s);
-        if (recovered != m.signer) revert MeterRegistryInvalidSigner(r.meterId, recovered, m.signer);
+    }
 
-        if (st.nextIntervalStart != 0) {
-            if (start < st.nextIntervalStart) {
-                revert MeterRegistryIntervalNotAfterLast(r.meterId, start, st.nextIntervalStart - seconds_);
+    /// @dev keccak256 of a uint32 array's ABI words as they are in calldata. A dirty word (high
+    /// bits set) hashes to what no meter signed, and {_checkEnergy} reads every element checked.
+    function _hashWords(uint32[] calldata values) private pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            let size := shl(5, values.length)
+            calldatacopy(p, values.offset, size)
+            h := keccak256(p, size)
+        }
+    }
+
+    /// @dev Per interval: energy within the meter's capacity, no export from a consumer. Returns
+    /// the run's sums (below 2^32 x 2,976 intervals: no overflow).
+    function _checkEnergy(SignedReadings calldata r, uint32 capacityW, MeterKind kind)
+        private
+        view
+        returns (uint256 importSum, uint256 exportSum)
+    {
+        // capacityW * seconds_ < 2^32 * 2^11: no overflow; energy * 3600 < 2^44
+        uint256 maxWh = uint256(capacityW) * _intervalSeconds / 3600;
+        uint32[] calldata imports = r.importWh;
+        uint32[] calldata exports = r.exportWh;
+        uint256 maxImport;
+        uint256 maxExport;
+        for (uint256 k; k < imports.length; ++k) {
+            (uint256 imp, uint256 exp) = (imports[k], exports[k]);
+            importSum += imp;
+            exportSum += exp;
+            if (imp > maxImport) maxImport = imp;
+            if (exp > maxExport) maxExport = exp;
+        }
+        if (maxImport > maxWh) {
+            revert MeterRegistryEnergyExceedsCapacity(r.meterId, Flow.Import, _firstAbove(imports, maxWh), uint64(maxWh));
+        }
+        if (maxExport > maxWh) {
+            revert MeterRegistryEnergyExceedsCapacity(r.meterId, Flow.Export, _firstAbove(exports, maxWh), uint64(maxWh));
+        }
+        if (kind == MeterKind.Consumer && exportSum != 0) {
+            revert MeterRegistryExportFromConsumer(r.meterId, _firstStart(r, exports));
+        }
+    }
+
+    /// @dev The start of the first interval of the run with some energy in `values`.
+    function _firstStart(SignedReadings calldata r, uint32[] calldata values) private view returns (uint64) {
+        uint256 k;
+        while (values[k] == 0) ++k;
+        return uint64(r.firstIntervalStart + k * _intervalSeconds);
+    }
+
+    function _firstAbove(uint32[] calldata values, uint256 maxWh) private pure returns (uint64) {
+        uint256 k;
+        while (values[k] <= maxWh) ++k;
+        return values[k];
+    }
+
+    /// @dev The registers at the run's end against those at its start: never down; moved by the
+    /// run's energy exactly when the run continues without an outage, at least by it otherwise.
+    /// The meter's first run sets them.
+    function _checkRegisters(SignedReadings calldata r, State memory st, uint256 importSum, uint256 exportSum)
+        private
+        pure
+    {
+        if (!st.registersKnown) return;
+        bool contiguous = r.firstIntervalStart == r.previousEnd;
+        _checkRegister(r.meterId, Flow.Import, st.importRegisterWh, r.importRegisterWh, importSum, contiguous);
+        _checkRegister(r.meterId, Flow.Export, st.exportRegisterWh, r.exportRegisterWh, exportSum, contiguous);
+    }
+
+    /// @dev Writes the meter's verified export before each UTC day whose start the run reaches:
+    /// the days starting in (previousEnd, end]. At most 32: a run spans at most 31 days.
+    function _checkpoint(bytes32 meterId, SignedReadings calldata r, uint256 verified, uint256 end) private {
+        uint256 day = uint256(r.previousEnd) / _DAY + 1;
+        uint256 dayStart = day * _DAY;
+        if (dayStart > end) return;
+        mapping(uint256 => uint256) storage checkpoints = _exportCheckpoints[meterId];
+        // days starting in the outage: nothing verified since previousEnd
+        uint256 first = r.firstIntervalStart;
+        for (; dayStart <= first && dayStart <= end; dayStart += _DAY) {
+            checkpoints[dayStart / _DAY] = _CHECKPOINT_SET | verified;
+        }
+        uint32[] calldata exports = r.exportWh;
+        uint256 seconds_ = _intervalSeconds;
+        for (uint256 k; dayStart <= end; ++k) {
+            uint256 start = first + k * seconds_;
+            if (start == dayStart) {
+                checkpoints[dayStart / _DAY] = _CHECKPOINT_SET | verified;
+                dayStart += _DAY;
             }
-            bool contiguous = start == st.nextIntervalStart;
-            _checkRegister(r.meterId, Flow.Import, st.importRegisterWh, r.importRegisterWh, r.importWh, contiguous);
-            _checkRegister(r.meterId, Flow.Export, st.exportRegisterWh, r.exportRegisterWh, r.exportWh, contiguous);
+            if (k < exports.length) verified += exports[k];
         }
-        // capacityW * seconds_ < 2^32 * 2^11: no overflow in uint256; energy * 3600 < 2^76.
-        uint256 capacityWs = uint256(m.capacityW) * seconds_;
-        if (uint256(r.importWh) * 3600 > capacityWs) {
-            revert MeterRegistryEnergyExceedsCapacity(r.meterId, Flow.Import, r.importWh, uint64(capacityWs / 3600));
-        }
-        if (uint256(r.exportWh) * 3600 > capacityWs) {
-            revert MeterRegistryEnergyExceedsCapacity(r.meterId, Flow.Export, r.exportWh, uint64(capacityWs / 3600));
-        }
-        if (m.kind == MeterKind.Consumer && r.exportWh != 0) {
-            revert MeterRegistryExportFromConsumer(r.meterId, r.exportWh);
-        }
-
-        st.nextIntervalStart = uint64(end); // end <= block.timestamp, which fits in uint64
-        st.importRegisterWh = r.importRegisterWh;
-        st.exportRegisterWh = r.exportRegisterWh;
-        // the total stays below the export register's range: each step is bounded by capacity
-        st.verifiedExportWh += r.exportWh;
     }
 
     function _checkRegister(
@@ -272,14 +377,22 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
         Flow flow,
         uint64 previousWh,
         uint64 registerWh,
-        uint64 energyWh,
+        uint256 energyWh,
         bool contiguous
     ) private pure {
         if (registerWh < previousWh) revert MeterRegistryRegisterDecreased(meterId, flow, previousWh, registerWh);
-        uint64 step = registerWh - previousWh; // cannot underflow: checked just above
+        uint256 step = registerWh - previousWh; // cannot underflow: checked just above
         if (contiguous ? step != energyWh : step < energyWh) {
-            revert MeterRegistryRegisterStepMismatch(meterId, flow, step, energyWh);
+            // energyWh < 2^32 x 2,976: fits in uint64
+            revert MeterRegistryRegisterStepMismatch(meterId, flow, uint64(step), uint64(energyWh));
         }
+    }
+
+    /// @dev The first interval start at or after both times.
+    function _firstIntervalStart(uint256 registeredAt, uint256 commissioningDate) private view returns (uint64) {
+        uint256 t = registeredAt > commissioningDate ? registeredAt : commissioningDate;
+        uint256 seconds_ = _intervalSeconds;
+        return uint64((t + seconds_ - 1) / seconds_ * seconds_); // t < 2^48: fits
     }
 
     function _activeMeter(bytes32 meterId) private view returns (Meter storage m) {
@@ -332,26 +445,31 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
 
     /// @inheritdoc IMeterRegistry
     function meterState(bytes32 meterId) external view returns (MeterState memory) {
-        if (_meters[meterId].signer == address(0)) revert MeterRegistryUnknownMeter(meterId);
-        State storage st = _states[meterId];
+        State storage st = _knownMeterState(meterId);
         return MeterState({
             nextIntervalStart: st.nextIntervalStart,
             importRegisterWh: st.importRegisterWh,
             exportRegisterWh: st.exportRegisterWh,
-            verifiedExportWh: st.verifiedExportWh
+            verifiedExportWh: st.verifiedExportWh,
+            registersKnown: st.registersKnown
         });
     }
 
     /// @inheritdoc IMeterRegistry
+    function binding(bytes32 meterId) external view returns (Binding memory) {
+        return _bindings[meterId];
+    }
+
+    /// @inheritdoc IMeterRegistry
     function verifiedExportAt(bytes32 meterId, uint256 day) public view returns (uint64) {
-        if (_meters[meterId].signer == address(0)) revert MeterRegistryUnknownMeter(meterId);
+        Meter storage m = _meters[meterId];
+        if (m.signer == address(0)) revert MeterRegistryUnknownMeter(meterId);
         uint256 checkpoint = _exportCheckpoints[meterId][day];
         if (checkpoint != 0) return uint64(checkpoint); // drops the presence bit
-        State storage st = _states[meterId];
-        // no reading in `day` yet: the total is final for that day's start only if the meter's
-        // verified readings end exactly there (later ones can only come after)
-        if (st.nextIntervalStart == day * _DAY) return st.verifiedExportWh;
-        revert MeterRegistryNoCheckpoint(meterId, day, st.nextIntervalStart);
+        if (m.kind == MeterKind.Consumer) return 0;
+        // before (or at) the meter's first interval: nothing verified yet
+        if (day * _DAY <= _firstIntervalStart(m.registeredAt, m.commissioningDate)) return 0;
+        revert MeterRegistryNoCheckpoint(meterId, day, _states[meterId].nextIntervalStart);
     }
 
     /// @inheritdoc IMeterRegistry
@@ -361,20 +479,7 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
     }
 
     /// @inheritdoc IMeterRegistry
-    function readingDigest(
-        bytes32 meterId,
-        uint64 intervalStart,
-        uint64 importWh,
-        uint64 exportWh,
-        uint64 importRegisterWh,
-        uint64 exportRegisterWh
-    ) external view returns (bytes32) {
-        return _hashTypedDataV4(
-            keccak256(
-                abi.encode(
-                    READING_TYPEHASH, meterId, intervalStart, importWh, exportWh, importRegisterWh, exportRegisterWh
-                )
-            )
-        );
+    function readingsDigest(SignedReadings calldata run) external view returns (bytes32) {
+        return _digest(run);
     }
 }

@@ -32,12 +32,9 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
     /// @dev A member in the list: word 0 its meter id; word 1 its account (bits 0-159),
     /// fromInterval (bits 160-191) and untilInterval (bits 192-223).
     uint256 private constant _RECORD = 64;
-    /// @dev A `SignedReading` in calldata: 9 words (meterId, intervalStart, importWh, exportWh,
-    /// the two registers, v, r, s).
-    uint256 private constant _READING = 288;
     /// @dev Working memory per active member of the interval being shared: account, importWh,
-    /// exportWh, share (received); one word each.
-    uint256 private constant _ROW = 128;
+    /// exportWh, share (received), meterId; one word each.
+    uint256 private constant _ROW = 160;
     /// @dev {IEnergyToken-settleLocal}'s layout: interval header (uint64 id, uint16 count) and
     /// entry (address, uint64 given, uint64 received), in bytes.
     uint256 private constant _HEADER = 10;
@@ -99,7 +96,14 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
             ++n;
         }
         if (meterIds.length == 0) return;
+        // nobody in the operation from the next interval to share on: start sharing at
+        // `fromInterval` (the intervals before have no member to share among)
+        if (_nobodyAfter(old, _lastAllocated) && fromInterval > _lastAllocated + 1) _lastAllocated = fromInterval - 1;
         _store(list);
+        for (uint256 q; q < meterIds.length; ++q) {
+            // from now on the meter's readings of these intervals go through this operation
+            _registry.bindOperation(meterIds[q], fromInterval);
+        }
         for (uint256 q; q < meterIds.length; ++q) {
             emit MemberJoined(meterIds[q], address(uint160(_recordWord(list, n - meterIds.length + q))), fromInterval);
         }
@@ -116,11 +120,20 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
             mstore(add(add(list, 0x40), mul(m, _RECORD)), word)
         }
         _store(list);
+        _registry.unbindOperation(meterId, untilInterval);
         emit MemberLeft(meterId, untilInterval);
     }
 
     function _checkNotAllocated(uint256 intervalId) private view {
         if (intervalId <= _lastAllocated) revert SelfConsumptionIntervalAlreadyAllocated(intervalId, _lastAllocated);
+    }
+
+    /// @dev Whether no member of `list` is in the operation after interval `last`.
+    function _nobodyAfter(bytes memory list, uint256 last) private pure returns (bool) {
+        for (uint256 m; m < list.length / _RECORD; ++m) {
+            if (uint32(_recordWord(list, m) >> 192) > last + 1) return false;
+        }
+        return true;
     }
 
     function _store(bytes memory list) private {
@@ -153,159 +166,220 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
     // ------------------------------------------------------------------------------------------
 
     /// @inheritdoc ISelfConsumption
-    function submitAndAllocate(IMeterRegistry.SignedReading[] calldata readings) external {
+    function submitAndAllocate(IMeterRegistry.SignedReadings[] calldata runs) external {
         if (_key != Key.DynamicDefault) revert SelfConsumptionWrongKey(_key);
         uint64[][] calldata none;
         assembly ("memory-safe") {
             none.offset := 0
             none.length := 0
         }
-        _submitAndAllocate(readings, none);
+        _submitAndAllocate(runs, none);
     }
 
     /// @inheritdoc ISelfConsumption
-    function submitAndAllocateSupplied(IMeterRegistry.SignedReading[] calldata readings, uint64[][] calldata sharesWh)
+    function submitAndAllocateSupplied(IMeterRegistry.SignedReadings[] calldata runs, uint64[][] calldata sharesWh)
         external
         onlyRole(OPERATOR_ROLE)
     {
         if (_key != Key.Supplied) revert SelfConsumptionWrongKey(_key);
-        _submitAndAllocate(readings, sharesWh);
+        _submitAndAllocate(runs, sharesWh);
     }
 
     /// @dev The interval being shared, in memory.
     struct Interval {
         uint256 id;
-        uint256 first; // its first reading
-        uint256 next; // the first reading after it
-        uint256 active; // members active in it: one reading each
+        uint256 active; // members active in it: one row each
         uint256 production;
         uint256 consumption;
         uint256 total; // shared
     }
 
-    function _submitAndAllocate(IMeterRegistry.SignedReading[] calldata readings, uint64[][] calldata supplied)
-        private
-    {
-        _verify(readings); // uses memory as scratch: the allocations below reuse it
-        uint256 last = _lastAllocated;
-        bytes memory list = CodeData.read(_memberList);
-        uint256 rows = _allocate((list.length / _RECORD) * _ROW);
-        // settleLocal's calldata, built in place: at most one header and one entry per reading,
-        // and a word of slack for the last entry's writes
-        uint256 buffer = _allocate(_CALL_HEAD + readings.length * (_HEADER + _ENTRY) + 0x20);
-        uint256 out = buffer + _CALL_HEAD;
-        Interval memory t;
-        uint256 k;
-        while (t.next < readings.length) {
-            t.first = t.next;
-            t.id = _readingWord(readings, t.first, 1) / _intervalSeconds; // aligned: the registry checked it
-            if (t.id <= last) revert SelfConsumptionIntervalAlreadyAllocated(t.id, last);
-            _collect(readings, list, rows, t);
-            t.total = _key == Key.DynamicDefault ? _dynamicDefault(rows, t) : _supplied(readings, supplied, k, rows, t);
-            out = _settlement(rows, t, out);
-            // sums of at most MAX_MEMBERS readings of less than 2^32 Wh each: they fit in uint64
-            emit IntervalAllocated(t.id, uint64(t.production), uint64(t.consumption), uint64(t.total));
-            last = t.id;
-            ++k;
-        }
-        if (_key == Key.Supplied && supplied.length != k) revert SelfConsumptionSharesShape(last, supplied.length, k);
-        _lastAllocated = uint64(last);
-        if (out != buffer + _CALL_HEAD) _settle(buffer, out - buffer - _CALL_HEAD);
+    /// @dev A run of the batch. A member's runs follow each other in the batch (the registry has
+    /// verified each starts where the previous ended); its last ends where the batch's intervals do.
+    struct Run {
+        bytes32 meterId;
+        address account;
+        uint256 fromInterval; // the member's, in the operation
+        uint256 untilInterval;
+        uint256 firstId; // the run's first interval id: the ones before are the meter's outage
+        uint256 imports; // calldata offsets of its importWh and exportWh elements
+        uint256 exports;
+        uint256 endId; // the first interval id after the run
     }
 
-    /// @dev Has the registry verify the readings (reverting with its error, naming the bad one).
-    /// The readings are forwarded as they arrived: `submitReadings(readings)` is this call's
-    /// `readings` argument, ABI-encoded the same way, behind another selector. Built at the free
-    /// memory pointer without allocating it.
-    function _verify(IMeterRegistry.SignedReading[] calldata readings) private {
+    function _submitAndAllocate(IMeterRegistry.SignedReadings[] calldata runs, uint64[][] calldata supplied)
+        private
+    {
+        _verify(); // uses memory as scratch: the allocations below reuse it
+        uint256 from = uint256(_lastAllocated) + 1;
+        (Run[] memory batch, uint256[] memory heads, uint256 to) = _match(runs, from);
+        bool isSupplied = _key == Key.Supplied;
+        if (isSupplied && supplied.length != to - from) {
+            revert SelfConsumptionSharesShape(to - 1, supplied.length, to - from);
+        }
+        uint256 members = heads.length;
+        uint256 rows = _allocate(members * _ROW);
+        // settleLocal's calldata, built in place for one interval at a time: a header, at most one
+        // entry per member, and a word of slack for the last entry's writes
+        uint256 buffer = _allocate(_CALL_HEAD + _HEADER + members * _ENTRY + 0x20);
+        Interval memory t;
+        for (uint256 id = from; id < to; ++id) {
+            t.id = id;
+            _collect(batch, heads, rows, t);
+            if (t.active == 0) {
+                if (isSupplied && supplied[id - from].length != 0) {
+                    revert SelfConsumptionSharesShape(id, supplied[id - from].length, 0);
+                }
+                continue; // no member in the operation then
+            }
+            t.total = isSupplied ? _supplied(supplied[id - from], rows, t) : _dynamicDefault(rows, t);
+            uint256 out = _settlement(rows, t, buffer + _CALL_HEAD);
+            if (out != buffer + _CALL_HEAD) _settle(buffer, out - buffer - _CALL_HEAD);
+            // sums of at most MAX_MEMBERS readings of less than 2^32 Wh each: they fit in uint64
+            emit IntervalAllocated(id, uint64(t.production), uint64(t.consumption), uint64(t.total));
+        }
+        _lastAllocated = uint64(to - 1);
+    }
+
+    /// @dev Has the registry verify the runs (reverting with its error, naming the bad one). This
+    /// call's arguments start with the runs, ABI-encoded as `submitReadings` takes them: the
+    /// calldata is forwarded as it arrived behind the registry's selector (a trailing `sharesWh`
+    /// is ignored by the registry). Built at the free memory pointer without allocating it.
+    function _verify() private {
         address registry = address(_registry);
         bytes4 selector = IMeterRegistry.submitReadings.selector;
         assembly ("memory-safe") {
             let data := mload(0x40)
-            mstore(data, selector)
-            mstore(add(data, 4), 0x20) // head: the array's offset
-            let size := add(0x20, mul(readings.length, _READING)) // its length word, then its readings
-            calldatacopy(add(data, 0x24), sub(readings.offset, 0x20), size)
-            if iszero(call(gas(), registry, 0, data, add(0x24, size), 0, 0)) {
+            calldatacopy(data, 0, calldatasize())
+            mstore(data, or(shr(32, shl(32, mload(data))), selector))
+            if iszero(call(gas(), registry, 0, data, calldatasize(), 0, 0)) {
                 returndatacopy(data, 0, returndatasize())
                 revert(data, returndatasize())
             }
         }
     }
 
-    /// @dev Word `w` of reading `i` (0 meterId, 1 intervalStart, 2 importWh, 3 exportWh). The
-    /// registry read and validated every field of every reading before: they are clean.
-    function _readingWord(IMeterRegistry.SignedReading[] calldata readings, uint256 i, uint256 w)
+    /// @dev Matches the batch's runs to the members active in the intervals it shares, in member
+    /// order: each such member's runs, one after the other, the last ending where the batch's
+    /// last run does (`to`, the first interval id after the batch). Returns the runs and, per
+    /// member, the index of its first run.
+    function _match(IMeterRegistry.SignedReadings[] calldata runs, uint256 from)
         private
-        pure
-        returns (uint256 word)
+        view
+        returns (Run[] memory batch, uint256[] memory heads, uint256 to)
     {
+        to = _runEnd(runs[runs.length - 1]) / _intervalSeconds; // the registry refused an empty batch
+        if (to <= from) revert SelfConsumptionIntervalAlreadyAllocated(to - 1, from - 1);
+        bytes memory list = CodeData.read(_memberList);
+        batch = new Run[](runs.length);
+        heads = new uint256[](list.length / _RECORD);
+        Cursor memory c = Cursor(0, 0, from, to);
+        for (uint256 m; m < heads.length; ++m) _matchMember(c, batch, heads, runs, list, m);
+        if (c.run != runs.length) revert SelfConsumptionUnexpectedReading(from, runs[c.run].meterId);
+        uint256 h = c.head;
         assembly ("memory-safe") {
-            word := calldataload(add(add(readings.offset, mul(i, _READING)), mul(w, 0x20)))
+            mstore(heads, h) // the members in the batch
         }
     }
 
-    /// @dev The readings of interval `t.id` from reading `t.first` on, one per active member in
-    /// member order, into `rows` (account, importWh, exportWh); sets the active members' count,
-    /// their production and consumption, and the first reading after the interval.
-    function _collect(
-        IMeterRegistry.SignedReading[] calldata readings,
+    /// @dev Where {_match} is: the next run and member head, and the batch's intervals [from, to).
+    struct Cursor {
+        uint256 run;
+        uint256 head;
+        uint256 from;
+        uint256 to;
+    }
+
+    /// @dev If member `m` is active in the batch's intervals, records its runs from `c.run` on:
+    /// they must be there, start no later than its first active interval and end at `c.to`.
+    function _matchMember(
+        Cursor memory c,
+        Run[] memory batch,
+        uint256[] memory heads,
+        IMeterRegistry.SignedReadings[] calldata runs,
         bytes memory list,
-        uint256 rows,
-        Interval memory t
-    ) private pure {
-        bytes4 incomplete = SelfConsumptionIncompleteInterval.selector;
-        uint256 r; // the next reading
-        uint256 row; // the next row
+        uint256 m
+    ) private view {
+        uint256 word = _recordWord(list, m);
+        (uint256 fromInterval, uint256 untilInterval) = (uint32(word >> 160), uint32(word >> 192));
+        if (fromInterval >= c.to || untilInterval <= c.from || untilInterval <= fromInterval) return;
+        bytes32 meterId;
         assembly ("memory-safe") {
-            let id := mload(t)
-            r := add(readings.offset, mul(mload(add(t, 0x20)), _READING))
-            let start := calldataload(add(r, 0x20))
-            let end := add(readings.offset, mul(readings.length, _READING))
-            let production := 0
-            let consumption := 0
-            row := rows
-            let record := add(list, 0x20)
-            for { let last := add(record, mload(list)) } lt(record, last) { record := add(record, _RECORD) } {
-                let word := mload(add(record, 0x20))
-                // active: fromInterval <= id < untilInterval
-                if iszero(or(lt(id, and(shr(160, word), 0xffffffff)), iszero(lt(id, shr(192, word))))) {
-                    let meterId := mload(record)
-                    // the member's reading comes next (past the last reading, lt(r, end) decides)
-                    if iszero(and(lt(r, end), and(eq(calldataload(r), meterId), eq(calldataload(add(r, 0x20)), start)))) {
-                        let error := mload(0x40) // SelfConsumptionIncompleteInterval(id, meterId)
-                        mstore(error, incomplete)
-                        mstore(add(error, 4), id)
-                        mstore(add(error, 0x24), meterId)
-                        revert(error, 0x44)
-                    }
-                    let importWh := calldataload(add(r, 0x40))
-                    let exportWh := calldataload(add(r, 0x60))
-                    mstore(row, and(word, _ADDRESS))
-                    mstore(add(row, 0x20), importWh)
-                    mstore(add(row, 0x40), exportWh)
-                    // at most MAX_MEMBERS readings of less than 2^64 Wh: no overflow
-                    production := add(production, exportWh)
-                    consumption := add(consumption, importWh)
-                    row := add(row, _ROW)
-                    r := add(r, _READING)
+            meterId := mload(add(add(list, 0x20), mul(m, _RECORD)))
+        }
+        uint256 firstActive = fromInterval > c.from ? fromInterval : c.from;
+        uint256 r = c.run;
+        if (r == runs.length || runs[r].meterId != meterId) revert SelfConsumptionIncompleteInterval(firstActive, meterId);
+        // a member's intervals are verified only here, each as it is shared: cannot happen
+        if (runs[r].previousEnd > firstActive * _intervalSeconds) revert SelfConsumptionIncompleteInterval(firstActive, meterId);
+        heads[c.head++] = r;
+        for (; r < runs.length && runs[r].meterId == meterId; ++r) _fill(batch[r], runs[r], word);
+        c.run = r;
+        _checkEnd(meterId, batch[r - 1].endId, c.to);
+    }
+
+    function _checkEnd(bytes32 meterId, uint256 endId, uint256 to) private view {
+        if (endId != to) revert SelfConsumptionRunsNotAligned(meterId, endId * _intervalSeconds, to * _intervalSeconds);
+    }
+
+    /// @dev Records the member's run in `b` (`word`: the member's record word).
+    function _fill(Run memory b, IMeterRegistry.SignedReadings calldata run, uint256 word) private view {
+        b.meterId = run.meterId;
+        b.account = address(uint160(word));
+        b.fromInterval = uint32(word >> 160);
+        b.untilInterval = uint32(word >> 192);
+        b.firstId = run.firstIntervalStart / _intervalSeconds;
+        b.endId = _runEnd(run) / _intervalSeconds;
+        uint32[] calldata imports = run.importWh;
+        uint32[] calldata exports = run.exportWh;
+        assembly ("memory-safe") {
+            mstore(add(b, 0xa0), imports.offset) // b.imports
+            mstore(add(b, 0xc0), exports.offset) // b.exports
+        }
+    }
+
+    function _runEnd(IMeterRegistry.SignedReadings calldata run) private view returns (uint256) {
+        return run.firstIntervalStart + run.importWh.length * _intervalSeconds;
+    }
+
+    /// @dev The active members' energy in interval `t.id` into `rows` (account, importWh,
+    /// exportWh, share, meterId), in member order; an interval of a meter's outage counts zero.
+    /// Sets the active members' count, production and consumption. Intervals come in increasing
+    /// order: each member's head moves on to its next run once past the current one's end.
+    function _collect(Run[] memory batch, uint256[] memory heads, uint256 rows, Interval memory t) private pure {
+        uint256 id = t.id;
+        uint256 row = rows;
+        uint256 production;
+        uint256 consumption;
+        for (uint256 j; j < heads.length; ++j) {
+            Run memory b = batch[heads[j]];
+            while (id >= b.endId) {
+                b = batch[++heads[j]]; // the member's next run (its last ends at `to`)
+            }
+            if (id < b.fromInterval || id >= b.untilInterval) continue;
+            uint256 importWh;
+            uint256 exportWh;
+            if (id >= b.firstId) {
+                uint256 k = (id - b.firstId) << 5;
+                (uint256 imports, uint256 exports) = (b.imports, b.exports);
+                assembly ("memory-safe") {
+                    // the registry read each element checked: clean uint32 words
+                    importWh := calldataload(add(imports, k))
+                    exportWh := calldataload(add(exports, k))
                 }
             }
-            mstore(add(t, 0x80), production)
-            mstore(add(t, 0xa0), consumption)
+            (address account, bytes32 meterId) = (b.account, b.meterId);
+            assembly ("memory-safe") {
+                mstore(row, account)
+                mstore(add(row, 0x20), importWh)
+                mstore(add(row, 0x40), exportWh)
+                mstore(add(row, 0x80), meterId)
+            }
+            production += exportWh;
+            consumption += importWh;
+            row += _ROW;
         }
-        uint256 next = (r - _readingOffset(readings)) / _READING;
-        t.next = next;
-        t.active = (row - rows) / _ROW;
-        if (next < readings.length && _readingWord(readings, next, 1) == _readingWord(readings, t.first, 1)) {
-            revert SelfConsumptionUnexpectedReading(t.id, bytes32(_readingWord(readings, next, 0)));
-        }
-    }
-
-    function _readingOffset(IMeterRegistry.SignedReading[] calldata readings) private pure returns (uint256 offset) {
-        assembly ("memory-safe") {
-            offset := readings.offset
-        }
+        (t.active, t.production, t.consumption) = ((row - rows) / _ROW, production, consumption);
     }
 
     /// @dev Each active member's share, floor(min(P, C) * c_j / C), into `rows`; returns their sum.
@@ -324,44 +398,24 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
         }
     }
 
-    /// @dev The operator's shares for the k-th interval of the batch, checked against the
-    /// verified consumption of each member and the verified production, into `rows`.
-    function _supplied(
-        IMeterRegistry.SignedReading[] calldata readings,
-        uint64[][] calldata supplied,
-        uint256 k,
-        uint256 rows,
-        Interval memory t
-    ) private pure returns (uint256 total) {
-        if (k >= supplied.length || supplied[k].length != t.active) {
-            revert SelfConsumptionSharesShape(t.id, k < supplied.length ? supplied[k].length : 0, t.active);
-        }
-        uint64[] calldata shares = supplied[k];
+    /// @dev The operator's shares for interval `t.id`, checked against the verified consumption
+    /// of each active member and the verified production, into `rows`.
+    function _supplied(uint64[] calldata shares, uint256 rows, Interval memory t) private pure returns (uint256 total) {
+        if (shares.length != t.active) revert SelfConsumptionSharesShape(t.id, shares.length, t.active);
         for (uint256 j; j < shares.length; ++j) {
             uint256 share = shares[j];
             uint256 importWh;
+            bytes32 meterId;
             assembly ("memory-safe") {
                 let row := add(rows, mul(j, _ROW))
                 importWh := mload(add(row, 0x20))
+                meterId := mload(add(row, 0x80))
                 mstore(add(row, 0x60), share)
             }
-            if (share > importWh) _refuseShare(readings, t, j, share, importWh);
+            if (share > importWh) revert SelfConsumptionShareAboveConsumption(t.id, meterId, uint64(share), uint64(importWh));
             total += share;
         }
         if (total > t.production) revert SelfConsumptionSharesAboveProduction(t.id, total, t.production);
-    }
-
-    /// @dev Reverts: the j-th active member's share is above its consumption.
-    function _refuseShare(
-        IMeterRegistry.SignedReading[] calldata readings,
-        Interval memory t,
-        uint256 j,
-        uint256 share,
-        uint256 importWh
-    ) private pure {
-        // the j-th active member's reading is the interval's j-th
-        bytes32 meterId = bytes32(_readingWord(readings, t.first + j, 0));
-        revert SelfConsumptionShareAboveConsumption(t.id, meterId, uint64(share), uint64(importWh));
     }
 
     /// @dev The interval's block of the token settlement, written at `out`: what each member gives

@@ -9,6 +9,7 @@ import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 /// participants by allocation or trade; a consumer redeems (burns) them against its own verified
 /// import for the same interval, never more. What is left after settlement is surplus.
 /// @dev Conservation, per interval id: sum of balances + sum of redeemed = sum of verified export.
+/// Amounts per account and interval are at most 2^32 - 1 Wh ({EnergyTokenAmountOverflow}).
 interface IEnergyToken is IERC1155 {
     /// @notice Only the `MeterRegistry` credits verified energy.
     error EnergyTokenUnauthorizedRegistry(address caller);
@@ -34,18 +35,20 @@ interface IEnergyToken is IERC1155 {
     /// `TransferSingle` burn, whose operator is the allocator.
     event SettledLocally(uint256 indexed intervalId, bytes entries);
 
-    /// @notice Verified energy of one reading, credited to the meter's owner.
-    struct Credit {
-        address account;
-        uint64 intervalId;
-        uint64 importWh;
-        uint64 exportWh;
-    }
+    /// @notice An account's amount for one interval would pass 2^32 - 1 Wh (4.29 GWh), the most the
+    /// ledger holds per account and interval.
+    error EnergyTokenAmountOverflow(address account, uint256 intervalId);
 
-    /// @notice Called by the registry once per batch of verified readings carrying energy: for
-    /// each credit, mints `exportWh` tokens of `intervalId` to `account` and adds `importWh` to its
-    /// verified import. Mints of consecutive credits to the same account are one `TransferBatch`.
-    function creditVerifiedEnergy(Credit[] calldata credits) external;
+    /// @notice Called by the registry for each verified run of a meter carrying energy: for the
+    /// k-th interval (id `firstIntervalId + k`), mints `exportWh[k]` tokens to `account` and adds
+    /// `importWh[k]` to its verified import. The mints are one `TransferBatch` (operator: the
+    /// registry) of the intervals that export.
+    function creditVerifiedEnergy(
+        address account,
+        uint256 firstIntervalId,
+        uint32[] calldata importWh,
+        uint32[] calldata exportWh
+    ) external;
 
     /// @notice Burns `amountWh` tokens of `intervalId` held by `account` against its verified
     /// import: local energy consumed. Requirements: caller is `account` or approved for all by it;

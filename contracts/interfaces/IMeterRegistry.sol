@@ -2,9 +2,12 @@
 pragma solidity ^0.8.24;
 
 /// @title IMeterRegistry: participants, meters and signed meter readings of one energy community
-/// @notice The root of trust of a gridshare deployment. Meters (or their gateways) sign one
-/// `MeterReading` per interval with EIP-712; anyone relays them in batches; the registry verifies
-/// them and credits the verified energy to the meter owner's `EnergyToken` account.
+/// @notice The root of trust of a gridshare deployment. Meters (or their gateways) sign runs of
+/// consecutive intervals (`MeterReadings`, EIP-712 version "2"); anyone relays them in batches; the
+/// registry verifies them and credits the verified energy to the meter owner's `EnergyToken`
+/// account. A meter's intervals form one unbroken chain from its registration on: a run is
+/// verified only if it starts where the meter's verified readings end (`previousEnd`), and the only
+/// gaps are outages the meter itself signed (intervals `[previousEnd, firstIntervalStart)`).
 /// @dev Units: energy in Wh, power in W, time in unix seconds (see docs/protocol.md).
 interface IMeterRegistry {
     // ------------------------------------------------------------------------------------------
@@ -37,26 +40,42 @@ interface IMeterRegistry {
         uint64 registeredAt;
     }
 
-    /// @notice A meter's last verified reading (all zero before the first one).
+    /// @notice Where a meter's verified readings stand.
     struct MeterState {
-        uint64 nextIntervalStart; // end of the last verified interval; 0 before the first reading
-        uint64 importRegisterWh;
+        /// End of the meter's verified intervals (and signed outages): the `previousEnd` its next
+        /// run must carry. Set at registration to the first interval start at or after both the
+        /// registration time and the commissioning date: no reading can come before.
+        uint64 nextIntervalStart;
+        uint64 importRegisterWh; // the registers at `nextIntervalStart`, once a run was verified
         uint64 exportRegisterWh;
-        uint64 verifiedExportWh; // sum of the export of all verified readings
+        uint64 verifiedExportWh; // sum of the export of all verified intervals
+        bool registersKnown; // false until the meter's first run (its registers' start is unknown)
     }
 
-    /// @notice One signed reading as relayed on-chain: the EIP-712 `MeterReading` fields followed
-    /// by the meter's secp256k1 signature (v, r, s) over its typed-data digest.
-    struct SignedReading {
+    /// @notice A run of readings as relayed on-chain: the EIP-712 `MeterReadings` fields followed
+    /// by the meter's secp256k1 signature (v, r, s) over its typed-data digest. The run covers the
+    /// outage `[previousEnd, firstIntervalStart)` (empty when they are equal) and then
+    /// `importWh.length` consecutive intervals from `firstIntervalStart`, the k-th importing
+    /// `importWh[k]` and exporting `exportWh[k]` Wh; the registers are the meter's at the run's end.
+    struct SignedReadings {
         bytes32 meterId;
-        uint64 intervalStart;
-        uint64 importWh;
-        uint64 exportWh;
+        uint64 previousEnd;
+        uint64 firstIntervalStart;
+        uint32[] importWh;
+        uint32[] exportWh;
         uint64 importRegisterWh;
         uint64 exportRegisterWh;
         uint8 v;
         bytes32 r;
         bytes32 s;
+    }
+
+    /// @notice The operation a meter's readings go through: from interval `fromInterval` until
+    /// (before) `untilInterval`, only `operation` may submit them (`operation` zero: none).
+    struct Binding {
+        address operation;
+        uint32 fromInterval;
+        uint32 untilInterval;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -91,8 +110,24 @@ interface IMeterRegistry {
     error MeterRegistryIntervalNotAligned(uint64 intervalStart, uint64 intervalSeconds);
     /// @notice The interval ends at `intervalEnd`, after the current block's timestamp `now`.
     error MeterRegistryIntervalNotEnded(uint64 intervalStart, uint256 intervalEnd, uint256 now);
-    /// @notice The interval does not come after the meter's last verified one.
-    error MeterRegistryIntervalNotAfterLast(bytes32 meterId, uint64 intervalStart, uint64 lastIntervalStart);
+    /// @notice The run does not continue the meter's verified readings: it says they end at
+    /// `previousEnd`, they end at `nextIntervalStart`. Before: the run's intervals are already
+    /// verified (or were declared an outage); after: an earlier run of the meter must come first.
+    error MeterRegistryNotContinuous(bytes32 meterId, uint64 previousEnd, uint64 nextIntervalStart);
+    /// @notice A malformed run: `firstIntervalStart` before `previousEnd`, import and export
+    /// series of different lengths (`imports`, `exports`), or nothing at all (no outage, no interval).
+    error MeterRegistryInvalidRun(bytes32 meterId, uint64 previousEnd, uint64 firstIntervalStart, uint256 imports, uint256 exports);
+    /// @notice A run (its outage and intervals) may span at most `maxSeconds` (31 days): a longer
+    /// outage is declared in several runs.
+    error MeterRegistryRunTooLong(bytes32 meterId, uint64 previousEnd, uint256 end, uint256 maxSeconds);
+    /// @notice The meter's readings from interval `fromInterval` on go through the operation
+    /// `operation` (a collective self-consumption operation shares them as they are verified).
+    error MeterRegistryMeterInOperation(bytes32 meterId, address operation, uint32 fromInterval);
+    /// @notice A binding to an operation that cannot be made or changed: the meter is bound to
+    /// `operation` (zero: none), or readings after `fromInterval`'s start are already verified.
+    error MeterRegistryInvalidBinding(bytes32 meterId, address operation, uint32 fromInterval, uint64 nextIntervalStart);
+    /// @notice Only an account with `ALLOCATOR_ROLE` (a self-consumption operation) binds meters.
+    error MeterRegistryUnauthorizedAllocator(address caller);
     /// @notice A cumulative register went down from `previousWh` to `registerWh`.
     error MeterRegistryRegisterDecreased(bytes32 meterId, Flow flow, uint64 previousWh, uint64 registerWh);
     /// @notice The register moved by `stepWh` since the last reading but the interval claims
@@ -128,9 +163,14 @@ interface IMeterRegistry {
     );
     event MeterSignerRotated(bytes32 indexed meterId, address previousSigner, address newSigner);
     event MeterDeactivated(bytes32 indexed meterId);
-    /// @notice A signed reading was verified; its energy is credited to the meter owner's account
-    /// in `EnergyToken` under the interval id `intervalStart / intervalSeconds`.
-    event ReadingVerified(bytes32 indexed meterId, uint64 intervalStart, uint64 importWh, uint64 exportWh);
+    /// @notice A run of readings was verified: the outage `[previousEnd, firstIntervalStart)`, then
+    /// the intervals from `firstIntervalStart` on; the k-th interval's energy is credited to the
+    /// meter owner's account in `EnergyToken` under the interval id
+    /// `firstIntervalStart / intervalSeconds + k`.
+    event ReadingsVerified(
+        bytes32 indexed meterId, uint64 previousEnd, uint64 firstIntervalStart, uint32[] importWh, uint32[] exportWh
+    );
+    event MeterBound(bytes32 indexed meterId, address indexed operation, uint32 fromInterval, uint32 untilInterval);
 
     // ------------------------------------------------------------------------------------------
     // Operator functions
@@ -165,14 +205,24 @@ interface IMeterRegistry {
     // Readings
     // ------------------------------------------------------------------------------------------
 
-    /// @notice Verifies a batch of signed readings and credits their energy; callable by anyone.
-    /// @dev Batch semantics: all or nothing. If any reading is refused, the whole transaction
-    /// reverts with the custom error of the first refused reading, which names its meter and
-    /// interval, and no reading of the batch is applied. Relayers simulate first (`eth_call`), set
-    /// a refused reading aside with its error, and resubmit the rest. Readings of one meter must
-    /// appear in increasing interval order; batching consecutive readings of the same meter next
-    /// to each other is cheapest (the meter's state is read and written once per run).
-    function submitReadings(SignedReading[] calldata readings) external;
+    /// @notice Verifies a batch of signed runs and credits their energy; callable by anyone, except
+    /// for the intervals of a meter bound to an operation, which only that operation submits.
+    /// @dev Batch semantics: all or nothing. If any run is refused, the whole transaction reverts
+    /// with the custom error of the first refused run, which names its meter, and no run of the
+    /// batch is applied. Runs of one meter must follow each other in order. A refused run leaves
+    /// the meter's state as it was: the same intervals, signed correctly, are verified later.
+    function submitReadings(SignedReadings[] calldata runs) external;
+
+    /// @notice Binds a meter's readings from `fromInterval` on to the calling operation (caller:
+    /// `ALLOCATOR_ROLE`). Requirements: the meter is not bound to another operation (a binding that
+    /// ended, with every bound interval verified, may be replaced); no reading at or after
+    /// `fromInterval`'s start is verified yet.
+    function bindOperation(bytes32 meterId, uint32 fromInterval) external;
+
+    /// @notice Ends the calling operation's binding of a meter at `untilInterval` (its first
+    /// interval no longer bound). Requirements: the meter is bound to the caller;
+    /// `untilInterval >= fromInterval`; no reading at or after `untilInterval`'s start verified.
+    function unbindOperation(bytes32 meterId, uint32 untilInterval) external;
 
     // ------------------------------------------------------------------------------------------
     // Views
@@ -185,21 +235,19 @@ interface IMeterRegistry {
     /// @notice A meter's owner and registration time only (cheaper than {meter} for contracts).
     function meterOwner(bytes32 meterId) external view returns (address owner, uint64 registeredAt);
     function meterState(bytes32 meterId) external view returns (MeterState memory);
+    /// @notice The operation a meter's readings go through, if any.
+    function binding(bytes32 meterId) external view returns (Binding memory);
     /// @notice The meter's total verified export before UTC day `day` (day = unix time / 86400):
-    /// the sum of the export of its verified readings of intervals before that day. Final: later
-    /// readings can only be for later intervals. Reverts with `MeterRegistryNoCheckpoint` while
-    /// it is not known.
+    /// the sum of the export of its verified intervals before that day. Final: it is known once
+    /// the meter's verified readings (or a signed outage) reach the day's start, whatever day the
+    /// next run comes, and later runs only add later intervals. Zero for a consumer meter and for
+    /// days before the meter's first interval. Reverts with `MeterRegistryNoCheckpoint` while it
+    /// is not known.
     function verifiedExportAt(bytes32 meterId, uint256 day) external view returns (uint64);
     /// @notice Verified export of the meter over the UTC days [fromDay, toDay), in Wh: what a
     /// guarantee of origin for that period may certify.
     function verifiedExportBetween(bytes32 meterId, uint256 fromDay, uint256 toDay) external view returns (uint64);
-    /// @notice The EIP-712 digest a meter signs for this reading on this deployment.
-    function readingDigest(
-        bytes32 meterId,
-        uint64 intervalStart,
-        uint64 importWh,
-        uint64 exportWh,
-        uint64 importRegisterWh,
-        uint64 exportRegisterWh
-    ) external view returns (bytes32);
+    /// @notice The EIP-712 digest a meter signs for this run on this deployment (the signature
+    /// fields of `run` are ignored).
+    function readingsDigest(SignedReadings calldata run) external view returns (bytes32);
 }

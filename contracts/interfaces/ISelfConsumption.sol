@@ -4,18 +4,22 @@ pragma solidity ^0.8.24;
 import {IMeterRegistry} from "./IMeterRegistry.sol";
 
 /// @title ISelfConsumption: one collective self-consumption operation (French ACC)
-/// @notice The operator (PMO) lists the operation's meters, each from a given interval on. A
-/// relayer submits the signed readings of every member meter for whole intervals; the contract has
+/// @notice The operator (PMO) lists the operation's meters, each from a given interval on; the
+/// registry then accepts those meters' readings of those intervals only through this operation. A
+/// relayer submits the signed runs of every member meter for the same intervals; the contract has
 /// the registry verify them and, in the same transaction, shares each interval's production among
 /// the members' consumption with the operation's allocation key, then settles it on the
 /// `EnergyToken`: producers' crypto-kWh move to consumers and are consumed there. No consumer gets
 /// more than its verified consumption; the total given never exceeds verified production; the rest
-/// is surplus and stays with the producers.
-/// @dev Batch layout: interval after interval, in increasing order; within an interval, one
-/// reading per active member, in member order (see {members}). Sharing in the transaction that
-/// verifies the readings is what makes it cheap: every storage slot it updates was just written
-/// by the verification. The member list is kept as the code of a data contract (read in one
-/// account access, see `libraries/CodeData.sol`), rewritten when members join or leave.
+/// is surplus and stays with the producers. Intervals are shared in order, each exactly once, as
+/// their readings are verified: no member's interval is verified and left unshared.
+/// @dev Batch layout: one run per member active in any of the intervals shared, in member order
+/// (see {members}), each starting where its meter's verified readings end and all ending at the
+/// same interval; the batch shares every interval from `lastAllocated() + 1` to that end (an
+/// interval of a member's signed outage counts zero for it). Sharing in the transaction that
+/// verifies the readings is what makes it cheap: every storage slot it updates was just written by
+/// the verification. The member list is kept as the code of a data contract (read in one account
+/// access, see `libraries/CodeData.sol`), rewritten when members join or leave.
 interface ISelfConsumption {
     /// @notice DynamicDefault: production shared pro rata of consumption, computed on-chain.
     /// Supplied: the operator supplies each consumer's share per interval (static, dynamic simple
@@ -43,14 +47,18 @@ interface ISelfConsumption {
     /// @notice Membership can only change for intervals after the last allocated one, and
     /// intervals are shared in increasing order: each after the last allocated one.
     error SelfConsumptionIntervalAlreadyAllocated(uint256 intervalId, uint256 lastAllocated);
-    /// @notice The batch lacks the reading of an active member for that interval (or has them out
-    /// of member order).
+    /// @notice The batch lacks the run of a member active in interval `intervalId` (or has the
+    /// runs out of member order).
     error SelfConsumptionIncompleteInterval(uint256 intervalId, bytes32 missingMeterId);
-    /// @notice A reading that is not the next expected one: not a member, or a second reading.
+    /// @notice A run that is not the next expected one: not a member active in the batch's
+    /// intervals, or a second run of the same meter.
     error SelfConsumptionUnexpectedReading(uint256 intervalId, bytes32 meterId);
+    /// @notice Every run of a batch ends where the first does (`expectedEnd`); this one ends at `end`.
+    error SelfConsumptionRunsNotAligned(bytes32 meterId, uint256 end, uint256 expectedEnd);
     /// @notice The function does not match the operation's allocation key.
     error SelfConsumptionWrongKey(Key key);
-    /// @notice Supplied shares: one list per interval of the batch, one share per active member.
+    /// @notice Supplied shares: one list per interval of the batch (every interval from
+    /// `lastAllocated() + 1` to the runs' end), one share per active member.
     /// `shares` were given where `members` were expected; for a batch with too many lists, the
     /// interval is the batch's last and the two numbers count lists and intervals.
     error SelfConsumptionSharesShape(uint256 intervalId, uint256 shares, uint256 members);
@@ -65,24 +73,30 @@ interface ISelfConsumption {
     /// the energy shared locally (the rest of the production is surplus).
     event IntervalAllocated(uint256 indexed intervalId, uint64 productionWh, uint64 consumptionWh, uint64 sharedWh);
 
-    /// @notice Adds meters, in this order, from interval `fromInterval` on (operator).
+    /// @notice Adds meters, in this order, from interval `fromInterval` on (operator), and binds
+    /// their readings from then on to this operation in the registry.
     /// Requirements: known meters, not yet members (nor twice in `meterIds`); at most
-    /// `MAX_MEMBERS` in all; `fromInterval` after the last allocated interval.
+    /// `MAX_MEMBERS` in all; `fromInterval` after the last allocated interval; no reading of the
+    /// meters verified from `fromInterval` on; this contract holds the registry's `ALLOCATOR_ROLE`.
+    /// When no member is in the operation after the last allocated interval, sharing starts at
+    /// `fromInterval` (`lastAllocated` becomes `fromInterval - 1`).
     /// @dev Rewrites the member list (200 gas per byte of it, 64 bytes per member): join many
     /// meters in one call.
     function join(bytes32[] calldata meterIds, uint32 fromInterval) external;
 
-    /// @notice Removes a member from interval `untilInterval` on (operator). Requirements: a
-    /// member; `untilInterval` after the last allocated interval.
+    /// @notice Removes a member from interval `untilInterval` on (operator); its readings from
+    /// then on are free of the operation. Requirements: a member; `untilInterval` after the last
+    /// allocated interval and not before its `fromInterval`.
     function leave(bytes32 meterId, uint32 untilInterval) external;
 
-    /// @notice Verifies the readings and shares each of their intervals with the dynamic default
-    /// key; callable by anyone (the operation's key must be DynamicDefault).
-    function submitAndAllocate(IMeterRegistry.SignedReading[] calldata readings) external;
+    /// @notice Verifies the runs and shares each of their intervals with the dynamic default key;
+    /// callable by anyone (the operation's key must be DynamicDefault).
+    function submitAndAllocate(IMeterRegistry.SignedReadings[] calldata runs) external;
 
-    /// @notice Verifies the readings and shares each interval as supplied (operator; the key must
-    /// be Supplied). `sharesWh[k][j]` is the share of the j-th active member in the k-th interval.
-    function submitAndAllocateSupplied(IMeterRegistry.SignedReading[] calldata readings, uint64[][] calldata sharesWh)
+    /// @notice Verifies the runs and shares each interval as supplied (operator; the key must be
+    /// Supplied). `sharesWh[k][j]` is the share of the j-th member active in the k-th interval
+    /// from `lastAllocated() + 1`.
+    function submitAndAllocateSupplied(IMeterRegistry.SignedReadings[] calldata runs, uint64[][] calldata sharesWh)
         external;
 
     function key() external view returns (Key);
