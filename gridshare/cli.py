@@ -23,7 +23,7 @@ from rich.table import Table
 from gridshare import compiler, deployment, ledger, network
 from gridshare.errors import GridshareError
 from gridshare.meter import MeterKind, load_keystore, meter_id, new_meter_key, parse_salt, save_keystore
-from gridshare.reading import FIELDS, MeterReading, load_signed, save_signed
+from gridshare.reading import DAY_RUN, load_signed, load_unsigned, save_signed, to_runs
 from gridshare.relayer import relay
 
 # tables need room: when the output is not a terminal, do not squeeze them into 80 columns
@@ -268,40 +268,34 @@ def meter_register(ctx: Context, point, salt, signer, owner, kind, capacity_w, t
 @click.argument("output", type=click.Path(path_type=Path))
 @click.option("--manifest", type=click.Path(path_type=Path),
               help="Deployment manifest naming the chain and registry [default: deployments/31337.json].")
-def meter_sign(keystore: Path, readings: Path, output: Path, manifest: Path | None):
-    """Sign unsigned READINGS (CSV with the MeterReading columns) into OUTPUT (CSV or JSON).
+@click.option("--previous-end", type=click.IntRange(0, 2**64 - 1), default=None,
+              help="Unix time where the meter's verified readings end (its nextIntervalStart on-chain): "
+                   "the first run declares an outage from there [default: its first interval].")
+@click.option("--run-intervals", type=click.IntRange(1, 2976), default=DAY_RUN, show_default=True,
+              help="Cut runs every this many intervals since the epoch (96: at each UTC day for 15-minute "
+                   "intervals). Members of an operation sign the operation's cadence.")
+def meter_sign(keystore: Path, readings: Path, output: Path, manifest: Path | None, previous_end: int | None,
+               run_intervals: int):
+    """Sign unsigned READINGS (CSV, one row per interval: meterId, intervalStart, importWh, exportWh,
+    importRegisterWh, exportRegisterWh) into runs in OUTPUT (CSV or JSON).
 
-    Signing needs no chain: the chain id and the registry come from the manifest.
+    Signing needs no chain: the chain id, the registry and the interval length come from the
+    manifest. Intervals the file skips become outages the meter declares (signed).
     """
     manifest = manifest or deployment.manifest_path(network.ANVIL_CHAIN_ID)
     if not manifest.exists():
         raise GridshareError(f"{manifest} not found: deploy first or pass --manifest")
     m = json.loads(manifest.read_text())
     chain_id, registry = m["chainId"], m["contracts"]["MeterRegistry"]["address"]
+    seconds = int(m["settings"]["intervalSeconds"])
     key = load_keystore(keystore, _password("GRIDSHARE_METER_PASSWORD", confirm=False))
-    rows = _read_unsigned(readings)
-    signed = [r.sign(key, chain_id, registry) for r in rows]
+    rows = load_unsigned(readings)
+    if not rows:
+        raise GridshareError(f"{readings} holds no readings")
+    runs = to_runs(rows, seconds, previous_end=previous_end, run_intervals=run_intervals)
+    signed = [r.sign(key, chain_id, registry) for r in runs]
     save_signed(output, signed)
-    console.print(f"signed {len(signed)} readings with {key.address} for chain {chain_id} -> {output}")
-
-
-def _read_unsigned(path: Path) -> list[MeterReading]:
-    import csv
-
-    if not path.exists():
-        raise GridshareError(f"{path} not found")
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        if reader.fieldnames is None or not set(FIELDS) <= set(reader.fieldnames):
-            raise GridshareError(f"{path}: the header must name the columns {','.join(FIELDS)}")
-        out = []
-        for line, row in enumerate(reader, start=2):
-            try:
-                out.append(MeterReading(bytes.fromhex(row["meterId"].removeprefix("0x")),
-                                        *(int(row[c]) for c in FIELDS[1:])))
-            except (ValueError, GridshareError) as exc:
-                raise GridshareError(f"{path} line {line}: {exc}") from None
-        return out
+    console.print(f"signed {len(rows)} readings in {len(signed)} runs with {key.address} for chain {chain_id} -> {output}")
 
 
 # --- readings and balances -------------------------------------------------------------------------
@@ -314,30 +308,33 @@ def readings():
 
 @readings.command("submit")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--batch-size", type=click.IntRange(1, 500), default=100, show_default=True)
+@click.option("--batch-intervals", type=click.IntRange(1, 5000), default=1500, show_default=True,
+              help="Meter-intervals per transaction (whole runs).")
 @pass_ctx
-def readings_submit(ctx: Context, file: Path, batch_size: int):
-    """Relay signed readings from FILE (CSV or JSON) in batches; resumable.
+def readings_submit(ctx: Context, file: Path, batch_intervals: int):
+    """Relay signed runs from FILE (CSV or JSON) in batches; resumable.
 
-    Readings already verified on-chain are skipped, so a rerun after a crash submits only what is
-    missing. Refused readings are listed, written to FILE.rejected.csv, and make the exit code 1.
+    Runs already verified on-chain are skipped, so a rerun after a crash submits only what is
+    missing. Runs that cannot be verified (refused, superseded, waiting for missing intervals) are
+    listed with why, written to FILE.rejected.csv, and make the exit code 1.
     """
     signed = load_signed(file)
     with ctx.chain() as chain:
         community = deployment.load(chain)
-        with Progress(TextColumn("relaying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        with Progress(TextColumn("relaying runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err_console) as progress:
             task = progress.add_task("relay", total=len(signed))
-            report = relay(community, signed, batch_size=batch_size, on_progress=lambda n: progress.advance(task, n))
-    console.print(f"{report.submitted} readings verified in {report.batches} batches, "
-                  f"{report.already_verified} already on-chain, {len(report.rejected)} refused"
-                  + (f"; {report.gas_used / report.submitted:,.0f} gas per reading" if report.submitted else ""))
+            report = relay(community, signed, batch_intervals=batch_intervals,
+                           on_progress=lambda n: progress.advance(task, n))
+    console.print(f"{report.submitted} runs ({report.intervals} intervals) verified in {report.batches} batches, "
+                  f"{report.already_verified} already on-chain, {len(report.rejected)} not verified"
+                  + (f"; {report.gas_used / report.intervals:,.0f} gas per interval" if report.intervals else ""))
     if report.rejected:
         rejected_path = file.with_name(file.stem + ".rejected.csv")
-        save_signed(rejected_path, [r.reading for r in report.rejected])
+        save_signed(rejected_path, [r.run for r in report.rejected])
         for r in report.rejected:
-            err_console.print(f"refused: {r}")
-        raise GridshareError(f"{len(report.rejected)} readings refused (written to {rejected_path}); fix or drop them")
+            err_console.print(f"not verified: {r}")
+        raise GridshareError(f"{len(report.rejected)} runs not verified (written to {rejected_path}); fix or drop them")
 
 
 @cli.command()
@@ -471,31 +468,34 @@ def _meter_id_arg(text: str) -> bytes:
 
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--intervals-per-tx", type=click.IntRange(1, 16), default=2, show_default=True)
+@click.option("--batch-member-intervals", type=click.IntRange(1, 5000), default=1200, show_default=True,
+              help="Member-intervals per transaction, at most (whole runs: one batch if the runs are longer).")
 @pass_ctx
-def allocate(ctx: Context, file: Path, intervals_per_tx: int):
-    """Share every complete interval of FILE's readings in the self-consumption operation.
+def allocate(ctx: Context, file: Path, batch_member_intervals: int):
+    """Verify the members' signed runs in FILE and share their intervals in the operation.
 
-    The members' signed readings are verified and shared in the same transactions. Idempotent and
-    resumable: intervals already shared are skipped; it stops at the first interval that lacks a
-    member's reading.
+    The members' runs are verified and shared in the same transactions. Idempotent and resumable:
+    intervals already shared are skipped; it stops at the first interval a member's runs do not
+    reach, and names the meter.
     """
     from gridshare.operation import allocate as run_allocation
 
     signed = load_signed(file)
     with ctx.chain() as chain:
         community = deployment.load(chain)
+        seconds = community.interval_seconds
         with Progress(TextColumn("sharing intervals"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err_console) as progress:
-            task = progress.add_task("allocate", total=len({s.reading.interval_start for s in signed}))
-            report = run_allocation(community, signed, intervals_per_transaction=intervals_per_tx,
+            total = len({t for s in signed for t in s.run.interval_starts(seconds)})
+            task = progress.add_task("allocate", total=total)
+            report = run_allocation(community, signed, max_member_intervals=batch_member_intervals,
                                     on_progress=lambda n: progress.advance(task, n))
     console.print(f"{report.intervals} intervals shared in {report.transactions} transactions, "
                   f"{report.already_allocated} already shared")
     if report.incomplete:
         iid, meter = report.incomplete
-        raise GridshareError(f"stopped at interval {iid}: no reading of member 0x{meter.hex()} in {file}; "
-                             "add it and run again")
+        raise GridshareError(f"stopped at interval {iid}: member 0x{meter.hex()} has no run reaching it in {file} "
+                             f"({report.why}); add its runs and run again")
 
 
 from gridshare.go_cli import go  # noqa: E402 - registers `gridshare go` on the group above

@@ -59,6 +59,11 @@ class Community:
     def interval_seconds(self) -> int:
         return int(self.manifest["settings"]["intervalSeconds"])
 
+    @property
+    def deployed_at(self) -> int:
+        """The block of the first contract deployed: where event scans start."""
+        return min(c["blockNumber"] for c in self.manifest["contracts"].values())
+
     @cached_property
     def payment_decimals(self) -> int:
         """The market's payment token's decimals (read once)."""

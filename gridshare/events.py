@@ -12,12 +12,12 @@ contract, in chain order.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, Iterable, NamedTuple
 
 from hexbytes import HexBytes
 from web3.contract import Contract
 
-__all__ = ["EventLog"]
+__all__ = ["EventLog", "VerifiedInterval", "verified_intervals"]
 
 
 class EventLog:
@@ -55,3 +55,22 @@ class EventLog:
         logs, decoded = self._by_key.get(key, []), self._decoded[key]
         decoded += [event.process_log(log) for log in logs[len(decoded):]]
         return sorted(decoded, key=lambda e: (e.blockNumber, e.logIndex))
+
+
+class VerifiedInterval(NamedTuple):
+    """One interval of a ``ReadingsVerified`` event (a verified run of a meter's readings)."""
+
+    meter_id: bytes
+    interval_start: int
+    import_wh: int
+    export_wh: int
+    block_number: int
+
+
+def verified_intervals(events: Iterable, interval_seconds: int) -> Iterable[VerifiedInterval]:
+    """The intervals of decoded ``ReadingsVerified`` events, in order (a signed outage has none)."""
+    for e in events:
+        a = e["args"]
+        for k, (imp, exp) in enumerate(zip(a["importWh"], a["exportWh"], strict=True)):
+            yield VerifiedInterval(a["meterId"], a["firstIntervalStart"] + k * interval_seconds, imp, exp,
+                                   e["blockNumber"])

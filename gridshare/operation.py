@@ -1,10 +1,12 @@
 """A collective self-consumption operation on-chain: members, and sharing interval by interval.
 
-:func:`allocate` relays the members' signed readings through ``SelfConsumption``, which verifies
-them and shares each interval in the same transaction. It is idempotent and resumable: intervals
-up to the operation's ``lastAllocated`` are done and skipped, so a run killed in the middle and
-started again loses nothing and counts nothing twice. It stops at the first interval that lacks a
-member's reading: sharing a later interval first would make that one impossible for good.
+:func:`allocate` relays the members' signed runs of readings through ``SelfConsumption``, which
+verifies them and shares each interval in the same transaction. The registry accepts a member's
+readings of its intervals in the operation only from the operation, and the operation shares its
+intervals in order, each once: nothing can be verified and left unshared, or skipped. It is
+idempotent and resumable: intervals up to the operation's ``lastAllocated`` are done and skipped,
+so a run killed in the middle and started again loses nothing and counts nothing twice. It stops
+at the first interval a member's runs do not reach, and says which meter and interval.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from web3.utils.abi import get_abi_element
 from gridshare.allocation import AllocationKey
 from gridshare.deployment import ALLOCATION_KEYS, Community
 from gridshare.errors import GridshareError
-from gridshare.reading import SignedReading
+from gridshare.reading import SignedReadings
 
 STILL_IN = 2**32 - 1
 MAX_MEMBERS = 256  # SelfConsumption.MAX_MEMBERS (tests/test_self_consumption.py checks they agree)
@@ -44,6 +46,7 @@ class AllocationReport:
     transactions: int = 0
     gas_used: int = 0
     incomplete: tuple[int, bytes] | None = None  # (interval id, missing meter) where it stopped
+    why: str = ""  # why that meter's runs do not reach that interval
     skipped_ids: list[int] = field(default_factory=list)
     batches: list[tuple[list[int], int]] = field(default_factory=list)  # per transaction: interval ids, gas
 
@@ -82,21 +85,55 @@ def join(community: Community, meter_ids: Sequence[bytes], from_interval: int) -
         community.transact(community.operation.functions.join(new, from_interval))
 
 
+#: Member-intervals per transaction: a verified and shared member-interval costs up to ~10k gas,
+#: so a batch stays under EIP-7825's per-transaction cap of 2^24 gas.
+MAX_BATCH_MEMBER_INTERVALS = 1_200
+
+
+def run_intervals_for(members: int, interval_seconds: int = 900) -> int:
+    """How many intervals the members' runs should each cover so that one batch (every member's
+    run) fits a transaction: a divisor of a day's intervals, at most a day."""
+    per_day = 86_400 // interval_seconds
+    fits = max(1, MAX_BATCH_MEMBER_INTERVALS // max(1, members))
+    return max(d for d in range(1, per_day + 1) if per_day % d == 0 and d <= fits)
+
+
+def _chains(community: Community, ms: list[Member], runs: Sequence[SignedReadings]) -> dict[bytes, list[SignedReadings]]:
+    """Per member meter, its runs that continue its verified readings on-chain, in order."""
+    seconds = community.interval_seconds
+    by_meter: dict[bytes, dict[int, SignedReadings]] = defaultdict(dict)
+    for s in runs:
+        by_meter[s.run.meter_id][s.run.previous_end] = s
+    chains: dict[bytes, list[SignedReadings]] = {}
+    for m in ms:
+        cursor = community.registry.functions.meterState(m.meter_id).call()[0]
+        chain = []
+        mine = by_meter.get(m.meter_id, {})
+        while cursor in mine:
+            chain.append(mine[cursor])
+            cursor = mine[cursor].run.end(seconds)
+        chains[m.meter_id] = chain
+    return chains
+
+
 def allocate(
     community: Community,
-    readings: Sequence[SignedReading],
+    runs: Sequence[SignedReadings],
     *,
     key: AllocationKey | None = None,
-    intervals_per_transaction: int = 2,
+    max_member_intervals: int = MAX_BATCH_MEMBER_INTERVALS,
     on_progress: Callable[[int], None] | None = None,
     check_first: bool = True,
 ) -> AllocationReport:
-    """Share every complete interval found in ``readings`` not shared yet.
+    """Share every interval the members' runs in ``runs`` reach, not shared yet.
 
-    ``key`` is required when the operation's key is ``supplied``: the shares are computed here with
-    it (see :mod:`gridshare.allocation`) and the contract checks their bounds. ``check_first=False``
-    sends each transaction without simulating it first (the embedded chain then runs it once, not
-    twice; a refusal is still named, by replaying it: see :meth:`Community.transact`).
+    A batch shares the intervals from ``lastAllocated + 1`` to an end every member active in them
+    has a run ending at (runs are signed by the meters and cannot be cut): the largest such end
+    whose batch holds at most ``max_member_intervals`` member-intervals, or the first one if even
+    that is larger. ``key`` is required when the operation's key is ``supplied``: the shares are
+    computed here with it (see :mod:`gridshare.allocation`) and the contract checks their bounds.
+    ``check_first=False`` sends each transaction without simulating it first (a refusal is still
+    named, by replaying it: see :meth:`Community.transact`).
     """
     operation = community.operation
     supplied = key_name(community) == "supplied"
@@ -105,47 +142,95 @@ def allocate(
     seconds = community.interval_seconds
     ms = members(community)
     last = operation.functions.lastAllocated().call()
-    by_interval: dict[int, dict[bytes, SignedReading]] = defaultdict(dict)
-    for s in readings:
-        by_interval[s.reading.interval_start // seconds][s.reading.meter_id] = s
     report = AllocationReport()
-    pending: list[tuple[list[SignedReading], list[int]]] = []  # per interval: readings, shares
-    for iid in sorted(by_interval):
-        if iid <= last:
-            report.already_allocated += 1
-            continue
-        active = [m for m in ms if m.active(iid)]
-        if not active:
-            report.skipped_ids.append(iid)
-            continue
-        missing = [m for m in active if m.meter_id not in by_interval[iid]]
-        if missing:
-            report.incomplete = (iid, missing[0].meter_id)
-            break
-        batch = [by_interval[iid][m.meter_id] for m in active]
-        shares: list[int] = []
-        if supplied:  # members are named by their meter id in hex, e.g. for static coefficients
-            names = ["0x" + s.reading.meter_id.hex() for s in batch]
-            production = {n: s.reading.export_wh for n, s in zip(names, batch, strict=True)}
-            consumption = {n: s.reading.import_wh for n, s in zip(names, batch, strict=True)}
-            allocation = key.allocate(production, consumption)
-            shares = [allocation.received(n) for n in names]
-        pending.append((batch, shares))
+    report.already_allocated = len({t // seconds for s in runs for t in s.run.interval_starts(seconds)
+                                    if t // seconds <= last})
     if on_progress and report.already_allocated:
         on_progress(report.already_allocated)
-    for k in range(0, len(pending), intervals_per_transaction):
-        chunk = pending[k : k + intervals_per_transaction]
-        ids = [batch[0].reading.interval_start // seconds for batch, _ in chunk]
-        args = [s.as_call_arg() for batch, _ in chunk for s in batch]
+    chains = _chains(community, ms, runs)
+    ends = {mid: [s.run.end(seconds) // seconds for s in chain] for mid, chain in chains.items()}
+    start = last + 1
+    while True:
+        batch_end, incomplete = _next_end(ms, ends, start, max_member_intervals)
+        if batch_end is None:
+            report.incomplete = incomplete
+            if incomplete is not None:
+                report.why = _why(community, incomplete, ms)
+            break
+        active = [m for m in ms if m.from_interval < batch_end and m.until_interval > start
+                  and m.from_interval < m.until_interval]
+        batch: list[SignedReadings] = []
+        for m in active:
+            while chains[m.meter_id] and chains[m.meter_id][0].run.end(seconds) // seconds <= batch_end:
+                batch.append(chains[m.meter_id].pop(0))
+            ends[m.meter_id] = [e for e in ends[m.meter_id] if e > batch_end]
+        args = [s.as_call_arg() for s in batch]
         if supplied:
-            call = EncodedCall(operation, "submitAndAllocateSupplied", args, [shares for _, shares in chunk])
+            call = EncodedCall(operation, "submitAndAllocateSupplied", args,
+                               _shares(key, batch, active, start, batch_end, seconds))
         else:
             call = EncodedCall(operation, "submitAndAllocate", args)
         receipt = community.transact(call, simulated=not check_first)
         report.transactions += 1
         report.gas_used += receipt["gasUsed"]
+        ids = list(range(start, batch_end))
         report.batches.append((ids, receipt["gasUsed"]))
-        report.intervals += len(chunk)
+        report.intervals += len(ids)
+        report.skipped_ids += [i for i in ids if not any(m.active(i) for m in active)]
         if on_progress:
-            on_progress(len(chunk))
+            on_progress(len(ids))
+        start = batch_end
     return report
+
+
+def _next_end(ms: list[Member], ends: dict[bytes, list[int]], start: int, budget: int) -> tuple[int | None, tuple[int, bytes] | None]:
+    """The end (first interval id after) of the next batch from ``start``, or None and the first
+    (interval id, meter) no run reaches."""
+    candidates = sorted({e for es in ends.values() for e in es if e > start})
+    best = None
+    for end in candidates:
+        active = [m for m in ms if m.from_interval < end and m.until_interval > start and m.from_interval < m.until_interval]
+        if not all(end in ends[m.meter_id] for m in active):
+            continue
+        cost = sum(end - max(start, m.from_interval) for m in active)
+        if best is not None and cost > budget:
+            break
+        best = end
+    if best is not None:
+        return best, None
+    # where it stops: the first active member whose runs do not reach the interval after `start`
+    for m in ms:
+        if m.active(start) or (m.from_interval > start and m.from_interval < m.until_interval):
+            first = max(start, m.from_interval)
+            if not any(e > first for e in ends[m.meter_id]):
+                return None, (first, m.meter_id)
+    return None, None
+
+
+def _why(community: Community, incomplete: tuple[int, bytes], ms: list[Member]) -> str:
+    iid, meter = incomplete
+    nxt = community.registry.functions.meterState(meter).call()[0]
+    return (f"the meter's verified readings end at {nxt}; no run continuing them "
+            f"reaches interval {iid} (starting {iid * community.interval_seconds})")
+
+
+def _shares(key: AllocationKey, batch: list[SignedReadings], active: list[Member], start: int, end: int,
+            seconds: int) -> list[list[int]]:
+    """Per interval of the batch, each active member's share with ``key``; members are named by
+    their meter id in hex (e.g. for static coefficients)."""
+    energy: dict[tuple[bytes, int], tuple[int, int]] = {}
+    for s in batch:
+        r = s.run
+        for t, imp, exp in zip(r.interval_starts(seconds), r.import_wh, r.export_wh):
+            energy[(r.meter_id, t // seconds)] = (imp, exp)
+    out = []
+    for iid in range(start, end):
+        now = [m for m in active if m.active(iid)]
+        names = ["0x" + m.meter_id.hex() for m in now]
+        values = [energy.get((m.meter_id, iid), (0, 0)) for m in now]  # an outage counts zero
+        if not now:
+            out.append([])
+            continue
+        allocation = key.allocate({n: v[1] for n, v in zip(names, values)}, {n: v[0] for n, v in zip(names, values)})
+        out.append([allocation.received(n) for n in names])
+    return out

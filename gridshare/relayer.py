@@ -1,13 +1,20 @@
-"""Relay signed readings to the MeterRegistry in batches: resumable, and never silent about a refusal.
+"""Relay signed runs of readings to the MeterRegistry in batches: resumable, and exact about what
+is missing.
 
-- **Resumable from the chain itself.** A meter's intervals strictly advance on-chain, so every
-  reading whose interval starts before the meter's ``nextIntervalStart`` is already verified (or
-  superseded). A rerun after a crash reads that state and submits only what is missing: nothing is
-  lost, nothing is counted twice (the contract would refuse a second copy anyway).
+- **Resumable from the chain itself.** A meter's runs form one chain on-chain: each starts where
+  the meter's verified readings end (``meterState(meterId).nextIntervalStart``). A rerun after a
+  crash reads that state and submits only the runs that continue it: nothing is lost, nothing is
+  counted twice (the contract would refuse a second copy anyway).
+- **Nothing is reported verified that is not.** A run whose intervals the chain has already passed
+  is checked against the meter's ``ReadingsVerified`` events: reported ``already verified`` only if
+  the chain holds exactly its data, otherwise refused as ``superseded`` (the chain holds other data
+  or an outage for those intervals).
 - **Batches are all-or-nothing on-chain.** Each batch is first simulated with ``eth_call``; if it
-  would revert, the first refused reading is found by bisection over prefixes, set aside with its
-  decoded custom error, and the rest of the batch goes on.
-- Readings are sent grouped by meter and in interval order, which the contract handles cheapest.
+  would revert, the first refused run is found by bisection over prefixes and set aside with its
+  decoded custom error; the meter's later runs wait behind it (``blocked``), since they cannot be
+  verified before it. A refused run signed again correctly is verified by a later relay.
+- Runs a meter's chain cannot reach (a run starting after intervals the file lacks) are reported
+  ``waiting`` with the missing span.
 """
 
 from __future__ import annotations
@@ -17,60 +24,112 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from gridshare.deployment import Community
+from gridshare.events import verified_intervals
+from gridshare.reading import SignedReadings
 from gridshare.revert import CustomError
-from gridshare.reading import SignedReading
+
+#: Meter-intervals per transaction: ~5k gas each, so a batch stays well under EIP-7825's 2^24.
+MAX_BATCH_INTERVALS = 1_500
 
 
 @dataclass
 class Rejection:
-    reading: SignedReading
-    error: CustomError
+    """A run not verified, and why: a contract ``error``, or a ``reason`` found before sending."""
+
+    run: SignedReadings
+    error: CustomError | None = None
+    reason: str = ""
 
     def __str__(self) -> str:
-        r = self.reading.reading
-        return f"meter 0x{r.meter_id.hex()[:12]}.. interval {r.interval_start}: {self.error}"
+        r = self.run.run
+        why = str(self.error) if self.error is not None else self.reason
+        return f"meter 0x{r.meter_id.hex()[:12]}.. run from {r.previous_end} ({len(r)} intervals): {why}"
 
 
 @dataclass
 class RelayReport:
-    total: int = 0
+    total: int = 0  # runs given
     already_verified: int = 0
     submitted: int = 0
+    intervals: int = 0  # intervals verified by this relay
     batches: int = 0
     gas_used: int = 0
     rejected: list[Rejection] = field(default_factory=list)
 
+    @property
+    def missing(self) -> list[Rejection]:
+        return self.rejected
 
-def pending(community: Community, readings: Sequence[SignedReading]) -> tuple[list[SignedReading], int]:
-    """The readings not yet verified on-chain, grouped by meter in interval order, and how many
-    were dropped as already verified."""
-    by_meter: dict[bytes, list[SignedReading]] = defaultdict(list)
-    for s in readings:
-        by_meter[s.reading.meter_id].append(s)
-    todo: list[SignedReading] = []
-    done = 0
+
+def _on_chain(community: Community, meter_id: bytes) -> dict[int, tuple[int, int]]:
+    """The meter's verified intervals: interval start -> (importWh, exportWh); outages absent."""
+    logs = community.registry.events.ReadingsVerified().get_logs(
+        from_block=community.deployed_at, argument_filters={"meterId": meter_id})
+    return {v.interval_start: (v.import_wh, v.export_wh)
+            for v in verified_intervals(logs, community.interval_seconds)}
+
+
+def plan(community: Community, runs: Sequence[SignedReadings]) -> tuple[list[list[SignedReadings]], RelayReport]:
+    """Per meter, the runs that continue its chain on-chain, in order; and the report of those
+    already verified or that cannot be submitted (superseded, overlapping, waiting)."""
+    report = RelayReport(total=len(runs))
+    seconds = community.interval_seconds
+    by_meter: dict[bytes, list[SignedReadings]] = defaultdict(list)
+    for s in runs:
+        by_meter[s.run.meter_id].append(s)
+    chains: list[list[SignedReadings]] = []
     for meter_id in sorted(by_meter):
         try:
             next_start = community.registry.functions.meterState(meter_id).call()[0]
-        except Exception as exc:  # noqa: BLE001 - an unknown meter: its readings get refused below
+        except Exception as exc:  # noqa: BLE001 - an unknown meter: its runs get refused below
             if community.errors.from_exception(exc) is None:
                 raise
-            next_start = 0
-        unique = {s.reading.interval_start: s for s in by_meter[meter_id]}  # a file may repeat a row
-        for start in sorted(unique):
-            if start < next_start:
-                done += 1
+            next_start = None
+        unique = {(s.run.previous_end, s.run.first_interval_start, len(s.run)): s for s in by_meter[meter_id]}
+        todo = sorted(unique.values(), key=lambda s: s.run.previous_end)
+        if next_start is None:  # submitted, to be refused with the contract's own error
+            chains.append(todo)
+            continue
+        verified: dict[int, tuple[int, int]] | None = None
+        pending: list[SignedReadings] = []
+        for s in todo:
+            r = s.run
+            if r.end(seconds) <= next_start:
+                if verified is None:
+                    verified = _on_chain(community, meter_id)
+                mine = dict(zip(r.interval_starts(seconds), zip(r.import_wh, r.export_wh, strict=True)))
+                if all(verified.get(t) == v for t, v in mine.items()) and all(
+                        t not in verified for t in range(r.previous_end, r.first_interval_start, seconds)):
+                    report.already_verified += 1
+                else:
+                    report.rejected.append(Rejection(s, reason="superseded: the chain holds other data or "
+                                                                "an outage for these intervals"))
+            elif r.previous_end < next_start:
+                report.rejected.append(Rejection(s, reason=f"overlaps the meter's verified readings, which end at "
+                                                           f"{next_start}"))
             else:
-                todo.append(unique[start])
-    return todo, done
+                pending.append(s)
+        chain: list[SignedReadings] = []
+        cursor = next_start
+        by_start = {s.run.previous_end: s for s in pending}
+        while cursor in by_start:
+            s = by_start.pop(cursor)
+            chain.append(s)
+            cursor = s.run.end(seconds)
+        for s in sorted(by_start.values(), key=lambda s: s.run.previous_end):
+            report.rejected.append(Rejection(s, reason=f"waiting: the meter's readings from {cursor} to "
+                                                       f"{s.run.previous_end} are missing"))
+        if chain:
+            chains.append(chain)
+    return chains, report
 
 
-def _call(community: Community, batch: Sequence[SignedReading]):
+def _call(community: Community, batch: Sequence[SignedReadings]):
     return community.registry.functions.submitReadings([s.as_call_arg() for s in batch])
 
 
-def _first_refused(community: Community, batch: list[SignedReading]) -> tuple[int, CustomError]:
-    """Index of the first reading whose prefix makes the batch revert, and its error."""
+def _first_refused(community: Community, batch: list[SignedReadings]) -> tuple[int, CustomError]:
+    """Index of the first run whose prefix makes the batch revert, and its error."""
     lo, hi = 1, len(batch)  # the full batch fails; find the shortest failing prefix
     error = community.simulate(_call(community, batch))
     assert error is not None
@@ -86,31 +145,58 @@ def _first_refused(community: Community, batch: list[SignedReading]) -> tuple[in
 
 def relay(
     community: Community,
-    readings: Sequence[SignedReading],
+    runs: Sequence[SignedReadings],
     *,
-    batch_size: int = 100,
+    batch_intervals: int = MAX_BATCH_INTERVALS,
     on_progress: Callable[[int], None] | None = None,
 ) -> RelayReport:
-    """Submit every not-yet-verified reading; ``on_progress(n)`` is called as n readings are done."""
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
-    report = RelayReport(total=len(readings))
-    todo, report.already_verified = pending(community, readings)
-    if on_progress and report.already_verified:
-        on_progress(report.already_verified)
-    for offset in range(0, len(todo), batch_size):
-        batch = list(todo[offset : offset + batch_size])
-        size = len(batch)
+    """Submit every run that continues its meter's verified readings; ``on_progress(n)`` is
+    called as n runs are done. A batch holds whole runs, at most ``batch_intervals`` intervals
+    (or one run, if longer)."""
+    if batch_intervals < 1:
+        raise ValueError("batch_intervals must be at least 1")
+    chains, report = plan(community, runs)
+    if on_progress and (report.already_verified or report.rejected):
+        on_progress(report.already_verified + len(report.rejected))
+    # interleave the meters' chains: each batch takes the next runs of every meter in turn
+    queue = [list(c) for c in chains]
+    while queue:
+        batch: list[SignedReadings] = []
+        size = 0
+        for chain in queue:
+            while chain and (not batch or size + len(chain[0].run) <= batch_intervals):
+                size += len(chain[0].run)
+                batch.append(chain.pop(0))
+                if size >= batch_intervals:
+                    break
+            if size >= batch_intervals:
+                break
+        queue = [c for c in queue if c]
+        taken = len(batch)
         while batch:
             if community.simulate(_call(community, batch)) is None:
                 break
             index, error = _first_refused(community, batch)
-            report.rejected.append(Rejection(batch.pop(index), error))
+            refused = batch.pop(index)
+            report.rejected.append(Rejection(refused, error))
+            meter = refused.run.meter_id
+            # the meter's later runs wait behind the refused one
+            blocked = [s for s in batch[index:] if s.run.meter_id == meter]
+            for c in queue:
+                if c and c[0].run.meter_id == meter:
+                    blocked += c
+                    c.clear()
+            for s in blocked:
+                if s in batch:
+                    batch.remove(s)
+                report.rejected.append(Rejection(s, reason="blocked: an earlier run of this meter was refused"))
+            queue = [c for c in queue if c]
         if batch:
             receipt = community.transact(_call(community, batch), simulated=True)
             report.submitted += len(batch)
+            report.intervals += sum(len(s.run) for s in batch)
             report.batches += 1
             report.gas_used += receipt["gasUsed"]
         if on_progress:
-            on_progress(size)
+            on_progress(taken)
     return report

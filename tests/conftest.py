@@ -12,7 +12,7 @@ from gridshare.cli import main
 from gridshare.deployment import Community, ContractReverted, deploy
 from gridshare.meter import MeterKind, meter_id, new_meter_key
 from gridshare.network import Chain, connect
-from gridshare.reading import MeterReading, SignedReading, series_to_readings
+from gridshare.reading import MeterReadings, SignedReadings
 
 SALT = bytes.fromhex("5a" * 32)
 SOLAR = b"solar-pv".ljust(32, b"\0")
@@ -25,6 +25,7 @@ class MeterFixture:
     owner: str
     kind: MeterKind
     capacity_w: int
+    first: int  # its first interval's start: where its verified readings begin (nextIntervalStart)
 
 
 class Env:
@@ -56,21 +57,38 @@ class Env:
             self.c.transact(self.registry.functions.registerParticipant(account))
 
     def meter(self, owner: str, kind: MeterKind = MeterKind.PRODUCER, capacity_w: int = 10_000,
-              point: str | None = None) -> MeterFixture:
+              point: str | None = None, commissioned: int = 1_700_000_000) -> MeterFixture:
         self.participant(owner)
         key = new_meter_key()
         mid = meter_id(SALT, point or key.address)
-        self.c.transact(self.registry.functions.registerMeter(mid, key.address, owner, int(kind), capacity_w, SOLAR, 1_700_000_000))
-        return MeterFixture(mid, key, owner, kind, capacity_w)
+        self.c.transact(self.registry.functions.registerMeter(mid, key.address, owner, int(kind), capacity_w, SOLAR, commissioned))
+        first = self.registry.functions.meterState(mid).call()[0]
+        return MeterFixture(mid, key, owner, kind, capacity_w, first)
 
-    def sign(self, m: MeterFixture, reading: MeterReading) -> SignedReading:
-        return reading.sign(m.key, self.chain.chain_id, self.registry.address)
+    def sign(self, m: MeterFixture, run: MeterReadings) -> SignedReadings:
+        return run.sign(m.key, self.chain.chain_id, self.registry.address)
 
-    def readings(self, m: MeterFixture, start: int, imports: list[int], exports: list[int], **registers) -> list[SignedReading]:
-        starts = [start + 900 * i for i in range(len(imports))]
-        return [self.sign(m, r) for r in series_to_readings(m.id, starts, imports, exports, **registers)]
+    def run(self, m: MeterFixture, start: int, imports: list[int], exports: list[int], *, previous_end: int | None = None,
+            import_register_wh: int = 0, export_register_wh: int = 0) -> MeterReadings:
+        """An unsigned run of ``m`` from ``start`` (its outage from ``previous_end``, if given); the
+        registers advance from the given values, those before the run's first interval."""
+        return MeterReadings(m.id, start if previous_end is None else previous_end, start, imports, exports,
+                             import_register_wh + sum(imports), export_register_wh + sum(exports))
 
-    def submit(self, signed: list[SignedReading], sender: str | None = None) -> dict:
+    def readings(self, m: MeterFixture, start: int, imports: list[int], exports: list[int], **kwargs) -> list[SignedReadings]:
+        """``m``'s run from ``start``, signed, as a batch of one."""
+        return [self.sign(m, self.run(m, start, imports, exports, **kwargs))]
+
+    def at(self, timestamp: int) -> None:
+        """Move the chain's clock to ``timestamp`` if it is behind."""
+        if self.now() < timestamp:
+            self.chain.travel(timestamp)
+
+    def submit(self, signed: list[SignedReadings], sender: str | None = None, *, travel: bool = True) -> dict:
+        """Submit runs to the registry; first moves the clock to the end of the last interval
+        unless ``travel`` is False."""
+        if travel:
+            self.at(max(s.run.end(900) for s in signed))
         return self.c.transact(self.registry.functions.submitReadings([s.as_call_arg() for s in signed]), sender or self.relayer)
 
 
