@@ -153,8 +153,11 @@ def allocate(
     while True:
         batch_end, incomplete = _next_end(ms, ends, start, max_member_intervals)
         if batch_end is None:
-            report.incomplete = incomplete
-            if incomplete is not None:
+            # stopped short only if some member's run given is left unshared
+            member_ids = {m.meter_id for m in ms}
+            left = any(s.run.meter_id in member_ids and s.run.end(seconds) // seconds > start for s in runs)
+            if left and incomplete is not None:
+                report.incomplete = incomplete
                 report.why = _why(community, incomplete, ms)
             break
         active = [m for m in ms if m.from_interval < batch_end and m.until_interval > start
