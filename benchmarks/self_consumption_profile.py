@@ -1,12 +1,12 @@
-"""Where the gas of sharing goes: the compact path's cost, opcode by opcode, on anvil's step tracer.
+"""Where the gas of the default building goes: one transaction, opcode by opcode, on anvil's step tracer.
 
-Run: ``.venv/bin/python benchmarks/self_consumption_profile.py [--members 50] [--intervals 1]``.
-The scenario of ``benchmarks/self_consumption.py`` (half prosumers, all consuming), on an anvil
-started with ``--steps-tracing``: the same readings are sent once alone
-(``MeterRegistry.submitReadings``) and once through ``SelfConsumption.submitAndAllocate``, and
-each transaction's steps (``debug_traceTransaction``) are summed by contract and opcode class.
-The difference of the two is the sharing, line by line. Call overhead is what a CALL costs its
-caller beyond what the callee uses; memory expansion is counted in the opcode that grows memory.
+Run: ``.venv/bin/python benchmarks/self_consumption_profile.py [--intervals 16] [--batch 3]``.
+The day of ``benchmarks/self_consumption.py`` (61 meters in one operation, runs of ``--intervals``
+intervals), on an anvil started with ``--steps-tracing``: the batches before ``--batch`` are sent,
+then batch ``--batch`` (by default the one holding noon) is traced (``debug_traceTransaction``) and
+its steps summed by contract and opcode class, per meter-interval. Call overhead is what a CALL
+costs its caller beyond what the callee uses; memory expansion is counted in the opcode that grows
+memory.
 """
 
 from __future__ import annotations
@@ -82,34 +82,32 @@ def profile(w3, tx_hash, names: dict[str, str]) -> Counter:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=50)
-    parser.add_argument("--intervals", type=int, default=1, help="intervals per transaction")
+    parser.add_argument("--intervals", type=int, default=16, help="intervals per run (a divisor of 96)")
+    parser.add_argument("--batch", type=int, default=3, help="which batch of the day to trace")
     args = parser.parse_args()
-    n, k = args.members, args.intervals
+    k = args.intervals
     with start_anvil(extra_args=["--steps-tracing"], history_states=None) as chain:
-        c, ms = bench._setup(chain, n)
-        c.transact(c.operation.functions.submitAndAllocate(bench._readings(c, ms, 0, 1)))
-        readings = bench._readings(c, ms, 1, k)
+        chain.travel(bench.DAY - 86_400)
+        c, ms = bench._setup(chain, bench.building())
+        c.transact(c.operation.functions.join([mid for mid, _, _ in ms], bench.DAY // 900))
+        chain.travel(bench.DAY + 86_400)
+        batches = bench._runs(c, ms, k)
+        for batch in batches[:args.batch]:
+            c.transact(bench.EncodedCall(c.operation, "submitAndAllocate", batch), gas=16_000_000)
         names = {c.registry.address.lower(): "MeterRegistry", c.token.address.lower(): "EnergyToken",
                  c.operation.address.lower(): "SelfConsumption"}
-        snap = chain.w3.provider.make_request("evm_snapshot", [])["result"]
-        alone = c.transact(c.registry.functions.submitReadings(readings), gas=29_000_000)
-        before = profile(chain.w3, alone["transactionHash"].to_0x_hex(), names)
-        chain.w3.provider.make_request("evm_revert", [snap])
-        shared = c.transact(c.operation.functions.submitAndAllocate(readings), gas=29_000_000)
-        after = profile(chain.w3, shared["transactionHash"].to_0x_hex(), names)
-    cells = n * k
-    table = Table(title=f"Sharing {k} interval(s) among {n} members: compact minus readings alone (gas)",
-                  title_justify="left")
-    for col in ("contract", "what", "readings alone", "compact", "sharing", "per participant-interval"):
+        receipt = c.transact(bench.EncodedCall(c.operation, "submitAndAllocate", batches[args.batch]), gas=16_000_000)
+        out = profile(chain.w3, receipt["transactionHash"].to_0x_hex(), names)
+    cells = len(ms) * k
+    table = Table(title=f"Batch {args.batch} of the day: {len(ms)} meters x {k} intervals verified, minted and "
+                        "shared (gas)", title_justify="left")
+    for col in ("contract", "what", "gas", "per meter-interval"):
         table.add_column(col, justify="left" if col in ("contract", "what") else "right")
-    for key in sorted(set(before) | set(after), key=lambda x: -(after[x] - before[x])):
-        d = after[key] - before[key]
-        if before[key] or after[key]:
-            table.add_row(*key, f"{before[key]:,}", f"{after[key]:,}", f"{d:,}", f"{d / cells:,.0f}")
-    total = sum(after.values()) - sum(before.values())
-    table.add_row("total", "", f"{sum(before.values()):,}", f"{sum(after.values()):,}", f"{total:,}",
-                  f"{total / cells:,.0f}", style="bold")
+    for key in sorted(out, key=lambda x: -out[x]):
+        if out[key]:
+            table.add_row(*key, f"{out[key]:,}", f"{out[key] / cells:,.0f}")
+    total = sum(out.values())
+    table.add_row("total", "", f"{total:,}", f"{total / cells:,.0f}", style="bold")
     Console(width=140).print(table)
     return 0
 
