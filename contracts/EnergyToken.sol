@@ -32,6 +32,9 @@ contract EnergyToken is ERC1155, IEnergyToken {
     uint256 private constant _IMPORTED = 2;
     uint256 private constant _REDEEMED = 3;
     uint256 private constant _LANE = 0xffffffff;
+    /// @dev The even lanes of a slot, and the carry bit above each (see {_addLanes}).
+    uint256 private constant _EVEN = 0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff;
+    uint256 private constant _CARRIES = 0x0000000100000000000000010000000000000001000000000000000100000000;
 
     /// @dev {settleLocal}'s packed layout: an interval's header (uint64 id, uint16 count) and entry
     /// (address, uint64 given, uint64 received), in bytes.
@@ -74,22 +77,13 @@ contract EnergyToken is ERC1155, IEnergyToken {
         _set(account, id, field, sum);
     }
 
-    /// @dev Adds eight lanes at once (`word`: group `group`'s lanes to add); reverts naming the
-    /// first lane that would pass 2^32 - 1.
-    function _addLanes(address account, uint256 group, uint256 field, uint256 word) private {
-        mapping(uint256 => uint256) storage lanes = _lanes[account];
-        uint256 key = (group << 2) | field;
-        uint256 old = lanes[key];
-        if (old == 0) {
-            lanes[key] = word; // the usual case: a fresh group
-            return;
+    /// @dev The slot of `account`'s lanes mapping: `_lanes[account]`.
+    function _base(address account) private pure returns (uint256 base) {
+        assembly ("memory-safe") {
+            mstore(0, account)
+            mstore(0x20, _lanes.slot)
+            base := keccak256(0, 0x40)
         }
-        for (uint256 l; l < 8; ++l) {
-            if (((old >> (l << 5)) & _LANE) + ((word >> (l << 5)) & _LANE) > _LANE) {
-                revert EnergyTokenAmountOverflow(account, (group << 3) | l);
-            }
-        }
-        lanes[key] = old + word; // no lane carries into the next: checked above
     }
 
     // ------------------------------------------------------------------------------------------
@@ -97,6 +91,9 @@ contract EnergyToken is ERC1155, IEnergyToken {
     // ------------------------------------------------------------------------------------------
 
     /// @inheritdoc IEnergyToken
+    /// @dev The registry has checked every word of both arrays is a clean uint32 and that they
+    /// have the same length: they are read raw. A run of a meter usually fills whole groups of
+    /// eight lanes, each slot written once.
     function creditVerifiedEnergy(
         address account,
         uint256 firstIntervalId,
@@ -104,33 +101,88 @@ contract EnergyToken is ERC1155, IEnergyToken {
         uint32[] calldata exportWh
     ) external {
         if (msg.sender != address(_registry)) revert EnergyTokenUnauthorizedRegistry(msg.sender);
-        uint256 n = importWh.length; // the registry checked exportWh has the same length
+        uint256 imports;
+        uint256 exports;
+        assembly ("memory-safe") {
+            imports := importWh.offset
+            exports := exportWh.offset
+        }
+        uint256 bad = _creditLanes(_base(account), firstIntervalId, imports, exports, importWh.length);
+        if (bad != 0) revert EnergyTokenAmountOverflow(account, bad - 1);
+        _emitMints(account, firstIntervalId, exportWh);
+    }
+
+    /// @dev Adds a run's import and export (calldata words at `imports` and `exports`, `n` each)
+    /// to the lanes under `base`, group by group. Returns 0, or 1 + the interval id of a lane
+    /// that would pass 2^32 - 1 (then nothing is to be kept: the caller reverts).
+    function _creditLanes(uint256 base, uint256 first, uint256 imports, uint256 exports, uint256 n)
+        private
+        returns (uint256 bad)
+    {
+        assembly ("memory-safe") {
+            // The lanes of intervals [k, end) of the run, in their group's slot layout.
+            function pack(k, end, id0, importsAt, exportsAt) -> importLanes, exportLanes {
+                for {} lt(k, end) { k := add(k, 1) } {
+                    let shift := shl(5, and(add(id0, k), 7))
+                    importLanes := or(importLanes, shl(shift, calldataload(add(importsAt, shl(5, k)))))
+                    exportLanes := or(exportLanes, shl(shift, calldataload(add(exportsAt, shl(5, k)))))
+                }
+            }
+            // Adds `word` to the eight lanes of slot `key`; returns 0, or 1 + the first lane that
+            // would pass 2^32 - 1 (then writes nothing). Even and odd lanes are added apart, each
+            // with 32 zero bits above it, so a carry shows as bit 32 of its 64-bit half.
+            function addLanes(b, key, word) -> lane {
+                mstore(0, key)
+                mstore(0x20, b)
+                let slot := keccak256(0, 0x40)
+                let old := sload(slot)
+                let even := add(and(old, _EVEN), and(word, _EVEN))
+                let odd := add(and(shr(32, old), _EVEN), and(shr(32, word), _EVEN))
+                if iszero(and(or(even, odd), _CARRIES)) {
+                    sstore(slot, add(old, word))
+                    leave
+                }
+                for {} iszero(gt(add(and(shr(shl(5, lane), old), _LANE), and(shr(shl(5, lane), word), _LANE)), _LANE)) {} {
+                    lane := add(lane, 1)
+                }
+                lane := add(lane, 1)
+            }
+            for { let k := 0 } lt(k, n) {} {
+                let group := shr(3, add(first, k))
+                let end := sub(shl(3, add(group, 1)), first)
+                if gt(end, n) { end := n }
+                let importLanes, exportLanes := pack(k, end, first, imports, exports)
+                k := end
+                let key := shl(2, group)
+                let lane := 0
+                if importLanes { lane := addLanes(base, or(key, _IMPORTED), importLanes) }
+                if and(iszero(lane), iszero(iszero(exportLanes))) {
+                    lane := addLanes(base, or(key, _MINTED), exportLanes)
+                    if iszero(lane) { lane := addLanes(base, or(key, _BALANCE), exportLanes) }
+                }
+                if lane {
+                    bad := add(shl(3, group), lane) // 1 + the lane's interval id
+                    break
+                }
+            }
+        }
+    }
+
+    /// @dev The ERC-1155 mint events of a run: one `TransferSingle` or `TransferBatch` of the
+    /// intervals that export (operator: the registry).
+    function _emitMints(address account, uint256 first, uint32[] calldata exportWh) private {
+        uint256 n = exportWh.length;
         uint256[] memory ids = new uint256[](n);
         uint256[] memory values = new uint256[](n);
         uint256 mints;
-        uint256 k;
-        while (k < n) {
-            // the run's part in one group of eight intervals
-            uint256 group = (firstIntervalId + k) >> 3;
-            uint256 stop = ((group + 1) << 3) - firstIntervalId;
-            if (stop > n) stop = n;
-            uint256 imports;
-            uint256 exports;
-            for (; k < stop; ++k) {
-                uint256 id = firstIntervalId + k;
-                uint256 shift = (id & 7) << 5;
-                imports |= uint256(importWh[k]) << shift;
-                uint256 exp = exportWh[k];
-                if (exp != 0) {
-                    exports |= exp << shift;
-                    (ids[mints], values[mints]) = (id, exp);
-                    ++mints;
+        assembly ("memory-safe") {
+            for { let k := 0 } lt(k, n) { k := add(k, 1) } {
+                let e := calldataload(add(exportWh.offset, shl(5, k)))
+                if e {
+                    mints := add(mints, 1)
+                    mstore(add(ids, shl(5, mints)), add(first, k))
+                    mstore(add(values, shl(5, mints)), e)
                 }
-            }
-            if (imports != 0) _addLanes(account, group, _IMPORTED, imports);
-            if (exports != 0) {
-                _addLanes(account, group, _MINTED, exports);
-                _addLanes(account, group, _BALANCE, exports);
             }
         }
         if (mints == 1) {
@@ -171,29 +223,82 @@ contract EnergyToken is ERC1155, IEnergyToken {
         }
     }
 
-    /// @dev One interval's entries (account, given, received): see {settleLocal}.
+    /// @dev One interval's entries (account, given, received): see {settleLocal}. The loop is
+    /// assembly (it is the hot path of sharing): per entry, the account's lanes mapping slot (one
+    /// keccak), then the balance lane if it gives, the import and redeemed lanes if it receives;
+    /// the checks, the writes, and the burn's `TransferSingle`. A refused entry stops the loop;
+    /// {_refuse} reverts naming it.
     function _settleInterval(uint256 id, bytes calldata entries) private {
+        bytes32 transferSingle = TransferSingle.selector;
+        uint256 refused; // the refused entry's calldata offset, if any
         uint256 given;
         uint256 received;
-        for (uint256 e; e < entries.length; e += _ENTRY) {
-            uint256 word = uint256(bytes32(entries[e:e + 32 <= entries.length ? e + 32 : entries.length]));
-            address who = address(uint160(word >> 96));
-            uint256 gives = uint64(word >> 32);
-            uint256 gets = uint64(bytes8(entries[e + 28:e + 36]));
-            if (gives != 0) {
-                uint256 balance = _get(who, id, _BALANCE);
-                if (gives > balance) revert ERC1155InsufficientBalance(who, balance, gives, id);
-                _set(who, id, _BALANCE, balance - gives);
-                // consumed locally: a burn whose operator is the allocator
-                emit TransferSingle(msg.sender, who, address(0), id, gives);
+        uint256 shift = (id & 7) << 5;
+        uint256 group = (id >> 3) << 2;
+        assembly ("memory-safe") {
+            let lanesSlot := _lanes.slot
+            for {
+                let e := entries.offset
+                let end := add(e, entries.length)
+            } lt(e, end) { e := add(e, _ENTRY) } {
+                let who := shr(96, calldataload(e))
+                let gives := shr(192, calldataload(add(e, 20))) // givenWh: 8 bytes after the account
+                let gets := shr(192, calldataload(add(e, 28))) // receivedWh: the next 8
+                mstore(0, who)
+                mstore(0x20, lanesSlot)
+                let base := keccak256(0, 0x40)
+                mstore(0x20, base)
+                if gives {
+                    mstore(0, or(group, _BALANCE))
+                    let slot := keccak256(0, 0x40)
+                    let lanes := sload(slot)
+                    if gt(gives, and(shr(shift, lanes), _LANE)) {
+                        refused := e
+                        break
+                    }
+                    sstore(slot, sub(lanes, shl(shift, gives))) // gives <= the lane: no borrow
+                    // TransferSingle(operator: the caller, from: who, to: 0, id, gives): consumed locally
+                    mstore(0, id)
+                    mstore(0x20, gives)
+                    log4(0, 0x40, transferSingle, caller(), who, 0)
+                    mstore(0x20, base)
+                }
+                if gets {
+                    mstore(0, or(group, _IMPORTED))
+                    let imported := and(shr(shift, sload(keccak256(0, 0x40))), _LANE)
+                    mstore(0, or(group, _REDEEMED))
+                    let slot := keccak256(0, 0x40)
+                    let lanes := sload(slot)
+                    // redeemed <= imported always: gets <= imported - redeemed
+                    if gt(gets, sub(imported, and(shr(shift, lanes), _LANE))) {
+                        refused := e
+                        break
+                    }
+                    sstore(slot, add(lanes, shl(shift, gets))) // the lane stays <= imported < 2^32
+                }
+                // at most 65,535 entries of less than 2^64 Wh each: no overflow
+                given := add(given, gives)
+                received := add(received, gets)
             }
-            if (gets != 0) _consume(who, id, gets);
-            // at most 65,535 entries of less than 2^64 Wh each: no overflow
-            given += gives;
-            received += gets;
         }
+        if (refused != 0) _refuse(id, refused);
         if (given != received) revert EnergyTokenUnbalancedSettlement(id, given, received);
         emit SettledLocally(id, entries);
+    }
+
+    /// @dev Reverts with the reason the entry at calldata offset `e` was refused.
+    function _refuse(uint256 id, uint256 e) private view {
+        address account;
+        uint256 gives;
+        uint256 gets;
+        assembly ("memory-safe") {
+            account := shr(96, calldataload(e))
+            gives := shr(192, calldataload(add(e, 20)))
+            gets := shr(192, calldataload(add(e, 28)))
+        }
+        uint256 balance = _get(account, id, _BALANCE);
+        if (gives > balance) revert ERC1155InsufficientBalance(account, balance, gives, id);
+        revert EnergyTokenRedeemExceedsImport(account, id, gets, _get(account, id, _IMPORTED) - _get(account, id, _REDEEMED));
     }
 
     /// @inheritdoc IEnergyToken

@@ -219,10 +219,45 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
             st.verifiedExportWh += uint56(exportSum); // checked: a meter's lifetime export < 2^56 Wh
             st.registersKnown = true;
             _states[meterId] = st;
-            emit ReadingsVerified(meterId, r.previousEnd, r.firstIntervalStart, r.importWh, r.exportWh);
-            // the trusted energy token calls no one (it mints without acceptance hooks)
-            if ((importSum | exportSum) != 0) {
-                token.creditVerifiedEnergy(mp.owner, r.firstIntervalStart / _intervalSeconds, r.importWh, r.exportWh);
+            _emitAndCredit(r, token, (importSum | exportSum) != 0 ? mp.owner : address(0));
+        }
+    }
+
+    /// @dev Emits `ReadingsVerified` for the run and, if `owner` is not zero, credits its energy:
+    /// `token.creditVerifiedEnergy(owner, firstIntervalId, importWh, exportWh)`. The event's data
+    /// and the call's arguments share their tail (the two arrays, ABI-encoded), copied once from
+    /// calldata (every word checked clean by {_checkEnergy}), at the free memory pointer without
+    /// allocating it. The trusted energy token calls no one (it mints without acceptance hooks).
+    function _emitAndCredit(SignedReadings calldata r, IEnergyToken token, address owner) private {
+        uint256 seconds_ = _intervalSeconds;
+        bytes32 topic = ReadingsVerified.selector;
+        bytes4 selector = IEnergyToken.creditVerifiedEnergy.selector;
+        assembly ("memory-safe") {
+            // the struct's words: meterId, previousEnd, firstIntervalStart, then the arrays'
+            // offsets from its start (checked by the decoder when {_checkRun} read them)
+            let imports := add(r, calldataload(add(r, 0x60)))
+            let exports := add(r, calldataload(add(r, 0x80)))
+            let n := calldataload(imports)
+            let p := mload(0x40)
+            // p: selector (4 bytes), then 4 head words, then [n, imports...], [n, exports...]
+            let size := add(0x80, shl(6, add(n, 1))) // the 4 head words and both arrays
+            calldatacopy(add(p, 0x84), imports, add(0x20, shl(5, n)))
+            calldatacopy(add(p, add(0xa4, shl(5, n))), exports, add(0x20, shl(5, n)))
+            // ReadingsVerified(meterId, previousEnd, firstIntervalStart, importWh, exportWh)
+            mstore(add(p, 0x04), calldataload(add(r, 0x20)))
+            mstore(add(p, 0x24), calldataload(add(r, 0x40)))
+            mstore(add(p, 0x44), 0x80)
+            mstore(add(p, 0x64), add(0xa0, shl(5, n)))
+            log2(add(p, 0x04), size, topic, calldataload(r))
+            if owner {
+                // creditVerifiedEnergy(owner, firstIntervalStart / intervalSeconds, importWh, exportWh)
+                mstore(p, selector)
+                mstore(add(p, 0x04), owner)
+                mstore(add(p, 0x24), div(calldataload(add(r, 0x40)), seconds_))
+                if iszero(call(gas(), token, 0, p, add(4, size), 0, 0)) {
+                    returndatacopy(p, 0, returndatasize())
+                    revert(p, returndatasize())
+                }
             }
         }
     }
@@ -291,25 +326,32 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
         }
     }
 
-    /// @dev Per interval: energy within the meter's capacity, no export from a consumer. Returns
-    /// the run's sums (below 2^32 x 2,976 intervals: no overflow).
+    /// @dev Per interval: a clean uint32 (a meter signed what no honest meter signs otherwise),
+    /// energy within the meter's capacity, no export from a consumer. Returns the run's sums
+    /// (below 2^32 x 2,976 intervals: no overflow). One pass over the words in calldata.
     function _checkEnergy(SignedReadings calldata r, uint32 capacityW, MeterKind kind)
         private
         view
         returns (uint256 importSum, uint256 exportSum)
     {
-        // capacityW * seconds_ < 2^32 * 2^11: no overflow; energy * 3600 < 2^44
+        // capacityW * seconds_ < 2^32 * 2^11: no overflow
         uint256 maxWh = uint256(capacityW) * _intervalSeconds / 3600;
         uint32[] calldata imports = r.importWh;
         uint32[] calldata exports = r.exportWh;
         uint256 maxImport;
         uint256 maxExport;
-        for (uint256 k; k < imports.length; ++k) {
-            (uint256 imp, uint256 exp) = (imports[k], exports[k]);
-            importSum += imp;
-            exportSum += exp;
-            if (imp > maxImport) maxImport = imp;
-            if (exp > maxExport) maxExport = exp;
+        assembly ("memory-safe") {
+            for { let k := 0 } lt(k, imports.length) { k := add(k, 1) } {
+                let i := calldataload(add(imports.offset, shl(5, k)))
+                let e := calldataload(add(exports.offset, shl(5, k)))
+                importSum := add(importSum, i)
+                exportSum := add(exportSum, e)
+                if gt(i, maxImport) { maxImport := i }
+                if gt(e, maxExport) { maxExport := e }
+            }
+        }
+        if ((maxImport | maxExport) > type(uint32).max) {
+            revert MeterRegistryInvalidRun(r.meterId, r.previousEnd, r.firstIntervalStart, imports.length, exports.length);
         }
         if (maxImport > maxWh) {
             revert MeterRegistryEnergyExceedsCapacity(r.meterId, Flow.Import, _firstAbove(imports, maxWh), uint64(maxWh));

@@ -24,9 +24,12 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
     // ------------------------------------------------------------------------------------------
 
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
-    /// @dev A member list of 256 records is 16 KiB of code (SSTORE2), under the 24 KiB limit; a
-    /// building of 255 dwellings and its shared plant.
-    uint256 public constant MAX_MEMBERS = 256;
+    /// @dev What one transaction can verify and share in the worst case under EIP-7825's cap of
+    /// 2^24 gas per transaction: every member's interval opening a group of eight lanes in all four
+    /// of its figures (a prosumer importing, exporting and receiving), ~134k gas per member
+    /// (benchmarks/self_consumption.py); 120 members take ~16.1M. Larger communities run several
+    /// operations.
+    uint256 public constant MAX_MEMBERS = 120;
     uint32 private constant _STILL_IN = type(uint32).max;
 
     /// @dev A member in the list: word 0 its meter id; word 1 its account (bits 0-159),
@@ -347,37 +350,43 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
     /// Sets the active members' count, production and consumption. Intervals come in increasing
     /// order: each member's head moves on to its next run once past the current one's end.
     function _collect(Run[] memory batch, uint256[] memory heads, uint256 rows, Interval memory t) private pure {
-        uint256 id = t.id;
         uint256 row = rows;
         uint256 production;
         uint256 consumption;
-        for (uint256 j; j < heads.length; ++j) {
-            Run memory b = batch[heads[j]];
-            while (id >= b.endId) {
-                b = batch[++heads[j]]; // the member's next run (its last ends at `to`)
-            }
-            if (id < b.fromInterval || id >= b.untilInterval) continue;
-            uint256 importWh;
-            uint256 exportWh;
-            if (id >= b.firstId) {
-                uint256 k = (id - b.firstId) << 5;
-                (uint256 imports, uint256 exports) = (b.imports, b.exports);
-                assembly ("memory-safe") {
-                    // the registry read each element checked: clean uint32 words
-                    importWh := calldataload(add(imports, k))
-                    exportWh := calldataload(add(exports, k))
+        // Run's words: meterId 0x00, account 0x20, fromInterval 0x40, untilInterval 0x60,
+        // firstId 0x80, imports 0xa0, exports 0xc0, endId 0xe0
+        assembly ("memory-safe") {
+            let id := mload(t)
+            for { let j := 0 } lt(j, mload(heads)) { j := add(j, 1) } {
+                let head := add(heads, shl(5, add(j, 1)))
+                let h := mload(head)
+                let b := mload(add(batch, shl(5, add(h, 1))))
+                // the member's next run, once past the current one's end (its last ends at `to`)
+                for {} iszero(lt(id, mload(add(b, 0xe0)))) {} {
+                    h := add(h, 1)
+                    b := mload(add(batch, shl(5, add(h, 1))))
+                }
+                mstore(head, h)
+                // active: fromInterval <= id < untilInterval
+                if and(iszero(lt(id, mload(add(b, 0x40)))), lt(id, mload(add(b, 0x60)))) {
+                    let importWh := 0
+                    let exportWh := 0
+                    let firstId := mload(add(b, 0x80))
+                    if iszero(lt(id, firstId)) {
+                        // the registry checked each element: clean uint32 words
+                        let k := shl(5, sub(id, firstId))
+                        importWh := calldataload(add(mload(add(b, 0xa0)), k))
+                        exportWh := calldataload(add(mload(add(b, 0xc0)), k))
+                    }
+                    mstore(row, mload(add(b, 0x20)))
+                    mstore(add(row, 0x20), importWh)
+                    mstore(add(row, 0x40), exportWh)
+                    mstore(add(row, 0x80), mload(b))
+                    production := add(production, exportWh)
+                    consumption := add(consumption, importWh)
+                    row := add(row, _ROW)
                 }
             }
-            (address account, bytes32 meterId) = (b.account, b.meterId);
-            assembly ("memory-safe") {
-                mstore(row, account)
-                mstore(add(row, 0x20), importWh)
-                mstore(add(row, 0x40), exportWh)
-                mstore(add(row, 0x80), meterId)
-            }
-            production += exportWh;
-            consumption += importWh;
-            row += _ROW;
         }
         (t.active, t.production, t.consumption) = ((row - rows) / _ROW, production, consumption);
     }

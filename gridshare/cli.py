@@ -468,10 +468,10 @@ def _meter_id_arg(text: str) -> bytes:
 
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--batch-member-intervals", type=click.IntRange(1, 5000), default=1200, show_default=True,
-              help="Member-intervals per transaction, at most (whole runs: one batch if the runs are longer).")
+@click.option("--max-gas", type=click.IntRange(1_000_000, 2**24), default=16_000_000, show_default=True,
+              help="Plan each transaction's worst-case gas under this (whole runs: one batch if the runs are longer).")
 @pass_ctx
-def allocate(ctx: Context, file: Path, batch_member_intervals: int):
+def allocate(ctx: Context, file: Path, max_gas: int):
     """Verify the members' signed runs in FILE and share their intervals in the operation.
 
     The members' runs are verified and shared in the same transactions. Idempotent and resumable:
@@ -488,7 +488,7 @@ def allocate(ctx: Context, file: Path, batch_member_intervals: int):
                       console=err_console) as progress:
             total = len({t for s in signed for t in s.run.interval_starts(seconds)})
             task = progress.add_task("allocate", total=total)
-            report = run_allocation(community, signed, max_member_intervals=batch_member_intervals,
+            report = run_allocation(community, signed, max_gas=max_gas,
                                     on_progress=lambda n: progress.advance(task, n))
     console.print(f"{report.intervals} intervals shared in {report.transactions} transactions, "
                   f"{report.already_allocated} already shared")

@@ -22,10 +22,11 @@ from web3.utils.abi import get_abi_element
 from gridshare.allocation import AllocationKey
 from gridshare.deployment import ALLOCATION_KEYS, Community
 from gridshare.errors import GridshareError
+from gridshare.meter import MeterKind
 from gridshare.reading import SignedReadings
 
 STILL_IN = 2**32 - 1
-MAX_MEMBERS = 256  # SelfConsumption.MAX_MEMBERS (tests/test_self_consumption.py checks they agree)
+MAX_MEMBERS = 120  # SelfConsumption.MAX_MEMBERS (tests/test_self_consumption.py checks they agree)
 
 
 @dataclass(frozen=True)
@@ -85,17 +86,38 @@ def join(community: Community, meter_ids: Sequence[bytes], from_interval: int) -
         community.transact(community.operation.functions.join(new, from_interval))
 
 
-#: Member-intervals per transaction: a verified and shared member-interval costs up to ~10k gas,
-#: so a batch stays under EIP-7825's per-transaction cap of 2^24 gas.
-MAX_BATCH_MEMBER_INTERVALS = 1_200
+#: EIP-7825 caps a transaction at 2^24 gas; batches are planned to stay under this.
+BATCH_GAS = 16_000_000
+#: Upper bounds of the gas a member costs in a batch, measured with benchmarks/self_consumption.py
+#: (the worst case: every lane slot fresh): per run, per fresh slot of eight lanes (22,100 to
+#: create it), per interval.
+RUN_GAS = 46_000
+FRESH_SLOT_GAS = 22_100
+INTERVAL_GAS = 3_000
+#: The figures (lanes) a meter of each kind writes: import and redeemed for a consumer; export,
+#: balance and auxiliaries' import for a producer; all four for a prosumer.
+LANES = {MeterKind.CONSUMER: 2, MeterKind.PRODUCER: 3, MeterKind.PROSUMER: 4}
 
 
-def run_intervals_for(members: int, interval_seconds: int = 900) -> int:
-    """How many intervals the members' runs should each cover so that one batch (every member's
-    run) fits a transaction: a divisor of a day's intervals, at most a day."""
+def groups_touched(intervals: int) -> int:
+    """The most groups of eight lane slots a run of ``intervals`` intervals, cut every
+    ``intervals`` intervals since the epoch, touches."""
+    return max((offset * intervals % 8 + intervals + 7) // 8 for offset in range(8))
+
+
+def worst_batch_gas(kinds: Sequence[MeterKind], intervals: int) -> int:
+    """An upper bound of the gas of a batch where each member (of these kinds) has a run of
+    ``intervals`` intervals: the per-run cost, every lane slot it touches fresh, the per-interval cost."""
+    groups = groups_touched(intervals)
+    return sum(RUN_GAS + groups * LANES[k] * FRESH_SLOT_GAS + intervals * INTERVAL_GAS for k in kinds)
+
+
+def run_intervals_for(kinds: Sequence[MeterKind], interval_seconds: int = 900) -> int:
+    """How many intervals the members' runs should each cover so that a batch of every member's run
+    fits a transaction even in the worst case: the largest divisor of a day's intervals that does."""
     per_day = 86_400 // interval_seconds
-    fits = max(1, MAX_BATCH_MEMBER_INTERVALS // max(1, members))
-    return max(d for d in range(1, per_day + 1) if per_day % d == 0 and d <= fits)
+    fitting = [d for d in range(1, per_day + 1) if per_day % d == 0 and worst_batch_gas(kinds, d) <= BATCH_GAS]
+    return max(fitting, default=1)
 
 
 def _chains(community: Community, ms: list[Member], runs: Sequence[SignedReadings]) -> dict[bytes, list[SignedReadings]]:
@@ -121,7 +143,7 @@ def allocate(
     runs: Sequence[SignedReadings],
     *,
     key: AllocationKey | None = None,
-    max_member_intervals: int = MAX_BATCH_MEMBER_INTERVALS,
+    max_gas: int = BATCH_GAS,
     on_progress: Callable[[int], None] | None = None,
     check_first: bool = True,
 ) -> AllocationReport:
@@ -129,8 +151,8 @@ def allocate(
 
     A batch shares the intervals from ``lastAllocated + 1`` to an end every member active in them
     has a run ending at (runs are signed by the meters and cannot be cut): the largest such end
-    whose batch holds at most ``max_member_intervals`` member-intervals, or the first one if even
-    that is larger. ``key`` is required when the operation's key is ``supplied``: the shares are
+    whose batch's worst-case gas (:func:`worst_batch_gas`) is at most ``max_gas``, or the first one
+    if even that is larger (its members should sign shorter runs: :func:`run_intervals_for`). ``key`` is required when the operation's key is ``supplied``: the shares are
     computed here with it (see :mod:`gridshare.allocation`) and the contract checks their bounds.
     ``check_first=False`` sends each transaction without simulating it first (a refusal is still
     named, by replaying it: see :meth:`Community.transact`).
@@ -149,9 +171,10 @@ def allocate(
         on_progress(report.already_allocated)
     chains = _chains(community, ms, runs)
     ends = {mid: [s.run.end(seconds) // seconds for s in chain] for mid, chain in chains.items()}
+    kinds = {m.meter_id: MeterKind(community.registry.functions.meter(m.meter_id).call()[2]) for m in ms}
     start = last + 1
     while True:
-        batch_end, incomplete = _next_end(ms, ends, start, max_member_intervals)
+        batch_end, incomplete = _next_end(ms, kinds, ends, start, max_gas)
         if batch_end is None:
             # stopped short only if some member's run given is left unshared
             member_ids = {m.meter_id for m in ms}
@@ -186,7 +209,8 @@ def allocate(
     return report
 
 
-def _next_end(ms: list[Member], ends: dict[bytes, list[int]], start: int, budget: int) -> tuple[int | None, tuple[int, bytes] | None]:
+def _next_end(ms: list[Member], kinds: dict[bytes, MeterKind], ends: dict[bytes, list[int]], start: int,
+              budget: int) -> tuple[int | None, tuple[int, bytes] | None]:
     """The end (first interval id after) of the next batch from ``start``, or None and the first
     (interval id, meter) no run reaches."""
     candidates = sorted({e for es in ends.values() for e in es if e > start})
@@ -195,7 +219,7 @@ def _next_end(ms: list[Member], ends: dict[bytes, list[int]], start: int, budget
         active = [m for m in ms if m.from_interval < end and m.until_interval > start and m.from_interval < m.until_interval]
         if not all(end in ends[m.meter_id] for m in active):
             continue
-        cost = sum(end - max(start, m.from_interval) for m in active)
+        cost = sum(worst_batch_gas([kinds[m.meter_id]], end - max(start, m.from_interval)) for m in active)
         if best is not None and cost > budget:
             break
         best = end
