@@ -308,10 +308,10 @@ def readings():
 
 @readings.command("submit")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--batch-intervals", type=click.IntRange(1, 5000), default=1500, show_default=True,
-              help="Meter-intervals per transaction (whole runs).")
+@click.option("--max-gas", type=click.IntRange(1_000_000, 2**24), default=16_000_000, show_default=True,
+              help="Plan each transaction's worst-case gas under this (whole runs).")
 @pass_ctx
-def readings_submit(ctx: Context, file: Path, batch_intervals: int):
+def readings_submit(ctx: Context, file: Path, max_gas: int):
     """Relay signed runs from FILE (CSV or JSON) in batches; resumable.
 
     Runs already verified on-chain are skipped, so a rerun after a crash submits only what is
@@ -324,7 +324,7 @@ def readings_submit(ctx: Context, file: Path, batch_intervals: int):
         with Progress(TextColumn("relaying runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err_console) as progress:
             task = progress.add_task("relay", total=len(signed))
-            report = relay(community, signed, batch_intervals=batch_intervals,
+            report = relay(community, signed, max_gas=max_gas,
                            on_progress=lambda n: progress.advance(task, n))
     console.print(f"{report.submitted} runs ({report.intervals} intervals) verified in {report.batches} batches, "
                   f"{report.already_verified} already on-chain, {len(report.rejected)} not verified"

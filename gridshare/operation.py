@@ -22,6 +22,7 @@ from web3.utils.abi import get_abi_element
 from gridshare.allocation import AllocationKey
 from gridshare.deployment import ALLOCATION_KEYS, Community
 from gridshare.errors import GridshareError
+from gridshare.gas import BATCH_GAS, run_gas, run_intervals_for  # noqa: F401 - run_intervals_for re-exported
 from gridshare.meter import MeterKind
 from gridshare.reading import SignedReadings
 
@@ -86,40 +87,6 @@ def join(community: Community, meter_ids: Sequence[bytes], from_interval: int) -
         community.transact(community.operation.functions.join(new, from_interval))
 
 
-#: EIP-7825 caps a transaction at 2^24 gas; batches are planned to stay under this.
-BATCH_GAS = 16_000_000
-#: Upper bounds of the gas a member costs in a batch, measured with benchmarks/self_consumption.py
-#: (the worst case: every lane slot fresh): per run, per fresh slot of eight lanes (22,100 to
-#: create it), per interval.
-RUN_GAS = 46_000
-FRESH_SLOT_GAS = 22_100
-INTERVAL_GAS = 3_000
-#: The figures (lanes) a meter of each kind writes: import and redeemed for a consumer; export,
-#: balance and auxiliaries' import for a producer; all four for a prosumer.
-LANES = {MeterKind.CONSUMER: 2, MeterKind.PRODUCER: 3, MeterKind.PROSUMER: 4}
-
-
-def groups_touched(intervals: int) -> int:
-    """The most groups of eight lane slots a run of ``intervals`` intervals, cut every
-    ``intervals`` intervals since the epoch, touches."""
-    return max((offset * intervals % 8 + intervals + 7) // 8 for offset in range(8))
-
-
-def worst_batch_gas(kinds: Sequence[MeterKind], intervals: int) -> int:
-    """An upper bound of the gas of a batch where each member (of these kinds) has a run of
-    ``intervals`` intervals: the per-run cost, every lane slot it touches fresh, the per-interval cost."""
-    groups = groups_touched(intervals)
-    return sum(RUN_GAS + groups * LANES[k] * FRESH_SLOT_GAS + intervals * INTERVAL_GAS for k in kinds)
-
-
-def run_intervals_for(kinds: Sequence[MeterKind], interval_seconds: int = 900) -> int:
-    """How many intervals the members' runs should each cover so that a batch of every member's run
-    fits a transaction even in the worst case: the largest divisor of a day's intervals that does."""
-    per_day = 86_400 // interval_seconds
-    fitting = [d for d in range(1, per_day + 1) if per_day % d == 0 and worst_batch_gas(kinds, d) <= BATCH_GAS]
-    return max(fitting, default=1)
-
-
 def _chains(community: Community, ms: list[Member], runs: Sequence[SignedReadings]) -> dict[bytes, list[SignedReadings]]:
     """Per member meter, its runs that continue its verified readings on-chain, in order."""
     seconds = community.interval_seconds
@@ -151,8 +118,8 @@ def allocate(
 
     A batch shares the intervals from ``lastAllocated + 1`` to an end every member active in them
     has a run ending at (runs are signed by the meters and cannot be cut): the largest such end
-    whose batch's worst-case gas (:func:`worst_batch_gas`) is at most ``max_gas``, or the first one
-    if even that is larger (its members should sign shorter runs: :func:`run_intervals_for`). ``key`` is required when the operation's key is ``supplied``: the shares are
+    whose batch's worst-case gas (:mod:`gridshare.gas`) is at most ``max_gas``, or the first one
+    if even that is larger (its members should sign shorter runs: ``gas.run_intervals_for``). ``key`` is required when the operation's key is ``supplied``: the shares are
     computed here with it (see :mod:`gridshare.allocation`) and the contract checks their bounds.
     ``check_first=False`` sends each transaction without simulating it first (a refusal is still
     named, by replaying it: see :meth:`Community.transact`).
@@ -219,7 +186,8 @@ def _next_end(ms: list[Member], kinds: dict[bytes, MeterKind], ends: dict[bytes,
         active = [m for m in ms if m.from_interval < end and m.until_interval > start and m.from_interval < m.until_interval]
         if not all(end in ends[m.meter_id] for m in active):
             continue
-        cost = sum(worst_batch_gas([kinds[m.meter_id]], end - max(start, m.from_interval)) for m in active)
+        cost = sum(run_gas(kinds[m.meter_id], max(start, m.from_interval), end - max(start, m.from_interval))
+                   for m in active)
         if best is not None and cost > budget:
             break
         best = end

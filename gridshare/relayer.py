@@ -25,11 +25,11 @@ from typing import Callable, Sequence
 
 from gridshare.deployment import Community
 from gridshare.events import verified_intervals
+from gridshare.gas import BATCH_GAS, run_gas
+from gridshare.meter import MeterKind
 from gridshare.reading import SignedReadings
 from gridshare.revert import CustomError
 
-#: Meter-intervals per transaction: ~5k gas each, so a batch stays well under EIP-7825's 2^24.
-MAX_BATCH_INTERVALS = 1_500
 
 
 @dataclass
@@ -124,6 +124,16 @@ def plan(community: Community, runs: Sequence[SignedReadings]) -> tuple[list[lis
     return chains, report
 
 
+def _kind(community: Community, meter_id: bytes) -> MeterKind:
+    """The meter's kind (the costliest, for an unknown meter: its runs get refused anyway)."""
+    try:
+        return MeterKind(community.registry.functions.meter(meter_id).call()[2])
+    except Exception as exc:  # noqa: BLE001 - an unknown meter
+        if community.errors.from_exception(exc) is None:
+            raise
+        return MeterKind.PROSUMER
+
+
 def _call(community: Community, batch: Sequence[SignedReadings]):
     return community.registry.functions.submitReadings([s.as_call_arg() for s in batch])
 
@@ -147,15 +157,19 @@ def relay(
     community: Community,
     runs: Sequence[SignedReadings],
     *,
-    batch_intervals: int = MAX_BATCH_INTERVALS,
+    max_gas: int = BATCH_GAS,
     on_progress: Callable[[int], None] | None = None,
 ) -> RelayReport:
     """Submit every run that continues its meter's verified readings; ``on_progress(n)`` is
-    called as n runs are done. A batch holds whole runs, at most ``batch_intervals`` intervals
-    (or one run, if longer)."""
-    if batch_intervals < 1:
-        raise ValueError("batch_intervals must be at least 1")
+    called as n runs are done. A batch holds whole runs whose worst-case gas
+    (:mod:`gridshare.gas`) adds up to at most ``max_gas`` (or one run, if it alone is more)."""
     chains, report = plan(community, runs)
+    seconds = community.interval_seconds
+    kinds = {c[0].run.meter_id: _kind(community, c[0].run.meter_id) for c in chains}
+
+    def cost(s: SignedReadings) -> int:
+        return run_gas(kinds[s.run.meter_id], s.run.first_interval_start // seconds, len(s.run))
+
     if on_progress and (report.already_verified or report.rejected):
         on_progress(report.already_verified + len(report.rejected))
     # interleave the meters' chains: each batch takes the next runs of every meter in turn
@@ -163,13 +177,15 @@ def relay(
     while queue:
         batch: list[SignedReadings] = []
         size = 0
+        full = False
         for chain in queue:
-            while chain and (not batch or size + len(chain[0].run) <= batch_intervals):
-                size += len(chain[0].run)
-                batch.append(chain.pop(0))
-                if size >= batch_intervals:
+            while chain and not full:
+                if batch and size + cost(chain[0]) > max_gas:
+                    full = True
                     break
-            if size >= batch_intervals:
+                size += cost(chain[0])
+                batch.append(chain.pop(0))
+            if full:
                 break
         queue = [c for c in queue if c]
         taken = len(batch)
