@@ -18,6 +18,8 @@ BATCH_GAS = 16_000_000
 RUN_GAS = 46_000
 FRESH_SLOT_GAS = 22_100
 INTERVAL_GAS = 3_000
+#: A producer's or prosumer's run writes its verified export total at each UTC day start it reaches.
+CHECKPOINT_GAS = 22_100
 #: The figures (lanes) a meter of each kind may write per interval: import and redeemed for a
 #: consumer; export, balance and auxiliaries' import for a producer; all four for a prosumer.
 LANES = {MeterKind.CONSUMER: 2, MeterKind.PRODUCER: 3, MeterKind.PROSUMER: 4}
@@ -30,10 +32,17 @@ def groups_touched(first_interval_id: int, intervals: int) -> int:
     return (first_interval_id + intervals - 1) // 8 - first_interval_id // 8 + 1
 
 
-def run_gas(kind: MeterKind, first_interval_id: int, intervals: int) -> int:
-    """An upper bound of the gas of verifying (and sharing) one run."""
+def run_gas(kind: MeterKind, first_interval_id: int, intervals: int, days: int = 0) -> int:
+    """An upper bound of the gas of verifying (and sharing) one run that reaches ``days`` UTC day
+    starts (in its outage or its intervals)."""
     fresh = groups_touched(first_interval_id, intervals) * LANES[kind] * FRESH_SLOT_GAS
-    return RUN_GAS + fresh + intervals * INTERVAL_GAS
+    checkpoints = 0 if kind == MeterKind.CONSUMER else days * CHECKPOINT_GAS
+    return RUN_GAS + fresh + intervals * INTERVAL_GAS + checkpoints
+
+
+def days_reached(previous_end: int, end: int) -> int:
+    """The UTC day starts in ``(previous_end, end]``: the checkpoints a run writes."""
+    return end // 86_400 - previous_end // 86_400
 
 
 def cadence_gas(kinds: Iterable[MeterKind], intervals: int) -> int:
@@ -41,7 +50,9 @@ def cadence_gas(kinds: Iterable[MeterKind], intervals: int) -> int:
     ``intervals`` intervals, cut every ``intervals`` intervals since the epoch (the worst
     alignment)."""
     worst_groups = max(groups_touched(offset * intervals % 8, intervals) for offset in range(8))
-    return sum(RUN_GAS + worst_groups * LANES[k] * FRESH_SLOT_GAS + intervals * INTERVAL_GAS for k in kinds)
+    days = 1  # a run of at most a day reaches at most one day start
+    return sum(RUN_GAS + worst_groups * LANES[k] * FRESH_SLOT_GAS + intervals * INTERVAL_GAS
+               + (0 if k == MeterKind.CONSUMER else days * CHECKPOINT_GAS) for k in kinds)
 
 
 def run_intervals_for(kinds: Iterable[MeterKind], interval_seconds: int = 900) -> int:

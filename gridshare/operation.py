@@ -25,6 +25,7 @@ from gridshare.errors import GridshareError
 from gridshare.gas import BATCH_GAS, run_gas, run_intervals_for  # noqa: F401 - run_intervals_for re-exported
 from gridshare.meter import MeterKind
 from gridshare.reading import SignedReadings
+from gridshare.relayer import relay
 
 STILL_IN = 2**32 - 1
 MAX_MEMBERS = 120  # SelfConsumption.MAX_MEMBERS (tests/test_self_consumption.py checks they agree)
@@ -136,6 +137,14 @@ def allocate(
                                     if t // seconds <= last})
     if on_progress and report.already_allocated:
         on_progress(report.already_allocated)
+    # a member's runs before it joined are its own: verified straight by the registry (a meter
+    # joining long after its registration declares that outage there, not in a shared batch)
+    joined = {m.meter_id: m.from_interval for m in ms}
+    early = [s for s in runs if s.run.meter_id in joined and s.run.end(seconds) <= joined[s.run.meter_id] * seconds]
+    if early:
+        relayed = relay(community, early)
+        report.gas_used += relayed.gas_used
+        report.transactions += relayed.batches
     chains = _chains(community, ms, runs)
     ends = {mid: [s.run.end(seconds) // seconds for s in chain] for mid, chain in chains.items()}
     kinds = {m.meter_id: MeterKind(community.registry.functions.meter(m.meter_id).call()[2]) for m in ms}

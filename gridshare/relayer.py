@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 
 from gridshare.deployment import Community
 from gridshare.events import verified_intervals
-from gridshare.gas import BATCH_GAS, run_gas
+from gridshare.gas import BATCH_GAS, days_reached, run_gas
 from gridshare.meter import MeterKind
 from gridshare.reading import SignedReadings
 from gridshare.revert import CustomError
@@ -168,7 +168,8 @@ def relay(
     kinds = {c[0].run.meter_id: _kind(community, c[0].run.meter_id) for c in chains}
 
     def cost(s: SignedReadings) -> int:
-        return run_gas(kinds[s.run.meter_id], s.run.first_interval_start // seconds, len(s.run))
+        r = s.run
+        return run_gas(kinds[r.meter_id], r.first_interval_start // seconds, len(r), days_reached(r.previous_end, r.end(seconds)))
 
     if on_progress and (report.already_verified or report.rejected):
         on_progress(report.already_verified + len(report.rejected))
