@@ -259,7 +259,27 @@ def meter_register(ctx: Context, point, salt, signer, owner, kind, capacity_w, t
             console.print(f"participant {owner} registered")
         community.transact(registry.functions.registerMeter(
             mid, signer, owner, int(MeterKind.parse(kind)), capacity_w, tech.ljust(32, b"\0"), when))
-        console.print(f"meter 0x{mid.hex()} registered ({kind}, {capacity_w} W, owner {owner})")
+        first = registry.functions.meterState(mid).call()[0]
+        console.print(f"meter 0x{mid.hex()} registered ({kind}, {capacity_w} W, owner {owner}); its readings "
+                      f"start at {_utc(first)} (previousEnd {first})")
+
+
+@meter.command("state")
+@click.argument("meter_id", type=str)
+@pass_ctx
+def meter_state(ctx: Context, meter_id: str):
+    """Where METER_ID's verified readings end: the previousEnd its next run signs, and its registers."""
+    mid = _meter_id_arg(meter_id)
+    with ctx.chain() as chain:
+        state = deployment.load(chain).registry.functions.meterState(mid).call()
+    nxt, imp, exp, verified, known = state
+    registers = f"registers import {imp:,} Wh, export {exp:,} Wh" if known else "no run verified yet"
+    console.print(f"verified readings end at {_utc(nxt)}: previousEnd {nxt}; {registers}; "
+                  f"verified export {verified:,} Wh")
+
+
+def _utc(t: int) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @meter.command("sign")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from gridshare.events import verified_intervals
 from gridshare.deployment import Community
 from gridshare.meter import MeterKind
 
@@ -46,12 +47,12 @@ def _registered(community: Community) -> dict[bytes, MeterSummary]:
 def meters(community: Community) -> dict[bytes, MeterSummary]:
     """Every registered meter with the totals of its verified readings, from the registry's events."""
     result = _registered(community)
-    for e in community.registry.events.ReadingVerified().get_logs(from_block=_from_block(community)):
-        a = e["args"]
-        m = result[a["meterId"]]
+    logs = community.registry.events.ReadingsVerified().get_logs(from_block=_from_block(community))
+    for v in verified_intervals(logs, community.interval_seconds):
+        m = result[v.meter_id]
         m.readings += 1
-        m.import_wh += a["importWh"]
-        m.export_wh += a["exportWh"]
+        m.import_wh += v.import_wh
+        m.export_wh += v.export_wh
     return result
 
 
@@ -60,10 +61,10 @@ def intervals_with_energy(community: Community) -> dict[str, set[int]]:
     owners = {m.meter_id: m.owner for m in _registered(community).values()}
     seconds = community.interval_seconds
     result: dict[str, set[int]] = defaultdict(set)
-    for e in community.registry.events.ReadingVerified().get_logs(from_block=_from_block(community)):
-        a = e["args"]
-        if a["importWh"] or a["exportWh"]:
-            result[owners[a["meterId"]]].add(a["intervalStart"] // seconds)
+    logs = community.registry.events.ReadingsVerified().get_logs(from_block=_from_block(community))
+    for v in verified_intervals(logs, seconds):
+        if v.import_wh or v.export_wh:
+            result[owners[v.meter_id]].add(v.interval_start // seconds)
     return result
 
 

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from hexbytes import HexBytes
 from rich.table import Table
 
+from gridshare.events import verified_intervals
 from gridshare.settlement import decode_entries
 
 if TYPE_CHECKING:  # the pure part imports no web3
@@ -221,8 +222,8 @@ def quantities(community: Community, start: int, end: int) -> list[Quantities]:
     """PROD, AUTOPROD, CONS and AUTOCONS of every participant in every interval starting in
     [start, end) (unix seconds) where it had a verified reading or moved crypto-kWh.
 
-    Read from events: ``MeterRegistered`` (meter -> owner), ``ReadingVerified`` (PROD / CONS of the
-    owner), the token's ``TransferSingle`` / ``TransferBatch`` (to the zero address: a redemption,
+    Read from events: ``MeterRegistered`` (meter -> owner), ``ReadingsVerified`` (PROD / CONS of the
+    owner, per interval of each verified run), the token's ``TransferSingle`` / ``TransferBatch`` (to the zero address: a redemption,
     AUTOCONS of ``from``; between two participants: a local delivery, AUTOPROD of ``from``; mints
     are counted as PROD from the reading). Events about an interval come after it ends, so the
     scan starts at the first block at or after ``start``; meters registered before that block
@@ -235,7 +236,7 @@ def quantities(community: Community, start: int, end: int) -> list[Quantities]:
     latest = w3.eth.block_number
     from_block = _first_block_at_or_after(w3, start, deployed, latest)
     registry, token = community.registry, community.token
-    wanted = (registry.events.MeterRegistered(), registry.events.ReadingVerified(),
+    wanted = (registry.events.MeterRegistered(), registry.events.ReadingsVerified(),
               token.events.TransferSingle(), token.events.TransferBatch(), token.events.SettledLocally())
     allocator = community.operation.address
     events = {(e.address, bytes(HexBytes(e.topic))): e for e in wanted}
@@ -266,11 +267,12 @@ def quantities(community: Community, start: int, end: int) -> list[Quantities]:
         a, name = e["args"], e["event"]
         if name == "MeterRegistered":
             owners[a["meterId"]] = a["owner"]
-        elif name == "ReadingVerified":
-            if start <= a["intervalStart"] < end:
-                cell = cells[(owners[a["meterId"]], a["intervalStart"])]
-                cell[0] += a["exportWh"]
-                cell[2] += a["importWh"]
+        elif name == "ReadingsVerified":
+            for v in verified_intervals([e], seconds):
+                if start <= v.interval_start < end:
+                    cell = cells[(owners[v.meter_id], v.interval_start)]
+                    cell[0] += v.export_wh
+                    cell[2] += v.import_wh
         elif name == "TransferSingle":
             movement(a["operator"], a["from"], a["to"], a["id"], a["value"])
         elif name == "TransferBatch":

@@ -48,9 +48,10 @@ class Env:
     def now(self) -> int:
         return self.w3.eth.get_block("latest")["timestamp"]
 
-    def ended_start(self, back: int = 96) -> int:
-        """An aligned interval start ``back`` intervals before the current one."""
-        return (self.now() // 900 - back) * 900
+    def next_start(self) -> int:
+        """The next interval start: at or after the first interval of every meter registered so far
+        (:meth:`submit` moves the clock past the intervals it submits)."""
+        return (self.now() // 900 + 1) * 900
 
     def participant(self, account: str) -> None:
         if not self.registry.functions.isParticipant(account).call():
@@ -70,14 +71,31 @@ class Env:
 
     def run(self, m: MeterFixture, start: int, imports: list[int], exports: list[int], *, previous_end: int | None = None,
             import_register_wh: int = 0, export_register_wh: int = 0) -> MeterReadings:
-        """An unsigned run of ``m`` from ``start`` (its outage from ``previous_end``, if given); the
-        registers advance from the given values, those before the run's first interval."""
-        return MeterReadings(m.id, start if previous_end is None else previous_end, start, imports, exports,
+        """An unsigned run of ``m`` from ``start``: its outage from ``previous_end``, by default from
+        where the meter's verified readings end on-chain if that is before ``start``. The registers
+        advance from the given values, those before the run's first interval."""
+        if previous_end is None:
+            on_chain = self.registry.functions.meterState(m.id).call()[0]
+            previous_end = on_chain if on_chain <= start else start
+        return MeterReadings(m.id, previous_end, start, imports, exports,
                              import_register_wh + sum(imports), export_register_wh + sum(exports))
 
     def readings(self, m: MeterFixture, start: int, imports: list[int], exports: list[int], **kwargs) -> list[SignedReadings]:
         """``m``'s run from ``start``, signed, as a batch of one."""
         return [self.sign(m, self.run(m, start, imports, exports, **kwargs))]
+
+    def outage(self, m: MeterFixture, until: int) -> None:
+        """Declare the meter's outage from where its verified readings end to ``until`` (signed
+        outage-only runs of at most 30 days), keeping its registers."""
+        state = self.registry.functions.meterState(m.id).call()
+        start, registers = state[0], (state[1], state[2])
+        signed = []
+        while start < until:
+            end = min(until, start + 30 * 86_400)
+            signed.append(self.sign(m, MeterReadings(m.id, start, end, [], [], *registers)))
+            start = end
+        if signed:
+            self.submit(signed)
 
     def at(self, timestamp: int) -> None:
         """Move the chain's clock to ``timestamp`` if it is behind."""

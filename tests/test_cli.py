@@ -27,8 +27,12 @@ def test_deploy_register_sign_submit_resume_and_balances(gs, tmp_path):
     assert code == 0, err  # every command starts anvil anew: the devnet reloads from its state file
     code, out, _ = gs("meter", "id", "--point", "30001234567890")
     meter_id = out.strip()
+    code, out, err = gs("--network", "anvil", "meter", "state", meter_id)
+    assert code == 0 and "previousEnd " in out, err
+    first = int(out.split("previousEnd ")[1].split(";")[0])  # the meter's first interval: after its registration
+    assert first % 900 == 0 and first >= time.time() - 900
+    assert gs("--network", "anvil", "devnet", "advance", "--days", "1")[0] == 0  # the intervals have ended
 
-    first = (int(time.time()) // 900 - 50) * 900
     unsigned = tmp_path / "unsigned.csv"
     with unsigned.open("w", newline="") as f:
         w = csv.writer(f)
@@ -38,33 +42,35 @@ def test_deploy_register_sign_submit_resume_and_balances(gs, tmp_path):
             register += 100 + i
             w.writerow([meter_id, first + 900 * i, 0, 100 + i, 0, register])
     signed = tmp_path / "signed.json"
-    code, out, err = gs("meter", "sign", str(keystore), str(unsigned), str(signed),
+    code, out, err = gs("meter", "sign", str(keystore), str(unsigned), str(signed), "--run-intervals", "2",
                         "--manifest", str(tmp_path / "deployments" / "31337.json"))
     assert code == 0, err
+    assert "signed 6 readings in 3 runs" in out  # cut every 2 intervals since the epoch (first is aligned to 2)
 
-    # simulate a crash after 4 readings: submit a file with only those, then the whole file
+    # simulate a crash after 2 runs: submit a file with only those, then the whole file
     partial = tmp_path / "partial.json"
-    partial.write_text(json.dumps(json.loads(signed.read_text())[:4]))
-    code, out, err = gs("--network", "anvil", "readings", "submit", str(partial), "--batch-size", "2")
-    assert code == 0 and "4 readings verified in 2 batches" in out, out + err
+    partial.write_text(json.dumps(json.loads(signed.read_text())[:2]))
+    code, out, err = gs("--network", "anvil", "readings", "submit", str(partial))
+    assert code == 0 and "2 runs (4 intervals) verified in 1 batches" in out, out + err
     code, out, err = gs("--network", "anvil", "readings", "submit", str(signed))
-    assert code == 0 and "2 readings verified in 1 batches, 4 already on-chain, 0 refused" in out, out + err
+    assert code == 0 and "1 runs (2 intervals) verified in 1 batches, 2 already on-chain, 0 not verified" in out, out + err
 
     code, out, _ = gs("--network", "anvil", "balances", "--account", OWNER)
     assert code == 0
     held = [int(line.split("│")[4].replace(",", "")) for line in out.splitlines() if OWNER[:10] in line]
     assert held == [100, 101, 102, 103, 104, 105]
 
-    # a tampered reading is refused: one error line, exit 1, and the refused file written
+    # a tampered run continuing the meter's readings is refused: one error line, exit 1, the file written
     rows = json.loads(signed.read_text())
-    rows[-1]["intervalStart"] += 900
-    rows[-1]["exportRegisterWh"] += 105
+    rows[-1]["previousEnd"] += 1800
+    rows[-1]["firstIntervalStart"] += 1800
+    rows[-1]["exportRegisterWh"] += 209
     tampered = tmp_path / "tampered.json"
     tampered.write_text(json.dumps(rows))
     code, out, err = gs("--network", "anvil", "readings", "submit", str(tampered))
     assert code == 1
-    assert "refused: " in err and "MeterRegistryInvalidSigner" in err
-    assert err.strip().splitlines()[-1].startswith("error: 1 readings refused")
+    assert "not verified: " in err and "MeterRegistryInvalidSigner" in err
+    assert err.strip().splitlines()[-1].startswith("error: 1 runs not verified")
     assert (tmp_path / "tampered.rejected.csv").exists()
 
 
@@ -75,10 +81,10 @@ def test_missing_file_is_one_line(gs, tmp_path):
 
 def test_bad_rows_name_the_file_and_line(gs, tmp_path):
     bad = tmp_path / "bad.csv"
-    bad.write_text("meterId,intervalStart,importWh,exportWh,importRegisterWh,exportRegisterWh,signature\n"
-                   "0x" + "11" * 32 + ",900,-1,0,0,0,0x" + "22" * 65 + "\n")
+    bad.write_text("meterId,previousEnd,firstIntervalStart,importWh,exportWh,importRegisterWh,exportRegisterWh,"
+                   "signature\n0x" + "11" * 32 + ",900,900,-1,0,0,0,0x" + "22" * 65 + "\n")
     code, _, err = gs("readings", "submit", str(bad))
-    assert "bad.csv line 2: import_wh must be an integer in [0, 2^64), got -1" in one_line_error(code, err)
+    assert "bad.csv line 2: import_wh must be an integer in [0, 4294967295], got -1" in one_line_error(code, err)
 
 
 def test_embedded_chain_has_no_lasting_deployment(gs):

@@ -17,7 +17,7 @@ def interval(start: int) -> int:
 
 def test_verified_export_is_minted_to_the_owner_exactly(env):
     m = env.meter(env.alice)
-    start = env.ended_start()
+    start = env.next_start()
     env.submit(env.readings(m, start, [0, 0, 0], [0, 517, 1234]))
     balances = env.token.functions.balanceOfBatch([env.alice] * 3, [interval(start + 900 * i) for i in range(3)]).call()
     assert balances == [0, 517, 1234]
@@ -25,7 +25,7 @@ def test_verified_export_is_minted_to_the_owner_exactly(env):
 
 def test_verified_import_is_recorded_not_minted(env):
     m = env.meter(env.bob, MeterKind.CONSUMER)
-    start = env.ended_start()
+    start = env.next_start()
     env.submit(env.readings(m, start, [321], [0]))
     assert env.token.functions.balanceOf(env.bob, interval(start)).call() == 0
     assert env.token.functions.verifiedImport(env.bob, interval(start)).call() == 321
@@ -34,7 +34,7 @@ def test_verified_import_is_recorded_not_minted(env):
 
 def test_meters_of_one_owner_add_up(env):
     a, b = env.meter(env.alice, MeterKind.PROSUMER), env.meter(env.alice, MeterKind.PROSUMER)
-    start = env.ended_start()
+    start = env.next_start()
     env.submit(env.readings(a, start, [5], [100]) + env.readings(b, start, [7], [50]))
     assert env.token.functions.balanceOf(env.alice, interval(start)).call() == 150
     assert env.token.functions.verifiedImport(env.alice, interval(start)).call() == 12
@@ -58,7 +58,7 @@ def test_token_needs_a_registry(env):
 def _produce_and_consume(env, produced=1000, consumed=600):
     producer = env.meter(env.alice)
     consumer = env.meter(env.bob, MeterKind.CONSUMER)
-    start = env.ended_start()
+    start = env.next_start()
     env.submit(env.readings(producer, start, [0], [produced]) + env.readings(consumer, start, [consumed], [0]))
     return interval(start)
 
@@ -136,7 +136,7 @@ def test_conservation_balances_plus_redeemed_equal_verified_export(env, series, 
     try:
         people = [env.alice, env.bob, env.carol]
         meters = [env.meter(p, MeterKind.PROSUMER) for p in people]
-        start = env.ended_start(back=8)
+        start = env.next_start()
         batch = []
         for k, m in enumerate(meters):
             exports = [row[k] for row in series]
@@ -168,7 +168,7 @@ def test_conservation_balances_plus_redeemed_equal_verified_export(env, series, 
 
 def test_redeem_batch_redeems_several_intervals(env):
     producer, consumer = env.meter(env.alice), env.meter(env.bob, MeterKind.CONSUMER)
-    start = env.ended_start()
+    start = env.next_start()
     env.submit(env.readings(producer, start, [0, 0], [500, 700]) + env.readings(consumer, start, [300, 900], [0, 0]))
     ids = [interval(start), interval(start + 900)]
     env.c.transact(env.token.functions.safeBatchTransferFrom(env.alice, env.bob, ids, [300, 700], b""), env.alice)
@@ -191,7 +191,7 @@ def test_redeem_batch_refusals(env):
 
 def test_interval_account_holds_all_figures_of_an_account_in_an_interval(env):
     a, b = env.meter(env.alice, MeterKind.PROSUMER), env.meter(env.alice, MeterKind.PROSUMER)
-    start = env.ended_start()
+    start = env.next_start()
     env.submit(env.readings(a, start, [40], [300]) + env.readings(b, start, [60], [200]))
     iid = interval(start)
     env.c.transact(env.token.functions.redeem(env.alice, iid, 70), env.alice)

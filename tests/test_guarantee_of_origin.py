@@ -35,7 +35,8 @@ def producing(env, days: int = 3, owner: str | None = None, export: int = WH_PER
     first_day = env.now() // DAY + 1
     env.w3.testing.timeTravel((first_day + days + 1) * DAY + 3600)
     n = 96 * days + 1  # through the first interval of the day after: it checkpoints the end
-    relay(env.c, env.readings(m, first_day * DAY, [0] * n, [export] * n), batch_size=100)
+    report = relay(env.c, env.readings(m, first_day * DAY, [0] * n, [export] * n))
+    assert report.submitted == 1 and not report.rejected
     return Producer(m, first_day, days)
 
 
@@ -291,17 +292,11 @@ def test_contract_calendar_matches_python_on_month_ends(env):
     for y, mo, d in [(2027, 1, 31), (2027, 3, 31), (2028, 1, 30), (2028, 2, 29), (2028, 8, 31), (2028, 12, 31)]:
         end_days.append(int(datetime(y, mo, d, tzinfo=timezone.utc).timestamp()) // DAY)
     env.w3.testing.timeTravel(end_days[-1] * DAY + 7200)
-    readings = []
-    for day in end_days:  # one interval the day before each end, one on the end day
-        readings.append((day * DAY - 900, 10))
-        readings.append((day * DAY, 0))
-    signed, register = [], 0
-    from gridshare.reading import MeterReading
-
-    for start, wh in readings:
-        register += wh
-        signed.append(env.sign(m, MeterReading(m.id, start, 0, wh, 0, register)))
-    env.submit(signed)
+    register = 0
+    for day in end_days:  # one interval the day before each end, one on the end day; outages between
+        env.outage(m, day * DAY - 900)
+        env.submit(env.readings(m, day * DAY - 900, [0, 0], [10, 0], export_register_wh=register))
+        register += 10
     p = Producer(m, 0, 0)
     for day in end_days:
         cid = issue(env, p, day - 1, day)
@@ -354,7 +349,6 @@ def test_monthly_batch_issuance_for_all_producers_is_rerunnable(env):
     from datetime import datetime, timezone
 
     from gridshare.certificates import issue_month, month_days
-    from gridshare.reading import MeterReading
 
     a, b, late = (env.meter(o, capacity_w=10_000) for o in (env.alice, env.bob, env.carol))
     env.meter(env.carol, MeterKind.CONSUMER)  # consumers are not certified
@@ -362,10 +356,13 @@ def test_monthly_batch_issuance_for_all_producers_is_rerunnable(env):
     month = f"{when.year}-{when.month:02d}"
     first, after = month_days(month)
     env.w3.testing.timeTravel((after + 1) * DAY)
-    for m, wh in ((a, 700), (b, 300)):  # a reading on the 1st and one on the 1st of the next month
-        env.submit([env.sign(m, MeterReading(m.id, first * DAY, 0, wh, 0, wh)),
-                    env.sign(m, MeterReading(m.id, after * DAY, 0, 0, 0, wh))])
-    env.submit([env.sign(late, MeterReading(late.id, first * DAY, 0, 5, 0, 5))])  # not verified to the end
+    for m in (a, b, late):
+        env.outage(m, first * DAY)
+    for m, wh in ((a, 700), (b, 300)):  # an interval on the 1st, then an outage to the next month's 1st
+        run = env.run(m, first * DAY, [0], [wh])
+        env.submit([env.sign(m, run), env.sign(m, env.run(m, after * DAY, [], [], previous_end=run.end(900),
+                                                         export_register_wh=wh))])
+    env.submit(env.readings(late, first * DAY, [0], [5]))  # not verified to the month's end
     ticks = []
     result = issue_month(env.c, month, SOLAR_DECL, on_progress=ticks.append)
     assert len(result.issued) == 2 and sum(ticks) == 3

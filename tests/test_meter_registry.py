@@ -57,7 +57,7 @@ def test_readings_need_the_energy_token(env):
     receipt = env.c.transact(factory.constructor(900, env.operator))
     fresh = env.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
     m = env.meter(env.alice)
-    signed = env.readings(m, env.ended_start(), [0], [1])
+    signed = env.readings(m, env.next_start(), [0], [1])
     with reverts("MeterRegistryEnergyTokenNotSet"):
         env.c.transact(fresh.functions.submitReadings([s.as_call_arg() for s in signed]))
 
@@ -147,7 +147,7 @@ def test_rotated_key_signs_and_old_key_is_refused(env):
     m = env.meter(env.alice)
     new_key = new_meter_key()
     env.c.transact(env.registry.functions.rotateSigner(m.id, new_key.address))
-    start = env.ended_start()
+    start = env.next_start()
     old = env.readings(m, start, [0], [5])
     with reverts("MeterRegistryInvalidSigner", meterId=m.id, recovered=m.key.address, expected=new_key.address):
         env.submit(old)
@@ -181,7 +181,7 @@ def test_rotation_and_deactivation_refusals(env):
 
 def test_any_account_relays_readings_and_state_advances(env):
     m = env.meter(env.alice, MeterKind.PROSUMER)
-    start = env.ended_start()
+    start = env.next_start()
     receipt = env.submit(env.readings(m, start, [3, 0, 7], [100, 250, 0], import_register_wh=1000, export_register_wh=50))
     assert env.registry.functions.meterState(m.id).call() == (start + 3 * 900, 1010, 400, 350)
     events = env.registry.events.ReadingVerified().process_receipt(receipt, errors=DISCARD)
@@ -192,7 +192,7 @@ def test_any_account_relays_readings_and_state_advances(env):
 
 def test_a_gap_between_readings_is_allowed_when_registers_cover_it(env):
     m = env.meter(env.alice)
-    start = env.ended_start()
+    start = env.next_start()
     env.submit(env.readings(m, start, [0], [100]))
     later = MeterReading(m.id, start + 5 * 900, 0, 40, 0, 100 + 500)  # 460 Wh unreported in between
     env.submit([env.sign(m, later)])
@@ -201,7 +201,7 @@ def test_a_gap_between_readings_is_allowed_when_registers_cover_it(env):
 
 def test_readings_of_several_meters_interleave_in_one_batch(env):
     a, b = env.meter(env.alice), env.meter(env.bob, MeterKind.CONSUMER)
-    start = env.ended_start()
+    start = env.next_start()
     ra, rb = env.readings(a, start, [0, 0], [10, 20]), env.readings(b, start, [5, 6], [0, 0])
     env.submit([ra[0], rb[0], ra[1], rb[1]])
     assert env.registry.functions.meterState(a.id).call() == (start + 1800, 0, 30, 30)
@@ -210,7 +210,7 @@ def test_readings_of_several_meters_interleave_in_one_batch(env):
 
 def test_energy_at_exactly_capacity_is_accepted(env):
     m = env.meter(env.alice, capacity_w=4000)  # 1000 Wh per 15 minutes
-    env.submit(env.readings(m, env.ended_start(), [1000], [1000]))
+    env.submit(env.readings(m, env.next_start(), [1000], [1000]))
 
 
 def test_interval_that_just_ended_is_accepted(env):
@@ -232,19 +232,19 @@ def test_unknown_meter_is_refused(env):
     m = env.meter(env.alice)
     ghost = replace(m, id=b"\x42" * 32)
     with reverts("MeterRegistryUnknownMeter", meterId=b"\x42" * 32):
-        env.submit(env.readings(ghost, env.ended_start(), [0], [1]))
+        env.submit(env.readings(ghost, env.next_start(), [0], [1]))
 
 
 def test_deactivated_meter_is_refused(env):
     m = env.meter(env.alice)
     env.c.transact(env.registry.functions.deactivateMeter(m.id))
     with reverts("MeterRegistryMeterDeactivated", meterId=m.id):
-        env.submit(env.readings(m, env.ended_start(), [0], [1]))
+        env.submit(env.readings(m, env.next_start(), [0], [1]))
 
 
 def test_wrong_signer_is_refused(env):
     m, other = env.meter(env.alice), env.meter(env.bob)
-    reading = MeterReading(m.id, env.ended_start(), 0, 1, 0, 1)
+    reading = MeterReading(m.id, env.next_start(), 0, 1, 0, 1)
     forged = reading.sign(other.key, env.chain.chain_id, env.registry.address)
     with reverts("MeterRegistryInvalidSigner", meterId=m.id, recovered=other.key.address, expected=m.key.address):
         env.submit([forged])
@@ -252,7 +252,7 @@ def test_wrong_signer_is_refused(env):
 
 def test_malformed_signature_recovers_nobody(env):
     m = env.meter(env.alice)
-    signed = env.readings(m, env.ended_start(), [0], [1])[0]
+    signed = env.readings(m, env.next_start(), [0], [1])[0]
     broken = SignedReading(signed.reading, signed.signature[:64] + bytes([29]))  # v must be 27 or 28
     with reverts("MeterRegistryInvalidSigner", meterId=m.id, recovered="0x" + "00" * 20, expected=m.key.address):
         env.submit([broken])
@@ -260,7 +260,7 @@ def test_malformed_signature_recovers_nobody(env):
 
 def test_unaligned_interval_is_refused(env):
     m = env.meter(env.alice)
-    start = env.ended_start() + 60
+    start = env.next_start() + 60
     with reverts("MeterRegistryIntervalNotAligned", intervalStart=start, intervalSeconds=900):
         env.submit(env.readings(m, start, [0], [1]))
 
@@ -277,7 +277,7 @@ def test_interval_not_yet_ended_is_refused(env):
 
 def test_interval_not_after_the_last_one_is_refused(env):
     m = env.meter(env.alice)
-    start = env.ended_start()
+    start = env.next_start()
     env.submit(env.readings(m, start, [0, 0], [1, 1]))
     replay = env.readings(m, start + 900, [0], [1], export_register_wh=2)
     with reverts("MeterRegistryIntervalNotAfterLast", meterId=m.id, intervalStart=start + 900, lastIntervalStart=start + 900):
@@ -289,7 +289,7 @@ def test_interval_not_after_the_last_one_is_refused(env):
 
 def test_same_interval_twice_in_one_batch_is_refused(env):
     m = env.meter(env.alice)
-    start = env.ended_start()
+    start = env.next_start()
     first = env.readings(m, start, [0], [1])[0]
     with reverts("MeterRegistryIntervalNotAfterLast", meterId=m.id, intervalStart=start, lastIntervalStart=start):
         env.submit([first, first])
@@ -298,7 +298,7 @@ def test_same_interval_twice_in_one_batch_is_refused(env):
 @pytest.mark.parametrize("flow", [IMPORT, EXPORT])
 def test_decreasing_register_is_refused(env, flow):
     m = env.meter(env.alice, MeterKind.PROSUMER)
-    start = env.ended_start()
+    start = env.next_start()
     env.submit(env.readings(m, start, [0], [0], import_register_wh=500, export_register_wh=500))
     registers = [500, 500]
     registers[flow] = 499
@@ -310,7 +310,7 @@ def test_decreasing_register_is_refused(env, flow):
 @pytest.mark.parametrize("flow", [IMPORT, EXPORT])
 def test_contiguous_register_step_must_equal_the_energy(env, flow):
     m = env.meter(env.alice, MeterKind.PROSUMER)
-    start = env.ended_start()
+    start = env.next_start()
     env.submit(env.readings(m, start, [0], [0]))
     energies, registers = [10, 10], [10, 10]
     registers[flow] = 11  # step 11 for 10 Wh in a directly following interval
@@ -322,7 +322,7 @@ def test_contiguous_register_step_must_equal_the_energy(env, flow):
 @pytest.mark.parametrize("flow", [IMPORT, EXPORT])
 def test_register_step_smaller_than_the_energy_is_refused_after_a_gap(env, flow):
     m = env.meter(env.alice, MeterKind.PROSUMER)
-    start = env.ended_start()
+    start = env.next_start()
     env.submit(env.readings(m, start, [0], [0]))
     energies, registers = [10, 10], [10, 10]
     registers[flow] = 9
@@ -336,7 +336,7 @@ def test_energy_beyond_capacity_is_refused(env, flow):
     m = env.meter(env.alice, MeterKind.PROSUMER, capacity_w=4001)  # 1000.25 Wh per 15 minutes
     energies = [0, 0]
     energies[flow] = 1001
-    bad = MeterReading(m.id, env.ended_start(), *energies, *energies)
+    bad = MeterReading(m.id, env.next_start(), *energies, *energies)
     with reverts("MeterRegistryEnergyExceedsCapacity", meterId=m.id, flow=flow, energyWh=1001, maxWh=1000):
         env.submit([env.sign(m, bad)])
 
@@ -344,12 +344,12 @@ def test_energy_beyond_capacity_is_refused(env, flow):
 def test_consumer_meter_cannot_export(env):
     m = env.meter(env.alice, MeterKind.CONSUMER)
     with reverts("MeterRegistryExportFromConsumer", meterId=m.id, exportWh=5):
-        env.submit(env.readings(m, env.ended_start(), [1], [5]))
+        env.submit(env.readings(m, env.next_start(), [1], [5]))
 
 
 def test_one_bad_reading_reverts_the_whole_batch(env):
     a, b = env.meter(env.alice), env.meter(env.bob)
-    start = env.ended_start()
+    start = env.next_start()
     good = env.readings(a, start, [0, 0], [10, 20])
     bad = env.readings(b, start + 60, [0], [1])
     with reverts("MeterRegistryIntervalNotAligned", intervalStart=start + 60, intervalSeconds=900):

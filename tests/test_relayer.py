@@ -16,7 +16,7 @@ class Crash(Exception):
 
 def _day(env, meters=3, intervals=40):
     ms = [env.meter(acct, MeterKind.PROSUMER) for acct in (env.alice, env.bob, env.carol)[:meters]]
-    start = env.ended_start(back=intervals + 4)
+    start = env.next_start()
     signed = []
     for k, m in enumerate(ms):
         signed += env.readings(m, start, [k + i % 7 for i in range(intervals)], [10 * k + i for i in range(intervals)])

@@ -78,7 +78,7 @@ def test_quantities_from_the_chain_equal_what_was_done(env):
     plant = env.meter(alice, MeterKind.PRODUCER)
     flat_b = env.meter(bob, MeterKind.CONSUMER)
     flat_c = env.meter(carol, MeterKind.CONSUMER)
-    start = env.ended_start(8)
+    start = env.next_start()
     s0, s1, s2 = start, start + 900, start + 1800
     i0, i1, i2 = s0 // 900, s1 // 900, s2 // 900
     env.submit(env.readings(plant, start, [0, 0, 0], [1000, 500, 800])

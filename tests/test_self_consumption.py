@@ -56,7 +56,7 @@ def check_interval(env, ms, iid, imports_t, exports_t):
 
 def test_dynamic_default_on_chain_equals_the_engine_on_the_worked_example(env):
     ms = community(env, n_prosumers=1, n_consumers=3)  # production 12 kWh, consumers A 6, B 3, C 1
-    start = env.ended_start()
+    start = env.next_start()
     join(env.c, [m.id for m in ms], start // 900)
     imports, exports = [[0], [1500], [750], [250]], [[3000], [0], [0], [0]]  # one interval, in Wh / 4
     report = allocate(env.c, signed_day(env, ms, start, imports, exports))
@@ -75,7 +75,7 @@ def test_contract_equals_engine_on_random_communities(env, series):
     snapshot = env.w3.testing.snapshot()
     try:
         ms = community(env)
-        start = env.ended_start()
+        start = env.next_start()
         join(env.c, [m.id for m in ms], start // 900)
         imports = [[row[0][k] for row in series] for k in range(4)]
         exports = [[row[1][k] if k < 2 else 0 for row in series] for k in range(4)]
@@ -90,7 +90,7 @@ def test_contract_equals_engine_on_random_communities(env, series):
 
 def test_a_run_killed_in_the_middle_resumes_without_loss_or_double_count(env):
     ms = community(env)
-    start = env.ended_start()
+    start = env.next_start()
     join(env.c, [m.id for m in ms], start // 900)
     imports = [[100 + t for t in range(6)], [200] * 6, [300] * 6, [50] * 6]
     exports = [[400] * 6, [150 + t for t in range(6)], [0] * 6, [0] * 6]
@@ -115,7 +115,7 @@ def test_a_run_killed_in_the_middle_resumes_without_loss_or_double_count(env):
 
 def test_it_stops_at_the_first_incomplete_interval(env):
     ms = community(env)
-    start = env.ended_start()
+    start = env.next_start()
     join(env.c, [m.id for m in ms], start // 900)
     readings = signed_day(env, ms, start, [[10] * 3] * 4, [[20] * 3, [20] * 3, [0] * 3, [0] * 3])
     missing = [r for r in readings if not (r.reading.meter_id == ms[2].id and r.reading.interval_start == start + 900)]
@@ -125,7 +125,7 @@ def test_it_stops_at_the_first_incomplete_interval(env):
 
 def test_membership_from_and_until(env):
     ms = community(env, n_prosumers=1, n_consumers=2)
-    start = env.ended_start()
+    start = env.next_start()
     iid = start // 900
     join(env.c, [ms[0].id, ms[1].id], iid)
     env.c.transact(env.c.operation.functions.join([ms[2].id], iid + 1))
@@ -142,7 +142,7 @@ def test_membership_from_and_until(env):
 
 def test_settled_locally_tells_a_dapp_the_allocation(env):
     ms = community(env, n_prosumers=1, n_consumers=3)
-    start = env.ended_start()
+    start = env.next_start()
     join(env.c, [m.id for m in ms], start // 900)
     readings = signed_day(env, ms, start, [[0], [1500], [750], [250]], [[2000], [0], [0], [0]])
     receipt = env.c.transact(env.c.operation.functions.submitAndAllocate(_args(readings)))
@@ -158,7 +158,7 @@ def test_an_interval_with_nothing_to_share_settles_nothing(env):
     """At night: no call to the token (so even an operation without ALLOCATOR_ROLE goes through)."""
     op = supplied_operation(env, allocator=False)
     ms = community(env, n_prosumers=1, n_consumers=1)
-    start = env.ended_start()
+    start = env.next_start()
     env.c.transact(op.functions.join([m.id for m in ms], start // 900))
     readings = _args(env.readings(ms[0], start, [0], [0]) + env.readings(ms[1], start, [70], [0]))
     receipt = env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 0]]))
@@ -176,7 +176,7 @@ def _args(readings):
 
 def test_incomplete_and_unexpected_readings_are_refused(env):
     ms = community(env, n_prosumers=1, n_consumers=1)
-    start = env.ended_start()
+    start = env.next_start()
     iid = start // 900
     join(env.c, [ms[0].id, ms[1].id], iid)
     a, b = env.readings(ms[0], start, [0], [100]), env.readings(ms[1], start, [50], [0])
@@ -194,7 +194,7 @@ def test_incomplete_and_unexpected_readings_are_refused(env):
 def test_intervals_are_shared_in_increasing_order(env):
     """A batch may skip an interval (nobody's reading); that interval can never be shared later."""
     ms = community(env, n_prosumers=1, n_consumers=1)
-    start = env.ended_start()
+    start = env.next_start()
     iid = start // 900
     join(env.c, [ms[0].id], iid)
     env.c.transact(env.c.operation.functions.join([ms[1].id], iid))
@@ -221,7 +221,7 @@ def supplied_operation(env, allocator: bool = True):
 def test_supplied_shares_are_bounded(env):
     op = supplied_operation(env)
     ms = community(env, n_prosumers=1, n_consumers=1)
-    start = env.ended_start()
+    start = env.next_start()
     iid = start // 900
     env.c.transact(op.functions.join([m.id for m in ms], iid))
     readings = _args(env.readings(ms[0], start, [0], [100]) + env.readings(ms[1], start, [70], [0]))
@@ -245,7 +245,7 @@ def test_supplied_shares_are_bounded(env):
 def test_supplied_shares_above_production_are_refused(env):
     op = supplied_operation(env, allocator=False)
     ms = community(env, n_prosumers=1, n_consumers=2)
-    start = env.ended_start()
+    start = env.next_start()
     env.c.transact(op.functions.join([m.id for m in ms], start // 900))
     readings = _args(env.readings(ms[0], start, [0], [100]) + env.readings(ms[1], start, [70], [0])
                      + env.readings(ms[2], start, [70], [0]))
@@ -259,7 +259,7 @@ def test_the_engine_computes_supplied_shares(env):
     """A static key (60 % / 40 %) computed by gridshare.allocation and enforced on-chain."""
     op = supplied_operation(env)
     ms = community(env, n_prosumers=1, n_consumers=2)
-    start = env.ended_start()
+    start = env.next_start()
     env.c.transact(op.functions.join([m.id for m in ms], start // 900))
     key = StaticKey({"0x" + ms[1].id.hex(): 600, "0x" + ms[2].id.hex(): 400})
     supplied = replace(env.c, operation=op)
@@ -273,7 +273,7 @@ def test_the_engine_computes_supplied_shares(env):
 def test_membership_refusals(env):
     ms = community(env, n_prosumers=1, n_consumers=1)
     op = env.c.operation.functions
-    start = env.ended_start()
+    start = env.next_start()
     join(env.c, [ms[0].id, ms[1].id], start // 900)
     with reverts("SelfConsumptionAlreadyMember", meterId=ms[0].id):
         env.c.transact(op.join([ms[0].id], start // 900))
@@ -298,7 +298,7 @@ def test_a_wrong_key_call_is_refused(env):
     join(env.c, [ms[0].id], 1)
     with reverts("SelfConsumptionWrongKey", key=0):
         env.c.transact(env.c.operation.functions.submitAndAllocateSupplied(
-            _args(env.readings(ms[0], env.ended_start(), [0], [1])), [[0]]))
+            _args(env.readings(ms[0], env.next_start(), [0], [1])), [[0]]))
 
 
 def test_too_many_members_is_refused(env):
@@ -357,7 +357,7 @@ def test_constructor_refusals(env):
 
 def test_settlement_is_for_allocators_and_must_balance(env):
     ms = community(env, n_prosumers=1, n_consumers=1)
-    start = env.ended_start()
+    start = env.next_start()
     env.submit(env.readings(ms[0], start, [0], [100]) + env.readings(ms[1], start, [80], [0]))
     iid = start // 900
     settle = env.token.functions.settleLocal
@@ -401,7 +401,7 @@ def test_a_truncated_settlement_is_refused(env):
 
 def test_a_refused_reading_reverts_with_the_registrys_error(env):
     ms = community(env, n_prosumers=1, n_consumers=1)
-    start = env.ended_start()
+    start = env.next_start()
     join(env.c, [ms[0].id, ms[1].id], start // 900)
     a = env.readings(ms[0], start, [0], [100])
     forged = replace(env.readings(ms[1], start, [50], [0])[0], signature=a[0].signature)
@@ -415,7 +415,7 @@ def test_a_refused_batch_is_named_whether_checked_first_or_not(env, check_first)
     """allocate(check_first=False) sends without simulating (the embedded chain runs the batch
     once): a refusal is then mined and named by replaying it, exactly as a checked one."""
     ms = community(env, n_prosumers=1, n_consumers=1)
-    start = env.ended_start()
+    start = env.next_start()
     join(env.c, [ms[0].id, ms[1].id], start // 900)
     # readings of both members, the consumer's over its meter's capacity (20 kW: 5,000 Wh in 15 minutes)
     readings = env.readings(ms[0], start, [0], [100]) + env.readings(ms[1], start, [50_000], [0])

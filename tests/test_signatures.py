@@ -16,7 +16,7 @@ PYTHON_FIELDS = [f.name for f in fields(MeterReading)]
 @pytest.fixture
 def reading_and_meter(env):
     m = env.meter(env.alice, capacity_w=100_000)
-    start = env.ended_start()
+    start = env.next_start()
     return MeterReading(m.id, start, 0, 1234, 0, 1234), m
 
 
