@@ -42,7 +42,47 @@ def test_meters_of_one_owner_add_up(env):
 
 def test_only_the_registry_credits(env):
     with reverts("EnergyTokenUnauthorizedRegistry", caller=env.outsider):
-        env.c.transact(env.token.functions.creditVerifiedEnergy([(env.outsider, 1, 0, 1000)]), env.outsider)
+        env.c.transact(env.token.functions.creditVerifiedEnergy(env.outsider, 1, [0], [1000]), env.outsider)
+
+
+def test_a_run_across_groups_of_eight_lanes_lands_in_each_interval(env):
+    """Figures are kept eight intervals to a storage slot: a run starting mid-group, crossing two
+    group boundaries, then a second run continuing mid-group, each interval reads back exactly."""
+    m = env.meter(env.alice, MeterKind.PROSUMER)
+    start = env.next_start()
+    while interval(start) % 8 != 5:  # start three lanes before a group's end
+        start += 900
+    imports = [10 + k for k in range(20)]
+    exports = [1000 + 7 * k for k in range(20)]
+    env.submit(env.readings(m, start, imports[:12], exports[:12]))
+    env.submit(env.readings(m, start + 12 * 900, imports[12:], exports[12:], import_register_wh=sum(imports[:12]),
+                            export_register_wh=sum(exports[:12])))
+    for k in range(20):
+        assert env.token.functions.intervalAccount(env.alice, interval(start) + k).call() == [
+            exports[k], exports[k], imports[k], 0]
+    # the neighbours of the run are untouched
+    assert env.token.functions.intervalAccount(env.alice, interval(start) - 1).call() == [0, 0, 0, 0]
+    assert env.token.functions.intervalAccount(env.alice, interval(start) + 20).call() == [0, 0, 0, 0]
+
+
+def test_an_account_interval_beyond_2_to_the_32_wh_is_refused(env):
+    """Five of the largest meters of one owner: their exports in one interval would pass 2^32 - 1 Wh
+    (the lane's width); refused naming the interval, and nothing of that batch is kept."""
+    most = 2**32 - 1  # W, the largest capacity
+    per_meter = most * 900 // 3600  # Wh in 15 minutes at full capacity: 1,073,741,823
+    ms = [env.meter(env.alice, capacity_w=most) for _ in range(6)]
+    start = env.next_start()
+    while interval(start) % 8 != 3:
+        start += 900
+    for m in ms[:4]:
+        env.submit(env.readings(m, start, [0, 0], [7, per_meter]))
+    assert env.token.functions.balanceOf(env.alice, interval(start) + 1).call() == 4 * per_meter
+    with reverts("EnergyTokenAmountOverflow", account=env.alice, intervalId=interval(start) + 1):
+        env.submit(env.readings(ms[4], start, [0, 0], [9, 4]))  # 4 * 1,073,741,823 + 4 = 2^32
+    assert env.token.functions.balanceOf(env.alice, interval(start)).call() == 28
+    env.submit(env.readings(ms[5], start, [0, 0], [9, 3]))  # up to the lane's width: fine
+    assert env.token.functions.balanceOf(env.alice, interval(start) + 1).call() == 2**32 - 1
+    assert env.token.functions.balanceOf(env.alice, interval(start)).call() == 37
 
 
 def test_token_needs_a_registry(env):
