@@ -1,4 +1,5 @@
-"""MeterRegistry: participants, meters, roles, and every refusal of a reading, by its exact error."""
+"""MeterRegistry: participants, meters, roles, and every refusal of a run of readings, by its exact
+error; the attacks readings v2 closes (a later run first, backdating, a refused run leaving a hole)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from web3.logs import DISCARD
 
 from gridshare.compiler import compile_contracts
 from gridshare.meter import MeterKind, meter_id, new_meter_key
-from gridshare.reading import MeterReading, SignedReading
+from gridshare.reading import MeterReadings, SignedReadings
 
 from conftest import SALT, SOLAR, raise_view, reverts
 
 OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
+ALLOCATOR_ROLE = keccak(text="ALLOCATOR_ROLE")
 IMPORT, EXPORT = 0, 1
 
 
@@ -62,20 +64,6 @@ def test_readings_need_the_energy_token(env):
         env.c.transact(fresh.functions.submitReadings([s.as_call_arg() for s in signed]))
 
 
-def test_eip712_domain_is_the_protocols(env):
-    fields, name, version, chain_id, contract, salt, extensions = env.registry.functions.eip712Domain().call()
-    assert (name, version, chain_id, contract) == ("gridshare", "1", env.chain.chain_id, env.registry.address)
-    assert fields == b"\x0f" and salt == bytes(32) and extensions == []
-
-
-def test_reading_typehash_is_the_protocols(env):
-    expected = keccak(
-        text="MeterReading(bytes32 meterId,uint64 intervalStart,uint64 importWh,uint64 exportWh,"
-        "uint64 importRegisterWh,uint64 exportRegisterWh)"
-    )
-    assert env.registry.functions.READING_TYPEHASH().call() == expected
-
-
 # --- participants and meters ----------------------------------------------------------------------
 
 
@@ -109,7 +97,9 @@ def test_meter_is_registered_with_its_description(env):
     info = env.registry.functions.meter(m.id).call()
     assert info[:7] == (m.key.address, env.alice, int(MeterKind.PROSUMER), True, 6000, SOLAR, 1_700_000_000)
     assert 0 < info[7] <= env.now()
-    assert env.registry.functions.meterState(m.id).call() == (0, 0, 0, 0)
+    # its readings start at the first interval after its registration: no register known yet
+    assert env.registry.functions.meterState(m.id).call() == (m.first, 0, 0, 0, False)
+    assert m.first == -(-info[7] // 900) * 900
 
 
 def test_meter_id_is_the_salted_hash_of_the_meter_point(env):
@@ -176,157 +166,284 @@ def test_rotation_and_deactivation_refusals(env):
         env.c.transact(env.registry.functions.rotateSigner(m.id, env.bob))
 
 
-# --- readings: accepted ---------------------------------------------------------------------------
+# --- runs: accepted -------------------------------------------------------------------------------
 
 
-def test_any_account_relays_readings_and_state_advances(env):
+def test_any_account_relays_a_run_and_the_state_advances(env):
     m = env.meter(env.alice, MeterKind.PROSUMER)
-    start = env.next_start()
+    start = m.first
     receipt = env.submit(env.readings(m, start, [3, 0, 7], [100, 250, 0], import_register_wh=1000, export_register_wh=50))
-    assert env.registry.functions.meterState(m.id).call() == (start + 3 * 900, 1010, 400, 350)
-    events = env.registry.events.ReadingVerified().process_receipt(receipt, errors=DISCARD)
-    assert [(e.args.intervalStart, e.args.importWh, e.args.exportWh) for e in events] == [
-        (start, 3, 100), (start + 900, 0, 250), (start + 1800, 7, 0)]
-    assert all(e.args.meterId == m.id for e in events)
+    assert env.registry.functions.meterState(m.id).call() == (start + 3 * 900, 1010, 400, 350, True)
+    [event] = env.registry.events.ReadingsVerified().process_receipt(receipt, errors=DISCARD)
+    assert dict(event.args) == {"meterId": m.id, "previousEnd": start, "firstIntervalStart": start,
+                                "importWh": [3, 0, 7], "exportWh": [100, 250, 0]}
 
 
-def test_a_gap_between_readings_is_allowed_when_registers_cover_it(env):
+def test_runs_follow_each_other(env):
     m = env.meter(env.alice)
-    start = env.next_start()
-    env.submit(env.readings(m, start, [0], [100]))
-    later = MeterReading(m.id, start + 5 * 900, 0, 40, 0, 100 + 500)  # 460 Wh unreported in between
-    env.submit([env.sign(m, later)])
-    assert env.registry.functions.meterState(m.id).call() == (start + 6 * 900, 0, 600, 140)
+    first = env.readings(m, m.first, [0, 0], [10, 20])
+    second = env.readings(m, m.first + 1800, [0], [30], previous_end=m.first + 1800, export_register_wh=30)
+    env.submit(first + second)  # one after the other in one batch
+    assert env.registry.functions.meterState(m.id).call() == (m.first + 2700, 0, 60, 60, True)
 
 
-def test_readings_of_several_meters_interleave_in_one_batch(env):
+def test_an_outage_declared_by_the_meter_lets_its_registers_move_more_than_its_energy(env):
+    m = env.meter(env.alice)
+    env.submit(env.readings(m, m.first, [0], [100]))
+    # intervals 1..4 lost: the meter signs the outage [first + 900, first + 5 * 900), 460 Wh unreported
+    later = MeterReadings(m.id, m.first + 900, m.first + 5 * 900, [0], [40], 0, 100 + 500)
+    receipt = env.submit([env.sign(m, later)])
+    assert env.registry.functions.meterState(m.id).call() == (m.first + 6 * 900, 0, 600, 140, True)
+    [event] = env.registry.events.ReadingsVerified().process_receipt(receipt, errors=DISCARD)
+    assert (event.args.previousEnd, event.args.firstIntervalStart) == (m.first + 900, m.first + 5 * 900)
+
+
+def test_an_outage_alone_is_a_run(env):
+    m = env.meter(env.alice)
+    env.submit([env.sign(m, MeterReadings(m.id, m.first, m.first + 4 * 900, [], [], 0, 70))])
+    assert env.registry.functions.meterState(m.id).call() == (m.first + 4 * 900, 0, 70, 0, True)
+    env.submit(env.readings(m, m.first + 4 * 900, [0], [5], export_register_wh=70))
+    assert env.token.functions.balanceOf(env.alice, m.first // 900 + 4).call() == 5
+
+
+def test_runs_of_several_meters_interleave_in_one_batch(env):
     a, b = env.meter(env.alice), env.meter(env.bob, MeterKind.CONSUMER)
-    start = env.next_start()
-    ra, rb = env.readings(a, start, [0, 0], [10, 20]), env.readings(b, start, [5, 6], [0, 0])
-    env.submit([ra[0], rb[0], ra[1], rb[1]])
-    assert env.registry.functions.meterState(a.id).call() == (start + 1800, 0, 30, 30)
-    assert env.registry.functions.meterState(b.id).call() == (start + 1800, 11, 0, 0)
+    start = max(a.first, b.first)
+    a1 = env.run(a, start, [0], [10])
+    b1 = env.run(b, start, [5], [0])
+    a2 = env.run(a, start + 900, [0], [20], previous_end=a1.end(900), export_register_wh=10)
+    b2 = env.run(b, start + 900, [6], [0], previous_end=b1.end(900), import_register_wh=5)
+    env.submit([env.sign(a, a1), env.sign(b, b1), env.sign(a, a2), env.sign(b, b2)])
+    assert env.registry.functions.meterState(a.id).call() == (start + 1800, 0, 30, 30, True)
+    assert env.registry.functions.meterState(b.id).call() == (start + 1800, 11, 0, 0, True)
 
 
 def test_energy_at_exactly_capacity_is_accepted(env):
     m = env.meter(env.alice, capacity_w=4000)  # 1000 Wh per 15 minutes
-    env.submit(env.readings(m, env.next_start(), [1000], [1000]))
+    env.submit(env.readings(m, m.first, [1000], [1000]))
 
 
 def test_interval_that_just_ended_is_accepted(env):
     m = env.meter(env.alice)
-    env.w3.testing.mine()
-    start = env.now() // 900 * 900 - 900  # ended at most 900 s ago
-    env.submit(env.readings(m, start, [0], [1]))
+    signed = env.readings(m, m.first, [0], [1])
+    env.at(m.first + 900)  # the block executing the transaction comes a second later
+    env.submit(signed, travel=False)
 
 
-# --- readings: refused ----------------------------------------------------------------------------
+# --- the attacks readings v2 closes ---------------------------------------------------------------
+
+
+def test_a_later_run_submitted_first_is_refused_and_the_earlier_ones_stay_verifiable(env):
+    """Whoever sees a meter's signed runs (a pending transaction, a file) cannot submit the last
+    first to make the earlier ones unverifiable for good: runs are verified in the meter's order."""
+    m = env.meter(env.alice)
+    runs = [env.run(m, m.first + 900 * 2 * k, [0, 0], [10 * k + 1, 10 * k + 2], previous_end=m.first + 900 * 2 * k,
+                    export_register_wh=sum(20 * j + 3 for j in range(k))) for k in range(3)]
+    signed = [env.sign(m, r) for r in runs]
+    with reverts("MeterRegistryNotContinuous", meterId=m.id, previousEnd=m.first + 3600, nextIntervalStart=m.first):
+        env.submit(signed[2:])
+    with reverts("MeterRegistryNotContinuous", meterId=m.id, previousEnd=m.first + 1800, nextIntervalStart=m.first):
+        env.submit([signed[1], signed[0]])  # reordered in one batch
+    env.submit(signed)
+    ids = [m.first // 900 + k for k in range(6)]
+    assert env.token.functions.balanceOfBatch([env.alice] * 6, ids).call() == [1, 2, 11, 12, 21, 22]
+
+
+def test_a_run_before_the_registration_is_refused(env):
+    m = env.meter(env.alice)
+    backdated = env.run(m, m.first - 96 * 900, [0], [1000], previous_end=m.first - 96 * 900)
+    with reverts("MeterRegistryNotContinuous", meterId=m.id, previousEnd=m.first - 96 * 900, nextIntervalStart=m.first):
+        env.submit([env.sign(m, backdated)])
+    assert env.token.functions.balanceOf(env.alice, m.first // 900 - 96).call() == 0
+
+
+def test_a_run_before_the_commissioning_date_is_refused(env):
+    commissioned = env.now() + 2 * 86_400 + 100
+    m = env.meter(env.alice, commissioned=commissioned)
+    assert m.first == -(-commissioned // 900) * 900  # the first interval at or after commissioning
+    early = env.run(m, m.first - 900, [0], [5], previous_end=m.first - 900)
+    with reverts("MeterRegistryNotContinuous", meterId=m.id, previousEnd=m.first - 900, nextIntervalStart=m.first):
+        env.submit([env.sign(m, early)])
+    env.submit(env.readings(m, m.first, [0], [5]))
+
+
+def test_a_replayed_run_is_refused(env):
+    m = env.meter(env.alice)
+    signed = env.readings(m, m.first, [0, 0], [1, 1])
+    env.submit(signed)
+    with reverts("MeterRegistryNotContinuous", meterId=m.id, previousEnd=m.first, nextIntervalStart=m.first + 1800):
+        env.submit(signed)
+    with reverts("MeterRegistryNotContinuous", meterId=m.id, previousEnd=m.first, nextIntervalStart=m.first + 1800):
+        env.submit(signed + signed)
+
+
+def test_a_refused_run_changes_nothing_and_the_same_intervals_signed_right_are_verified(env):
+    m = env.meter(env.alice, capacity_w=4000)  # 1000 Wh per 15 minutes
+    too_much = env.readings(m, m.first, [0, 0], [500, 1001])
+    with reverts("MeterRegistryEnergyExceedsCapacity", meterId=m.id, flow=EXPORT, energyWh=1001, maxWh=1000):
+        env.submit(too_much)
+    # a relayer "fixing" the data cannot: the signature covers it
+    forged = [replace(too_much[0], run=replace(too_much[0].run, export_wh=(500, 100), export_register_wh=600))]
+    recovered = forged[0].recover(env.chain.chain_id, env.registry.address)
+    with reverts("MeterRegistryInvalidSigner", meterId=m.id, recovered=recovered, expected=m.key.address):
+        env.submit(forged)
+    assert env.registry.functions.meterState(m.id).call() == (m.first, 0, 0, 0, False)
+    env.submit(env.readings(m, m.first, [0, 0], [500, 100]))  # the gateway signs them again, right
+    assert env.registry.functions.meterState(m.id).call() == (m.first + 1800, 0, 600, 600, True)
+
+
+# --- runs: refused --------------------------------------------------------------------------------
 
 
 def test_empty_batch_is_refused(env):
     with reverts("MeterRegistryEmptyBatch"):
-        env.submit([])
+        env.c.transact(env.registry.functions.submitReadings([]))
 
 
 def test_unknown_meter_is_refused(env):
     m = env.meter(env.alice)
     ghost = replace(m, id=b"\x42" * 32)
     with reverts("MeterRegistryUnknownMeter", meterId=b"\x42" * 32):
-        env.submit(env.readings(ghost, env.next_start(), [0], [1]))
+        env.submit(env.readings(ghost, m.first, [0], [1], previous_end=m.first))
 
 
 def test_deactivated_meter_is_refused(env):
     m = env.meter(env.alice)
     env.c.transact(env.registry.functions.deactivateMeter(m.id))
     with reverts("MeterRegistryMeterDeactivated", meterId=m.id):
-        env.submit(env.readings(m, env.next_start(), [0], [1]))
+        env.submit(env.readings(m, m.first, [0], [1]))
 
 
 def test_wrong_signer_is_refused(env):
     m, other = env.meter(env.alice), env.meter(env.bob)
-    reading = MeterReading(m.id, env.next_start(), 0, 1, 0, 1)
-    forged = reading.sign(other.key, env.chain.chain_id, env.registry.address)
+    forged = env.run(m, m.first, [0], [1]).sign(other.key, env.chain.chain_id, env.registry.address)
     with reverts("MeterRegistryInvalidSigner", meterId=m.id, recovered=other.key.address, expected=m.key.address):
         env.submit([forged])
 
 
 def test_malformed_signature_recovers_nobody(env):
     m = env.meter(env.alice)
-    signed = env.readings(m, env.next_start(), [0], [1])[0]
-    broken = SignedReading(signed.reading, signed.signature[:64] + bytes([29]))  # v must be 27 or 28
+    signed = env.readings(m, m.first, [0], [1])[0]
+    broken = SignedReadings(signed.run, signed.signature[:64] + bytes([29]))  # v must be 27 or 28
     with reverts("MeterRegistryInvalidSigner", meterId=m.id, recovered="0x" + "00" * 20, expected=m.key.address):
         env.submit([broken])
 
 
+@pytest.mark.parametrize("previous, first, imports, exports", [
+    (900, 0, [1], [1]),  # its first interval before previousEnd
+    (0, 0, [1, 2], [1]),  # series of different lengths
+    (0, 0, [], []),  # nothing at all: no outage, no interval
+])
+def test_malformed_runs_are_refused(env, previous, first, imports, exports):
+    m = env.meter(env.alice)
+    args = list(env.readings(m, m.first, [0], [1])[0].as_call_arg())
+    args[1:5] = m.first + previous, m.first + first, imports, exports
+    with reverts("MeterRegistryInvalidRun", meterId=m.id, previousEnd=m.first + previous,
+                 firstIntervalStart=m.first + first, imports=len(imports), exports=len(exports)):
+        env.at(m.first + 3600)
+        env.c.transact(env.registry.functions.submitReadings([tuple(args)]))
+
+
+def test_a_word_above_uint32_is_refused_even_if_signed(env):
+    """A meter key that signs an energy word above 2^32 - 1 (no honest signer encodes one) is
+    refused: the token reads the words raw, eight to a storage slot."""
+    from eth_abi import encode
+    from eth_account import Account
+
+    m = env.meter(env.alice, MeterKind.PROSUMER)
+    words = [2**32 + 5]
+    typehash = env.registry.functions.READINGS_TYPEHASH().call()
+    struct = keccak(encode(["bytes32", "bytes32", "uint64", "uint64", "bytes32", "bytes32", "uint64", "uint64"], [
+        typehash, m.id, m.first, m.first, keccak(encode(["uint256"], [0])), keccak(encode(["uint256"], words)), 0, 0]))
+    domain = env.run(m, m.first, [0], [0]).typed_data(env.chain.chain_id, env.registry.address)
+    from eth_account.messages import encode_typed_data
+    separator = encode_typed_data(full_message=domain).header
+    digest = keccak(b"\x19\x01" + separator + struct)
+    sig = Account._sign_hash(digest, m.key.key) if hasattr(Account, "_sign_hash") else m.key.unsafe_sign_hash(digest)
+    selector = keccak(text="submitReadings((bytes32,uint64,uint64,uint32[],uint32[],uint64,uint64,uint8,bytes32,bytes32)[])")[:4]
+    # encoded as uint256 words where the ABI has uint32: what a raw calldata writer can send
+    body = encode(["(bytes32,uint64,uint64,uint256[],uint256[],uint64,uint64,uint8,bytes32,bytes32)[]"], [[
+        (m.id, m.first, m.first, [0], words, 0, 0, sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big"))]])
+    env.at(m.first + 900)
+    error = env.c.simulate(_Raw(env, selector + body))
+    assert error is not None and error.name == "MeterRegistryInvalidRun"
+
+
+class _Raw:
+    """A transaction with raw calldata, for Community.simulate."""
+
+    def __init__(self, env, data: bytes):
+        self.env, self.data = env, data
+
+    def call(self, params, block_identifier="latest"):
+        return self.env.w3.eth.call({**params, "to": self.env.registry.address, "data": self.data}, block_identifier)
+
+
 def test_unaligned_interval_is_refused(env):
     m = env.meter(env.alice)
-    start = env.next_start() + 60
+    start = m.first + 60
     with reverts("MeterRegistryIntervalNotAligned", intervalStart=start, intervalSeconds=900):
-        env.submit(env.readings(m, start, [0], [1]))
+        env.submit(env.readings(m, start, [0], [1], previous_end=m.first))
 
 
 def test_interval_not_yet_ended_is_refused(env):
     m = env.meter(env.alice)
-    current = env.now() // 900 * 900
-    signed = env.readings(m, current, [0], [1])
+    signed = env.readings(m, m.first, [0, 0], [1, 1])
+    end = m.first + 1800
     # the check is against the timestamp of the block that executes the transaction
-    env.w3.testing.timeTravel(current + 899)
-    with reverts("MeterRegistryIntervalNotEnded", intervalStart=current, intervalEnd=current + 900, now=current + 899):
-        env.submit(signed)
+    env.at(end - 1)
+    with reverts("MeterRegistryIntervalNotEnded", intervalStart=m.first + 900, intervalEnd=end, now=end - 1):
+        env.submit(signed, travel=False)
 
 
-def test_interval_not_after_the_last_one_is_refused(env):
+def test_an_outage_into_the_future_is_refused(env):
     m = env.meter(env.alice)
-    start = env.next_start()
-    env.submit(env.readings(m, start, [0, 0], [1, 1]))
-    replay = env.readings(m, start + 900, [0], [1], export_register_wh=2)
-    with reverts("MeterRegistryIntervalNotAfterLast", meterId=m.id, intervalStart=start + 900, lastIntervalStart=start + 900):
-        env.submit(replay)
-    earlier = env.readings(m, start, [0], [0], export_register_wh=2)
-    with reverts("MeterRegistryIntervalNotAfterLast", meterId=m.id, intervalStart=start, lastIntervalStart=start + 900):
-        env.submit(earlier)
+    outage = MeterReadings(m.id, m.first, m.first + 4 * 900, [], [], 0, 0)
+    env.at(m.first + 4 * 900 - 1)
+    with reverts("MeterRegistryIntervalNotEnded", intervalStart=m.first + 4 * 900, intervalEnd=m.first + 4 * 900,
+                 now=m.first + 4 * 900 - 1):
+        env.submit([env.sign(m, outage)], travel=False)
 
 
-def test_same_interval_twice_in_one_batch_is_refused(env):
+def test_a_run_longer_than_31_days_is_refused(env):
     m = env.meter(env.alice)
-    start = env.next_start()
-    first = env.readings(m, start, [0], [1])[0]
-    with reverts("MeterRegistryIntervalNotAfterLast", meterId=m.id, intervalStart=start, lastIntervalStart=start):
-        env.submit([first, first])
+    end = m.first + 31 * 86_400 + 900
+    long = MeterReadings(m.id, m.first, end - 900, [0], [1], 0, 1)
+    with reverts("MeterRegistryRunTooLong", meterId=m.id, previousEnd=m.first, end=end, maxSeconds=31 * 86_400):
+        env.submit([env.sign(m, long)])
+    env.outage(m, end - 900)  # declared in two runs of at most 30 days instead
+    env.submit(env.readings(m, end - 900, [0], [1]))
 
 
 @pytest.mark.parametrize("flow", [IMPORT, EXPORT])
 def test_decreasing_register_is_refused(env, flow):
     m = env.meter(env.alice, MeterKind.PROSUMER)
-    start = env.next_start()
-    env.submit(env.readings(m, start, [0], [0], import_register_wh=500, export_register_wh=500))
+    env.submit(env.readings(m, m.first, [0], [0], import_register_wh=500, export_register_wh=500))
     registers = [500, 500]
     registers[flow] = 499
-    bad = MeterReading(m.id, start + 900, 0, 0, *registers)
+    bad = MeterReadings(m.id, m.first + 900, m.first + 900, [0], [0], *registers)
     with reverts("MeterRegistryRegisterDecreased", meterId=m.id, flow=flow, previousWh=500, registerWh=499):
         env.submit([env.sign(m, bad)])
 
 
 @pytest.mark.parametrize("flow", [IMPORT, EXPORT])
-def test_contiguous_register_step_must_equal_the_energy(env, flow):
+def test_register_step_must_equal_the_energy_without_an_outage(env, flow):
     m = env.meter(env.alice, MeterKind.PROSUMER)
-    start = env.next_start()
-    env.submit(env.readings(m, start, [0], [0]))
-    energies, registers = [10, 10], [10, 10]
-    registers[flow] = 11  # step 11 for 10 Wh in a directly following interval
-    bad = MeterReading(m.id, start + 900, *energies, *registers)
-    with reverts("MeterRegistryRegisterStepMismatch", meterId=m.id, flow=flow, stepWh=11, energyWh=10):
+    env.submit(env.readings(m, m.first, [0], [0]))
+    registers = [20, 20]
+    registers[flow] = 21  # step 21 for 20 Wh over two directly following intervals
+    bad = MeterReadings(m.id, m.first + 900, m.first + 900, [10, 10], [10, 10], *registers)
+    with reverts("MeterRegistryRegisterStepMismatch", meterId=m.id, flow=flow, stepWh=21, energyWh=20):
         env.submit([env.sign(m, bad)])
 
 
 @pytest.mark.parametrize("flow", [IMPORT, EXPORT])
-def test_register_step_smaller_than_the_energy_is_refused_after_a_gap(env, flow):
+def test_register_step_smaller_than_the_energy_is_refused_after_an_outage(env, flow):
     m = env.meter(env.alice, MeterKind.PROSUMER)
-    start = env.next_start()
-    env.submit(env.readings(m, start, [0], [0]))
-    energies, registers = [10, 10], [10, 10]
+    env.submit(env.readings(m, m.first, [0], [0]))
+    registers = [10, 10]
     registers[flow] = 9
-    bad = MeterReading(m.id, start + 3 * 900, *energies, *registers)
+    bad = MeterReadings(m.id, m.first + 900, m.first + 3 * 900, [10], [10], *registers)
     with reverts("MeterRegistryRegisterStepMismatch", meterId=m.id, flow=flow, stepWh=9, energyWh=10):
         env.submit([env.sign(m, bad)])
 
@@ -334,30 +451,98 @@ def test_register_step_smaller_than_the_energy_is_refused_after_a_gap(env, flow)
 @pytest.mark.parametrize("flow", [IMPORT, EXPORT])
 def test_energy_beyond_capacity_is_refused(env, flow):
     m = env.meter(env.alice, MeterKind.PROSUMER, capacity_w=4001)  # 1000.25 Wh per 15 minutes
-    energies = [0, 0]
-    energies[flow] = 1001
-    bad = MeterReading(m.id, env.next_start(), *energies, *energies)
+    energies = [[0, 0], [0, 0]]
+    energies[flow] = [1000, 1001]
     with reverts("MeterRegistryEnergyExceedsCapacity", meterId=m.id, flow=flow, energyWh=1001, maxWh=1000):
-        env.submit([env.sign(m, bad)])
+        env.submit(env.readings(m, m.first, *energies))
 
 
 def test_consumer_meter_cannot_export(env):
     m = env.meter(env.alice, MeterKind.CONSUMER)
-    with reverts("MeterRegistryExportFromConsumer", meterId=m.id, exportWh=5):
-        env.submit(env.readings(m, env.next_start(), [1], [5]))
+    with reverts("MeterRegistryExportFromConsumer", meterId=m.id, exportWh=m.first + 900):
+        env.submit(env.readings(m, m.first, [1, 1], [0, 5]))
 
 
-def test_one_bad_reading_reverts_the_whole_batch(env):
+def test_one_bad_run_reverts_the_whole_batch(env):
     a, b = env.meter(env.alice), env.meter(env.bob)
-    start = env.next_start()
-    good = env.readings(a, start, [0, 0], [10, 20])
-    bad = env.readings(b, start + 60, [0], [1])
-    with reverts("MeterRegistryIntervalNotAligned", intervalStart=start + 60, intervalSeconds=900):
-        env.submit([good[0], bad[0], good[1]])
-    assert env.registry.functions.meterState(a.id).call() == (0, 0, 0, 0)
-    assert env.token.functions.balanceOf(env.alice, start // 900).call() == 0
-    env.submit(good)  # the good ones go through on their own
-    assert env.token.functions.balanceOf(env.alice, start // 900).call() == 10
+    good = env.readings(a, a.first, [0, 0], [10, 20])
+    bad = env.readings(b, b.first + 60, [0], [1], previous_end=b.first)
+    with reverts("MeterRegistryIntervalNotAligned", intervalStart=b.first + 60, intervalSeconds=900):
+        env.submit(good + bad)
+    assert env.registry.functions.meterState(a.id).call() == (a.first, 0, 0, 0, False)
+    assert env.token.functions.balanceOf(env.alice, a.first // 900).call() == 0
+    env.submit(good)  # the good one goes through on its own
+    assert env.token.functions.balanceOf(env.alice, a.first // 900).call() == 10
+
+
+# --- bindings to an operation ---------------------------------------------------------------------
+
+
+def _allocator(env):
+    env.c.transact(env.registry.functions.grantRole(ALLOCATOR_ROLE, env.carol))
+    return env.carol
+
+
+def test_only_an_allocator_binds(env):
+    m = env.meter(env.alice)
+    with reverts("MeterRegistryUnauthorizedAllocator", caller=env.outsider):
+        env.c.transact(env.registry.functions.bindOperation(m.id, m.first // 900), env.outsider)
+    with reverts("MeterRegistryUnauthorizedAllocator", caller=env.outsider):
+        env.c.transact(env.registry.functions.unbindOperation(m.id, m.first // 900), env.outsider)
+
+
+def test_bound_intervals_go_through_the_operation_only(env):
+    m = env.meter(env.alice)
+    op = _allocator(env)
+    f = m.first // 900 + 2
+    receipt = env.c.transact(env.registry.functions.bindOperation(m.id, f), op)
+    [event] = env.registry.events.MeterBound().process_receipt(receipt, errors=DISCARD)
+    assert tuple(event.args.values()) == (m.id, op, f, 2**32 - 1)
+    assert env.registry.functions.binding(m.id).call() == (op, f, 2**32 - 1)
+    env.submit(env.readings(m, m.first, [0, 0], [1, 2]))  # before the binding: anyone
+    bound = env.readings(m, f * 900, [0], [3], export_register_wh=3)
+    with reverts("MeterRegistryMeterInOperation", meterId=m.id, operation=op, fromInterval=f):
+        env.submit(bound)
+    with reverts("MeterRegistryMeterInOperation", meterId=m.id, operation=op, fromInterval=f):
+        env.submit([env.sign(m, MeterReadings(m.id, f * 900, f * 900 + 900, [], [], 0, 3))])  # an outage too
+    env.submit(bound, sender=op)
+    # after the binding ends, anyone again
+    env.c.transact(env.registry.functions.unbindOperation(m.id, f + 1), op)
+    env.submit(env.readings(m, f * 900 + 900, [0], [4], export_register_wh=6))
+    assert env.registry.functions.meterState(m.id).call()[0] == f * 900 + 1800
+
+
+def test_a_meter_cannot_be_bound_from_intervals_already_verified(env):
+    m = env.meter(env.alice)
+    op = _allocator(env)
+    env.submit(env.readings(m, m.first, [0, 0], [1, 2]))
+    f = m.first // 900 + 1
+    with reverts("MeterRegistryInvalidBinding", meterId=m.id, operation="0x" + "00" * 20, fromInterval=f,
+                 nextIntervalStart=m.first + 1800):
+        env.c.transact(env.registry.functions.bindOperation(m.id, f), op)
+    env.c.transact(env.registry.functions.bindOperation(m.id, f + 1), op)
+
+
+def test_binding_refusals(env):
+    m = env.meter(env.alice)
+    op = _allocator(env)
+    f = m.first // 900 + 4
+    env.c.transact(env.registry.functions.bindOperation(m.id, f), op)
+    env.c.transact(env.registry.functions.grantRole(ALLOCATOR_ROLE, env.bob))
+    with reverts("MeterRegistryInvalidBinding", meterId=m.id, operation=op, fromInterval=f + 8, nextIntervalStart=m.first):
+        env.c.transact(env.registry.functions.bindOperation(m.id, f + 8), env.bob)  # bound to another
+    with reverts("MeterRegistryInvalidBinding", meterId=m.id, operation=op, fromInterval=f + 2, nextIntervalStart=m.first):
+        env.c.transact(env.registry.functions.unbindOperation(m.id, f + 2), env.bob)  # not its binding
+    with reverts("MeterRegistryInvalidBinding", meterId=m.id, operation=op, fromInterval=f - 1, nextIntervalStart=m.first):
+        env.c.transact(env.registry.functions.unbindOperation(m.id, f - 1), op)  # ends before it starts
+    env.c.transact(env.registry.functions.unbindOperation(m.id, f + 2), op)
+    # an ended binding is replaced only once every interval it covered is verified
+    with reverts("MeterRegistryInvalidBinding", meterId=m.id, operation=op, fromInterval=f + 8, nextIntervalStart=m.first):
+        env.c.transact(env.registry.functions.bindOperation(m.id, f + 8), env.bob)
+    env.submit(env.readings(m, m.first, [0] * 4, [1] * 4))
+    env.submit(env.readings(m, f * 900, [0, 0], [1, 1], export_register_wh=4), sender=op)
+    env.c.transact(env.registry.functions.bindOperation(m.id, f + 8), env.bob)
+    assert env.registry.functions.binding(m.id).call() == (env.bob, f + 8, 2**32 - 1)
 
 
 # --- verified export per UTC day (what guarantees of origin certify) ------------------------------
@@ -365,9 +550,9 @@ def test_one_bad_reading_reverts_the_whole_batch(env):
 DAY = 86_400
 
 
-def _two_days(env, m, exports_per_interval=10):
-    """Readings from 22:00 UTC on day d to 02:00 on day d+1 (16 intervals), 10 Wh each."""
-    day = env.now() // DAY - 3
+def _from_22h(env, m, exports_per_interval=10):
+    """16 intervals from 22:00 UTC on the day after the meter's first interval to 02:00 the next."""
+    day = m.first // DAY + 1
     start = day * DAY + 22 * 3600
     env.submit(env.readings(m, start, [0] * 16, [exports_per_interval] * 16))
     return day
@@ -375,29 +560,48 @@ def _two_days(env, m, exports_per_interval=10):
 
 def test_verified_export_is_checkpointed_per_utc_day(env):
     m = env.meter(env.alice)
-    day = _two_days(env, m)
+    day = _from_22h(env, m)
     f = env.registry.functions
-    assert f.verifiedExportAt(m.id, day).call() == 0  # the meter's first reading is at 22:00
+    assert f.verifiedExportAt(m.id, day).call() == 0  # the outage up to 22:00
     assert f.verifiedExportAt(m.id, day + 1).call() == 80  # 8 intervals before midnight
     assert f.verifiedExportBetween(m.id, day, day + 1).call() == 80
     assert f.meterState(m.id).call()[3] == 160
 
 
+def test_verified_export_is_final_when_the_readings_reach_the_day_whatever_comes_next(env):
+    """A gateway offline on the 1st of the month: the previous day's total is known as soon as a
+    later run (its outage) reaches the day's start, not only if a reading comes on that day."""
+    m = env.meter(env.alice)
+    day = m.first // DAY + 1
+    env.submit(env.readings(m, day * DAY + 23 * 3600, [0] * 2, [5] * 2))  # up to 23:30
+    with reverts("MeterRegistryNoCheckpoint", meterId=m.id, day=day + 1, nextIntervalStart=day * DAY + 23 * 3600 + 1800):
+        raise_view(env, env.registry.functions.verifiedExportAt(m.id, day + 1))
+    # offline three days, then back: the run's outage covers the day starts in between
+    env.submit(env.readings(m, (day + 4) * DAY + 3600, [0], [7], export_register_wh=10))
+    f = env.registry.functions
+    assert f.verifiedExportBetween(m.id, day, day + 1).call() == 10
+    assert [f.verifiedExportAt(m.id, d).call() for d in range(day + 1, day + 5)] == [10, 10, 10, 10]
+
+
 def test_verified_export_at_the_end_of_the_readings_is_final(env):
     m = env.meter(env.alice)
-    day = env.now() // DAY - 3
+    day = m.first // DAY + 1
     env.submit(env.readings(m, day * DAY + 23 * 3600, [0] * 4, [5] * 4))  # up to midnight exactly
     assert env.registry.functions.verifiedExportBetween(m.id, day, day + 1).call() == 20
 
 
+def test_a_consumer_exports_nothing_on_any_day(env):
+    m = env.meter(env.alice, MeterKind.CONSUMER)
+    assert env.registry.functions.verifiedExportAt(m.id, m.first // DAY + 100).call() == 0
+
+
 def test_verified_export_not_yet_known_is_refused(env):
     m = env.meter(env.alice)
-    day = _two_days(env, m)
+    day = _from_22h(env, m)
     next_start = (day + 1) * DAY + 2 * 3600
     with reverts("MeterRegistryNoCheckpoint", meterId=m.id, day=day + 2, nextIntervalStart=next_start):
         raise_view(env, env.registry.functions.verifiedExportAt(m.id, day + 2))
-    with reverts("MeterRegistryNoCheckpoint", meterId=m.id, day=day - 1, nextIntervalStart=next_start):
-        raise_view(env, env.registry.functions.verifiedExportBetween(m.id, day - 1, day))
+    assert env.registry.functions.verifiedExportAt(m.id, day - 1).call() == 0  # before its first interval
     with reverts("MeterRegistryInvalidPeriod", fromDay=day, toDay=day):
         raise_view(env, env.registry.functions.verifiedExportBetween(m.id, day, day))
     with reverts("MeterRegistryUnknownMeter", meterId=b"\5" * 32):
