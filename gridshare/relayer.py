@@ -85,8 +85,7 @@ def plan(community: Community, runs: Sequence[SignedReadings]) -> tuple[list[lis
             if community.errors.from_exception(exc) is None:
                 raise
             next_start = None
-        unique = {(s.run.previous_end, s.run.first_interval_start, len(s.run)): s for s in by_meter[meter_id]}
-        todo = sorted(unique.values(), key=lambda s: s.run.previous_end)
+        todo = sorted(dict.fromkeys(by_meter[meter_id]), key=lambda s: s.run.previous_end)  # a file may repeat a run
         if next_start is None:  # submitted, to be refused with the contract's own error
             chains.append(todo)
             continue
@@ -111,14 +110,19 @@ def plan(community: Community, runs: Sequence[SignedReadings]) -> tuple[list[lis
                 pending.append(s)
         chain: list[SignedReadings] = []
         cursor = next_start
-        by_start = {s.run.previous_end: s for s in pending}
-        while cursor in by_start:
-            s = by_start.pop(cursor)
+        by_start: dict[int, list[SignedReadings]] = defaultdict(list)
+        for s in pending:
+            by_start[s.run.previous_end].append(s)
+        while by_start.get(cursor):
+            s = by_start[cursor].pop(0)  # two different runs from one point: the first; the other is refused
             chain.append(s)
             cursor = s.run.end(seconds)
-        for s in sorted(by_start.values(), key=lambda s: s.run.previous_end):
-            report.rejected.append(Rejection(s, reason=f"waiting: the meter's readings from {cursor} to "
-                                                       f"{s.run.previous_end} are missing"))
+        for s in sorted((s for runs in by_start.values() for s in runs), key=lambda s: s.run.previous_end):
+            if s.run.previous_end < cursor:
+                reason = f"conflicts with another run of the meter from {s.run.previous_end}, sent instead"
+            else:
+                reason = f"waiting: the meter's readings from {cursor} to {s.run.previous_end} are missing"
+            report.rejected.append(Rejection(s, reason=reason))
         if chain:
             chains.append(chain)
     return chains, report

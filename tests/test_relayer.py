@@ -1,4 +1,5 @@
-"""The relayer: batches, refusals set aside with their error, and resuming after a crash."""
+"""The relayer: batches of runs, refusals set aside with their error, the meter's later runs held
+back, exact reports (nothing reported verified that is not), and resuming after a crash."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from gridshare.meter import MeterKind
+from gridshare.reading import MeterReadings, series_to_readings, to_runs
 from gridshare.relayer import relay
 
 
@@ -14,12 +16,19 @@ class Crash(Exception):
     pass
 
 
-def _day(env, meters=3, intervals=40):
+def _days(env, meters=3, intervals=40, run_intervals=8):
+    """Three prosumers' readings from a common start, signed in runs of ``run_intervals``."""
     ms = [env.meter(acct, MeterKind.PROSUMER) for acct in (env.alice, env.bob, env.carol)[:meters]]
-    start = env.next_start()
+    start = max(m.first for m in ms)
+    while (start // 900) % run_intervals:
+        start += 900
     signed = []
     for k, m in enumerate(ms):
-        signed += env.readings(m, start, [k + i % 7 for i in range(intervals)], [10 * k + i for i in range(intervals)])
+        readings = series_to_readings(m.id, [start + 900 * i for i in range(intervals)],
+                                      [k + i % 7 for i in range(intervals)], [10 * k + i for i in range(intervals)])
+        runs = to_runs(readings, 900, previous_end=m.first, run_intervals=run_intervals)
+        signed += [env.sign(m, r) for r in runs]
+    env.at(start + 900 * intervals)
     return ms, start, signed
 
 
@@ -28,16 +37,21 @@ def _minted(env, accounts, start, intervals):
     return {a: sum(env.token.functions.balanceOfBatch([a] * len(ids), ids).call()) for a in accounts}
 
 
-def test_relays_everything_in_batches(env):
-    ms, start, signed = _day(env)
-    report = relay(env.c, signed, batch_size=25)
-    assert (report.submitted, report.batches, report.already_verified, report.rejected) == (120, 5, 0, [])
-    assert _minted(env, [env.alice, env.bob, env.carol], start, 40) == {
-        env.alice: sum(range(40)), env.bob: sum(10 + i for i in range(40)), env.carol: sum(20 + i for i in range(40))}
+EXPECTED = {0: sum(range(40)), 1: sum(10 + i for i in range(40)), 2: sum(20 + i for i in range(40))}
+
+
+def test_relays_everything_in_batches_under_a_gas_budget(env):
+    ms, start, signed = _days(env)
+    assert len(signed) == 15  # 5 runs of 8 intervals per meter
+    report = relay(env.c, signed, max_gas=1_500_000)
+    assert (report.submitted, report.intervals, report.already_verified, report.rejected) == (15, 120, 0, [])
+    assert report.batches > 1
+    people = [env.alice, env.bob, env.carol]
+    assert _minted(env, people, start, 40) == {people[k]: v for k, v in EXPECTED.items()}
 
 
 def test_a_crash_then_a_rerun_loses_nothing_and_counts_nothing_twice(env):
-    ms, start, signed = _day(env)
+    ms, start, signed = _days(env)
     done = []
 
     def crash_after_two_batches(n):
@@ -46,33 +60,72 @@ def test_a_crash_then_a_rerun_loses_nothing_and_counts_nothing_twice(env):
             raise Crash
 
     with pytest.raises(Crash):
-        relay(env.c, signed, batch_size=25, on_progress=crash_after_two_batches)
-    report = relay(env.c, list(reversed(signed)), batch_size=25)  # order in the file does not matter
-    assert report.already_verified == 50 and report.submitted == 70 and report.rejected == []
-    again = relay(env.c, signed, batch_size=25)
-    assert (again.already_verified, again.submitted) == (120, 0)
-    assert _minted(env, [env.alice, env.bob, env.carol], start, 40) == {
-        env.alice: sum(range(40)), env.bob: sum(10 + i for i in range(40)), env.carol: sum(20 + i for i in range(40))}
+        relay(env.c, signed, max_gas=1_500_000, on_progress=crash_after_two_batches)
+    verified = sum(done)
+    report = relay(env.c, list(reversed(signed)))  # the order in the file does not matter
+    assert report.already_verified == verified and report.submitted == 15 - verified and report.rejected == []
+    again = relay(env.c, signed)
+    assert (again.already_verified, again.submitted) == (15, 0)
+    people = [env.alice, env.bob, env.carol]
+    assert _minted(env, people, start, 40) == {people[k]: v for k, v in EXPECTED.items()}
 
 
-def test_refused_readings_are_set_aside_with_their_error_and_the_rest_goes_through(env):
-    ms, start, signed = _day(env, meters=2, intervals=10)
-    forged = replace(signed[3], signature=signed[13].signature)  # meter 0's reading, signed by meter 1's key
-    unknown_meter = env.readings(replace(ms[0], id=b"\x09" * 32), start, [1], [1])[0]
-    batch = signed[:3] + [forged] + signed[4:] + [unknown_meter]
-    report = relay(env.c, batch, batch_size=100)
-    refused = {r.error.name: r for r in report.rejected}
-    assert sorted(refused) == ["MeterRegistryInvalidSigner", "MeterRegistryUnknownMeter"]
-    assert refused["MeterRegistryInvalidSigner"].reading == forged
-    assert refused["MeterRegistryInvalidSigner"].error.args["meterId"] == ms[0].id
-    assert refused["MeterRegistryUnknownMeter"].reading == unknown_meter
-    # after the gap left by the refused reading, meter 0's next reading is not contiguous: its
-    # register step (2 intervals of energy) is larger than its energy, which is allowed
-    assert report.submitted == 19
-    assert env.registry.functions.meterState(ms[0].id).call()[0] == start + 10 * 900
+def test_a_refused_run_is_set_aside_and_the_meters_later_runs_wait_behind_it(env):
+    ms, start, signed = _days(env, meters=2, intervals=24)
+    mine = [s for s in signed if s.run.meter_id == ms[0].id]
+    forged = replace(mine[1], signature=mine[2].signature)  # meter 0's second run, a signature of another run
+    unknown = env.sign(ms[0], replace(mine[0].run, meter_id=b"\x09" * 32))
+    batch = [s if s != mine[1] else forged for s in signed] + [unknown]
+    report = relay(env.c, batch)
+    by_reason = {(r.error.name if r.error else r.reason.split(":")[0]): r for r in report.rejected}
+    assert sorted(by_reason) == ["MeterRegistryInvalidSigner", "MeterRegistryUnknownMeter", "blocked"]
+    assert by_reason["MeterRegistryInvalidSigner"].run == forged
+    assert by_reason["MeterRegistryInvalidSigner"].error.args["meterId"] == ms[0].id
+    assert by_reason["blocked"].run == mine[2]  # not verifiable before the refused one: held back
+    assert by_reason["MeterRegistryUnknownMeter"].run == unknown
+    assert report.submitted == 4  # meter 0's first run and meter 1's three
+    assert env.registry.functions.meterState(ms[0].id).call()[0] == mine[0].run.end(900)
+    # signed right, the refused intervals are verified later; nothing is reported verified twice
+    again = relay(env.c, mine)
+    assert (again.already_verified, again.submitted, again.rejected) == (1, 2, [])
+    assert env.registry.functions.meterState(ms[0].id).call()[0] == start + 24 * 900
 
 
-def test_duplicate_rows_are_sent_once(env):
-    ms, start, signed = _day(env, meters=1, intervals=5)
-    report = relay(env.c, signed + signed[1:3], batch_size=100)
-    assert report.submitted == 5 and report.rejected == []
+def test_nothing_is_reported_verified_that_is_not(env):
+    """A run whose intervals the chain has passed is "already verified" only if the chain holds its
+    very data; otherwise (other data, or an outage the meter declared) it is superseded."""
+    m = env.meter(env.alice)
+    outage = MeterReadings(m.id, m.first, m.first + 1800, [], [], 0, 0)
+    data = env.run(m, m.first + 1800, [0, 0], [5, 6], previous_end=m.first + 1800)
+    env.submit([env.sign(m, outage), env.sign(m, data)])
+    lost = env.readings(m, m.first, [0, 0], [1, 2], previous_end=m.first)  # what the outage declared lost
+    other = env.readings(m, m.first + 1800, [0, 0], [5, 7], previous_end=m.first + 1800)  # other data
+    same = [env.sign(m, data)]
+    report = relay(env.c, lost + other + same)
+    assert report.already_verified == 1 and report.submitted == 0
+    assert [r.run for r in report.rejected] == [lost[0], other[0]]
+    assert all(r.reason.startswith("superseded") for r in report.rejected)
+
+
+def test_a_run_after_missing_ones_is_reported_waiting_with_the_missing_span(env):
+    m = env.meter(env.alice)
+    later = env.readings(m, m.first + 3600, [0], [1], previous_end=m.first + 3600)
+    report = relay(env.c, later)
+    [waiting] = report.rejected
+    assert waiting.reason == f"waiting: the meter's readings from {m.first} to {m.first + 3600} are missing"
+    assert report.submitted == 0
+
+
+def test_an_overlapping_run_is_refused_before_sending(env):
+    m = env.meter(env.alice)
+    env.submit(env.readings(m, m.first, [0, 0], [1, 2]))
+    overlap = env.readings(m, m.first + 900, [0, 0], [2, 3], previous_end=m.first + 900, export_register_wh=1)
+    report = relay(env.c, overlap)
+    [refused] = report.rejected
+    assert refused.reason == f"overlaps the meter's verified readings, which end at {m.first + 1800}"
+
+
+def test_duplicate_runs_are_sent_once(env):
+    ms, start, signed = _days(env, meters=1, intervals=16)
+    report = relay(env.c, signed + signed[1:])
+    assert report.submitted == 2 and report.rejected == []
