@@ -264,14 +264,18 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
 
     /// @dev Matches the batch's runs to the members active in the intervals it shares, in member
     /// order: each such member's runs, one after the other, the last ending where the batch's
-    /// last run does (`to`, the first interval id after the batch). Returns the runs and, per
-    /// member, the index of its first run.
+    /// latest run does (`to`, the first interval id after the batch) or, for a member leaving
+    /// before, no earlier than it leaves. Returns the runs and, per member, the index of its first run.
     function _match(IMeterRegistry.SignedReadings[] calldata runs, uint256 from)
         private
         view
         returns (Run[] memory batch, uint256[] memory heads, uint256 to)
     {
-        to = _runEnd(runs[runs.length - 1]) / _intervalSeconds; // the registry refused an empty batch
+        for (uint256 r; r < runs.length; ++r) {
+            uint256 end = _runEnd(runs[r]);
+            if (end > to) to = end;
+        }
+        to /= _intervalSeconds; // the end of the batch's latest run (the registry refused an empty batch)
         if (to <= from) revert SelfConsumptionIntervalAlreadyAllocated(to - 1, from - 1);
         bytes memory list = CodeData.read(_memberList);
         batch = new Run[](runs.length);
@@ -318,11 +322,16 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
         heads[c.head++] = r;
         for (; r < runs.length && runs[r].meterId == meterId; ++r) _fill(batch[r], runs[r], word);
         c.run = r;
-        _checkEnd(meterId, batch[r - 1].endId, c.to);
+        _checkEnd(meterId, batch[r - 1].endId, c.to, untilInterval);
     }
 
-    function _checkEnd(bytes32 meterId, uint256 endId, uint256 to) private view {
-        if (endId != to) revert SelfConsumptionRunsNotAligned(meterId, endId * _intervalSeconds, to * _intervalSeconds);
+    /// @dev A member's last run ends at the batch's end, or, if it leaves within the batch, no
+    /// earlier than when it leaves.
+    function _checkEnd(bytes32 meterId, uint256 endId, uint256 to, uint256 untilInterval) private view {
+        uint256 needed = untilInterval < to ? untilInterval : to;
+        if (endId > to || endId < needed) {
+            revert SelfConsumptionRunsNotAligned(meterId, endId * _intervalSeconds, needed * _intervalSeconds);
+        }
     }
 
     /// @dev Records the member's run in `b` (`word`: the member's record word).
@@ -361,14 +370,15 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
                 let head := add(heads, shl(5, add(j, 1)))
                 let h := mload(head)
                 let b := mload(add(batch, shl(5, add(h, 1))))
-                // the member's next run, once past the current one's end (its last ends at `to`)
-                for {} iszero(lt(id, mload(add(b, 0xe0)))) {} {
-                    h := add(h, 1)
-                    b := mload(add(batch, shl(5, add(h, 1))))
-                }
-                mstore(head, h)
-                // active: fromInterval <= id < untilInterval
+                // active: fromInterval <= id < untilInterval (the same in each of its runs)
                 if and(iszero(lt(id, mload(add(b, 0x40)))), lt(id, mload(add(b, 0x60)))) {
+                    // the member's next run, once past the current one's end: its runs reach
+                    // every interval it is active in (see {_checkEnd})
+                    for {} iszero(lt(id, mload(add(b, 0xe0)))) {} {
+                        h := add(h, 1)
+                        b := mload(add(batch, shl(5, add(h, 1))))
+                    }
+                    mstore(head, h)
                     let importWh := 0
                     let exportWh := 0
                     let firstId := mload(add(b, 0x80))

@@ -193,7 +193,9 @@ def _next_end(ms: list[Member], kinds: dict[bytes, MeterKind], ends: dict[bytes,
     best = None
     for end in candidates:
         active = [m for m in ms if m.from_interval < end and m.until_interval > start and m.from_interval < m.until_interval]
-        if not all(end in ends[m.meter_id] for m in active):
+        # every active member's runs reach the end (or, if it leaves before, its leaving)
+        if not all(max((e for e in ends[m.meter_id] if e <= end), default=-1) >= min(end, m.until_interval)
+                   for m in active):
             continue
         cost = sum(run_gas(kinds[m.meter_id], max(start, m.from_interval), end - max(start, m.from_interval))
                    for m in active)

@@ -81,8 +81,11 @@ class Env:
                              import_register_wh + sum(imports), export_register_wh + sum(exports))
 
     def readings(self, m: MeterFixture, start: int, imports: list[int], exports: list[int], **kwargs) -> list[SignedReadings]:
-        """``m``'s run from ``start``, signed, as a batch of one."""
-        return [self.sign(m, self.run(m, start, imports, exports, **kwargs))]
+        """``m``'s run from ``start``, signed once its intervals have ended (the clock moves past
+        them), as a batch of one."""
+        run = self.run(m, start, imports, exports, **kwargs)
+        self.at(run.end(900))
+        return [self.sign(m, run)]
 
     def outage(self, m: MeterFixture, until: int) -> None:
         """Declare the meter's outage from where its verified readings end to ``until`` (signed

@@ -225,8 +225,8 @@ def test_energy_at_exactly_capacity_is_accepted(env):
 
 def test_interval_that_just_ended_is_accepted(env):
     m = env.meter(env.alice)
-    signed = env.readings(m, m.first, [0], [1])
-    env.at(m.first + 900)  # the block executing the transaction comes a second later
+    signed = [env.sign(m, env.run(m, m.first, [0], [1]))]
+    env.at(m.first + 900)  # the block executing the transaction: the interval has just ended
     env.submit(signed, travel=False)
 
 
@@ -388,7 +388,7 @@ def test_unaligned_interval_is_refused(env):
 
 def test_interval_not_yet_ended_is_refused(env):
     m = env.meter(env.alice)
-    signed = env.readings(m, m.first, [0, 0], [1, 1])
+    signed = [env.sign(m, env.run(m, m.first, [0, 0], [1, 1]))]
     end = m.first + 1800
     # the check is against the timestamp of the block that executes the transaction
     env.at(end - 1)

@@ -15,7 +15,7 @@ import {IMeterRegistry} from "./IMeterRegistry.sol";
 /// their readings are verified: no member's interval is verified and left unshared.
 /// @dev Batch layout: one run per member active in any of the intervals shared, in member order
 /// (see {members}), each starting where its meter's verified readings end and all ending at the
-/// same interval; the batch shares every interval from `lastAllocated() + 1` to that end (an
+/// same interval (a member leaving within the batch: at or after it leaves); the batch shares every interval from `lastAllocated() + 1` to that end (an
 /// interval of a member's signed outage counts zero for it). Sharing in the transaction that
 /// verifies the readings is what makes it cheap: every storage slot it updates was just written by
 /// the verification. The member list is kept as the code of a data contract (read in one account
@@ -53,7 +53,8 @@ interface ISelfConsumption {
     /// @notice A run that is not the next expected one: not a member active in the batch's
     /// intervals, or a second run of the same meter.
     error SelfConsumptionUnexpectedReading(uint256 intervalId, bytes32 meterId);
-    /// @notice Every run of a batch ends where the first does (`expectedEnd`); this one ends at `end`.
+    /// @notice A member's last run in a batch ends where the batch's latest run does (a member
+    /// leaving within the batch: no earlier than it leaves, `expectedEnd`); this one ends at `end`.
     error SelfConsumptionRunsNotAligned(bytes32 meterId, uint256 end, uint256 expectedEnd);
     /// @notice The function does not match the operation's allocation key.
     error SelfConsumptionWrongKey(Key key);
