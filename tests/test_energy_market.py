@@ -25,9 +25,9 @@ FUNDS = 1_000_000_000  # 1,000 tEUR
 class Trader:
     """Deals with one market on the embedded chain: funds, approvals, orders."""
 
-    def __init__(self, env, market):
+    def __init__(self, env, market, meters):
         self.env, self.m = env, market
-        self.meters = {}
+        self.meters = meters  # each trader's meter, shared by the markets of a test
         self.intervals = []  # that property tests traded in
 
     def join(self, *accounts):
@@ -39,9 +39,8 @@ class Trader:
             c.transact(self.env.token.functions.setApprovalForAll(self.m.address, True), a)
 
     def produce(self, account, interval_id, export_wh, import_wh=0):
-        """A verified reading of `account`'s meter for the interval (tokens minted to it)."""
-        if account not in self.meters:
-            self.meters[account] = self.env.meter(account, MeterKind.PROSUMER, capacity_w=1_000_000)
+        """A verified reading of `account`'s meter for the interval (tokens minted to it); the
+        intervals since its last reading are an outage its meter declares."""
         self.env.submit(self.env.readings(self.meters[account], interval_id * 900, [import_wh], [export_wh]))
 
     def bid(self, account, iid, price, q, hint=0):
@@ -88,15 +87,25 @@ def auction(env):
 
 
 @pytest.fixture
-def t(env):
-    trader = Trader(env, env.c.market)
+def meters(env):
+    """A meter for each trader, registered now; then the clock just past the next interval's
+    start, so that the interval that ended last (see open_interval) comes after every meter's
+    registration and its gate stays open for the test."""
+    ms = {a: env.meter(a, MeterKind.PROSUMER, capacity_w=1_000_000) for a in (env.alice, env.bob, env.carol)}
+    env.at((env.now() // 900 + 2) * 900 + 1)
+    return ms
+
+
+@pytest.fixture
+def t(env, meters):
+    trader = Trader(env, env.c.market, meters)
     trader.join(env.alice, env.bob, env.carol)
     return trader
 
 
 @pytest.fixture
-def a(env, auction):
-    trader = Trader(env, auction)
+def a(env, auction, meters):
+    trader = Trader(env, auction, meters)
     trader.join(env.alice, env.bob, env.carol)
     return trader
 
