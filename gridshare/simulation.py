@@ -12,7 +12,7 @@ households, their rooftops):
 2. **day after day** (simulated time: the chain's clock is moved to the end of each day): every
    meter signs its readings of the day (EIP-712, its own key); ``SelfConsumption`` verifies them
    and shares each interval in the same transactions (:func:`gridshare.operation.allocate`); the
-   day's quantities are read back from the chain's events (``ReadingVerified``,
+   day's quantities are read back from the chain's events (``ReadingsVerified``,
    ``SettledLocally``) and **checked** against the pure allocation engine
    (:mod:`gridshare.allocation`) on the same readings, and ``SelfConsumption.quantities`` too for
    one interval a day.
@@ -91,9 +91,9 @@ from gridshare.matching import Side as EngineSide
 from gridshare.meter import MeterKind, meter_id, new_community_salt
 from gridshare.network import Chain
 from gridshare.operation import MAX_MEMBERS, allocate, join
-from gridshare.profiles import pv_export_wh
-from gridshare.reading import MeterReading, series_to_readings
-from gridshare.relayer import relay
+from gridshare.events import verified_intervals
+from gridshare.gas import run_intervals_for
+from gridshare.reading import MeterReadings, series_to_readings, to_runs
 from gridshare.report import ZERO_ADDRESS
 from gridshare.scenario import Scenario
 from gridshare.settlement import decode_entries
@@ -108,7 +108,6 @@ HOUSEHOLD_CAPACITY_W = 9_000  # a 9 kVA connection
 FUNDS_WEI = 100 * 10**18
 RPC_FUNDS_WEI = 10**18  # what the sender gives each participant on a node reached by URL
 TEST_EUROS = 1_000 * 10**6  # each household's test euros for bids (the faucet gives up to 10,000)
-SHARE_GAS_BUDGET = 12_000_000  # gas of one verify-and-share transaction, at most (the cap is 25M)
 ORDER_GAS = 5_000_000  # cap of an order's transaction (a taker filling ~50 orders uses ~1.5M)
 SOLAR = b"solar-pv".ljust(32, b"\0")
 GRID = b"grid-connection".ljust(32, b"\0")
@@ -493,7 +492,7 @@ def simulate(
 
     # ---------------------------------------------------------------- guarantees of origin
     with meter.phase("guarantees of origin", "guarantees: closing reading, request and approve"):
-        certificates = _certify(run, profiles)
+        certificates = _certify(run)
     with meter.phase("guarantees of origin", "guarantees: claims for households"):
         claimed = _claim_for_households(run, certificates, chain_rows)
 
@@ -552,22 +551,29 @@ def _register(run: _Run, account_keys: list) -> None:
 
 
 def _share_day(run: _Run, day: list[int], registers: dict, engine_key, sign_task, share_task) -> None:
-    """Every meter signs the day's readings; the operation verifies and shares them."""
+    """Every meter signs the day's readings in runs on the operation's cadence (so that a batch of
+    every member's run fits a transaction); the operation verifies and shares them."""
     community, people, meter = run.community, run.people, run.meter
     day_starts = [run.starts[i] + run.offset for i in day]
     day_end = day_starts[-1] + run.seconds
     with meter.phase("signing"):
         done = community.operation.functions.lastAllocated().call() >= run.interval_id(day[-1])
         signed = []
+        if not done:
+            cadence = run_intervals_for([MeterKind.parse(p.role) for p in people], run.seconds)
+            registry = community.registry.functions
         for p in people:
             imports = [p.profile.import_wh[i] for i in day]
             exports = [p.profile.export_wh[i] for i in day]
             imp0, exp0 = registers[p.name]
             registers[p.name] = (imp0 + sum(imports), exp0 + sum(exports))
             if not done:
+                # from where the meter's verified readings end: its registration, on the first day
+                previous_end = registry.meterState(p.meter_id).call()[0]
+                readings = series_to_readings(p.meter_id, day_starts, imports, exports,
+                                              import_register_wh=imp0, export_register_wh=exp0)
                 signed += [r.sign(p.meter_key, run.chain.chain_id, community.registry.address)
-                           for r in series_to_readings(p.meter_id, day_starts, imports, exports,
-                                                       import_register_wh=imp0, export_register_wh=exp0)]
+                           for r in to_runs(readings, run.seconds, previous_end=previous_end, run_intervals=cadence)]
         run.progress.advance(sign_task, len(day) * len(people))
     with meter.phase("verify and share (relaying)", "verify and share (submitAndAllocate)"):
         _travel(run.chain, day_end + 1)
@@ -576,24 +582,17 @@ def _share_day(run: _Run, day: list[int], registers: dict, engine_key, sign_task
             run.progress.advance(share_task, len(day))
             return
         supplied = run.scenario.allocation.deployment_key == "supplied"
-        report = allocate(community, signed, key=engine_key if supplied else None,
-                          intervals_per_transaction=_intervals_per_transaction(len(people)), check_first=False,
+        report = allocate(community, signed, key=engine_key if supplied else None, check_first=False,
                           on_progress=lambda k: run.progress.advance(share_task, k))
         if report.already_allocated:
             run.resumed["intervals already shared"] += report.already_allocated
         if report.incomplete is not None:
-            raise GridshareError(f"the operation stopped at interval {report.incomplete[0]}: a reading "
-                                 f"is missing for meter 0x{report.incomplete[1].hex()}")
-
-
-def _intervals_per_transaction(members: int) -> int:
-    """Whole intervals verified and shared per transaction: up to 4, within about half the devnet's
-    gas cap (a reading costs ~48k gas with its share, up to ~60k for a member's first)."""
-    return max(1, min(4, SHARE_GAS_BUDGET // (members * 60_000)))
+            raise GridshareError(f"the operation stopped at interval {report.incomplete[0]}: member "
+                                 f"0x{report.incomplete[1].hex()} has no run reaching it ({report.why})")
 
 
 def _check_day(run: _Run, day: list[int], engine: list[_Shared], placed_before: Counter) -> dict:
-    """The day's quantities as the chain's events say (``ReadingVerified``: PROD and CONS of a
+    """The day's quantities as the chain's events say (``ReadingsVerified``: PROD and CONS of a
     meter; ``SettledLocally``: what each account gave and received), compared with the engine
     for every participant and interval; ``SelfConsumption.quantities`` for one interval."""
     community, people = run.community, run.people
@@ -601,12 +600,12 @@ def _check_day(run: _Run, day: list[int], engine: list[_Shared], placed_before: 
     by_meter = {p.meter_id: p for p in people}
     by_account = {p.account: p for p in people}
     got: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for e in run.events.events(community.registry, "ReadingVerified"):
-        i = ids.get(e.args.intervalStart // run.seconds)
-        if i is not None and bytes(e.args.meterId) in by_meter:
-            cell = got[(by_meter[bytes(e.args.meterId)].name, i)]
-            cell[0] += e.args.exportWh
-            cell[2] += e.args.importWh
+    for v in verified_intervals(run.events.events(community.registry, "ReadingsVerified"), run.seconds):
+        i = ids.get(v.interval_start // run.seconds)
+        if i is not None and bytes(v.meter_id) in by_meter:
+            cell = got[(by_meter[bytes(v.meter_id)].name, i)]
+            cell[0] += v.export_wh
+            cell[2] += v.import_wh
     for e in run.events.events(community.token, "SettledLocally"):
         i = ids.get(e.args.intervalId)
         if i is not None:
@@ -779,7 +778,7 @@ def _check_trades(run: _Run, orders: dict, rules: MarketRules) -> list[dict]:
     return rows
 
 
-def _certify(run: _Run, profiles: CommunityProfiles) -> list[dict]:
+def _certify(run: _Run) -> list[dict]:
     """Certificates of every producer for the whole UTC days its readings cover, requested and
     approved (days already requested are not requested again)."""
     community, people = run.community, run.people
@@ -788,20 +787,24 @@ def _certify(run: _Run, profiles: CommunityProfiles) -> list[dict]:
     from_day = start // DAY
     decl = Declaration(country=COUNTRY).as_call_arg()
     producers = [p for p in people if p.role != "consumer" and sum(p.profile.export_wh)]
+    to_day = end // DAY
+    if end % DAY:
+        # the period ends before a UTC midnight: every member's meter declares the rest of that day
+        # an outage (no data), shared through the operation, so that the last day is whole for all
+        closing = -(-end // DAY) * DAY
+        _travel(run.chain, closing + 1)
+        outages = []
+        for p in people:
+            state = registry.functions.meterState(p.meter_id).call()
+            if state[0] < closing:
+                outage = MeterReadings(p.meter_id, state[0], closing, (), (), state[1], state[2])
+                outages.append(outage.sign(p.meter_key, run.chain.chain_id, registry.address))
+        if outages:
+            allocate(community, outages, key=_engine_key(run.scenario, people)
+                     if run.scenario.allocation.deployment_key == "supplied" else None)
+        to_day = closing // DAY
     task = run.progress.add_task("guarantees of origin", total=len(producers))
     for p in producers:
-        to_day = end // DAY
-        if end % DAY and p.role == "producer":
-            # the plant's closing reading at the next UTC midnight (a night: what its model produces)
-            closing = -(-end // DAY) * DAY
-            site, plant = profiles.scenario.location.site, profiles.scenario.plant
-            wh = pv_export_wh(p.profile.pv_w, [closing - run.offset], run.seconds, site, plant.tilt,
-                              plant.azimuth)[0] if plant else 0
-            state = registry.functions.meterState(p.meter_id).call()
-            if state[0] <= closing:
-                reading = MeterReading(p.meter_id, closing, 0, int(wh), state[1], state[2] + int(wh))
-                relay(community, [reading.sign(p.meter_key, run.chain.chain_id, registry.address)])
-            to_day = closing // DAY
         if to_day > from_day:
             request = g.requestCertification(p.meter_id, from_day, to_day, decl)
             if g.isDayTaken(p.meter_id, from_day).call():

@@ -117,7 +117,7 @@ def test_files_and_html(run):
 
 @pytest.mark.parametrize("count, expected", [
     ("-3", ["households.count", "-3"]),  # refused by the scenario file's validation
-    ("300", ["households.count: 300 households and the plant are 301 meters", "at most 255"]),  # by simulate
+    ("300", ["households.count: 300 households and the plant are 301 meters", "at most 119"]),  # by simulate
 ])
 def test_a_bad_scenario_is_one_line_naming_the_field(tmp_path, capsys, count, expected):
     bad = tmp_path / "bad.toml"
