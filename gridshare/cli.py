@@ -328,7 +328,7 @@ def readings():
 
 @readings.command("submit")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--max-gas", type=click.IntRange(1_000_000, 2**24), default=16_000_000, show_default=True,
+@click.option("--max-gas", type=click.IntRange(100_000, 2**24), default=16_000_000, show_default=True,
               help="Plan each transaction's worst-case gas under this (whole runs).")
 @pass_ctx
 def readings_submit(ctx: Context, file: Path, max_gas: int):
@@ -415,20 +415,24 @@ def operation():
     """The collective self-consumption operation: its members."""
 
 
-def _interval_of(ctx_chain_community, text: str) -> int:
-    from datetime import date as _date
-
+def _interval_of(community, text: str) -> int:
+    """The interval id of a UTC day's start (YYYY-MM-DD) or of an interval start (YYYY-MM-DDTHH:MM)."""
     try:
-        day = _date.fromisoformat(text)
+        when = datetime.fromisoformat(text)
     except ValueError:
-        raise GridshareError(f"{text!r} is not a date YYYY-MM-DD") from None
-    start = int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())
-    return start // ctx_chain_community.interval_seconds
+        raise GridshareError(f"{text!r} is not a date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM (UTC)") from None
+    start = int(when.replace(tzinfo=timezone.utc).timestamp())
+    seconds = community.interval_seconds
+    if start % seconds:
+        raise GridshareError(f"{text} is not the start of a {seconds // 60}-minute interval")
+    return start // seconds
 
 
 @operation.command("join")
 @click.argument("meter_ids", nargs=-1, required=True)
-@click.option("--from", "from_date", required=True, help="First day in the operation, YYYY-MM-DD (UTC).")
+@click.option("--from", "from_date", required=True,
+              help="First day (YYYY-MM-DD) or interval (YYYY-MM-DDTHH:MM) in the operation, UTC; no reading of "
+                   "the meters may be verified from then on (see `meter state`).")
 @click.option("--sites", type=click.Path(path_type=Path), required=True,
               help="CSV name,latitude,longitude,capacity_kw of every member (name = meterId), kept off-chain.")
 @click.option("--zone", type=click.Choice(["urban", "peri-urban", "rural"]), default="urban", show_default=True,
@@ -488,7 +492,7 @@ def _meter_id_arg(text: str) -> bytes:
 
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--max-gas", type=click.IntRange(1_000_000, 2**24), default=16_000_000, show_default=True,
+@click.option("--max-gas", type=click.IntRange(100_000, 2**24), default=16_000_000, show_default=True,
               help="Plan each transaction's worst-case gas under this (whole runs: one batch if the runs are longer).")
 @pass_ctx
 def allocate(ctx: Context, file: Path, max_gas: int):

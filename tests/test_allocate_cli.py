@@ -20,10 +20,20 @@ def _meter(gs, tmp_path, name, owner, kind, point):
     code, _, err = gs("--network", "anvil", "meter", "register", "--point", point, "--signer", signer, "--owner", owner,
                       "--kind", kind, "--capacity", "9000")
     assert code == 0, err
-    return keystore, gs("meter", "id", "--point", point)[1].strip()
+    meter = gs("meter", "id", "--point", point)[1].strip()
+    out = gs("--network", "anvil", "meter", "state", meter)[1]
+    return keystore, meter, int(out.split("previousEnd ")[1].split(";")[0])  # where its readings start
 
 
-def _signed(gs, tmp_path, keystore, meter, first, imports, exports):
+def _start(gs, *firsts):
+    """An interval start after every meter's first, as `--from` takes it; the devnet's clock a day
+    later (the intervals have ended)."""
+    first = max(firsts)
+    assert gs("--network", "anvil", "devnet", "advance", "--days", "1")[0] == 0
+    return first, time.strftime("%Y-%m-%dT%H:%M", time.gmtime(first))
+
+
+def _signed(gs, tmp_path, keystore, meter, first, imports, exports, previous_end):
     unsigned = tmp_path / f"{meter[:10]}.csv"
     with unsigned.open("w", newline="") as f:
         w = csv.writer(f)
@@ -32,7 +42,8 @@ def _signed(gs, tmp_path, keystore, meter, first, imports, exports):
             w.writerow([meter, first + 900 * i, imp, exp, sum(imports[: i + 1]), sum(exports[: i + 1])])
     out = tmp_path / f"{meter[:10]}.json"
     manifest = str(tmp_path / "deployments" / "31337.json")
-    assert gs("meter", "sign", str(keystore), str(unsigned), str(out), "--manifest", manifest)[0] == 0
+    assert gs("meter", "sign", str(keystore), str(unsigned), str(out), "--manifest", manifest,
+              "--previous-end", str(previous_end), "--run-intervals", "1")[0] == 0  # a run per interval
     return json.loads(out.read_text())
 
 
@@ -46,21 +57,21 @@ def _sites(tmp_path, plant, flat, far=False):
 @pytest.mark.anvil
 def test_join_allocate_and_rerun(gs, tmp_path):
     assert gs("--network", "anvil", "deploy")[0] == 0
-    plant_key, plant = _meter(gs, tmp_path, "plant", OWNER, "producer", "30000000000001")
-    flat_key, flat = _meter(gs, tmp_path, "flat", CONSUMER, "consumer", "30000000000002")
-    first = (int(time.time()) // 900 - 10) * 900
-    day = time.strftime("%Y-%m-%d", time.gmtime(first))
+    plant_key, plant, plant_first = _meter(gs, tmp_path, "plant", OWNER, "producer", "30000000000001")
+    flat_key, flat, flat_first = _meter(gs, tmp_path, "flat", CONSUMER, "consumer", "30000000000002")
+    first, when = _start(gs, plant_first, flat_first)
     sites = _sites(tmp_path, plant, flat)
-    code, _, err = gs("--network", "anvil", "operation", "join", plant, flat, "--from", day, "--sites", sites)
+    code, _, err = gs("--network", "anvil", "operation", "join", plant, flat, "--from", when, "--sites", sites)
     assert code == 0, err
-    rows = _signed(gs, tmp_path, plant_key, plant, first, [0, 0, 0, 0], [400, 300, 100, 0]) + \
-        _signed(gs, tmp_path, flat_key, flat, first, [250, 250, 250, 250], [0, 0, 0, 0])
+    rows = _signed(gs, tmp_path, plant_key, plant, first, [0, 0, 0, 0], [400, 300, 100, 0], plant_first) + \
+        _signed(gs, tmp_path, flat_key, flat, first, [250, 250, 250, 250], [0, 0, 0, 0], flat_first)
     everything = tmp_path / "all.json"
     everything.write_text(json.dumps(rows))
     three = tmp_path / "three.json"
-    three.write_text(json.dumps([r for r in rows if r["intervalStart"] < first + 3 * 900]))
+    three.write_text(json.dumps([r for r in rows if r["firstIntervalStart"] < first + 3 * 900]))
 
-    code, out, err = gs("--network", "anvil", "allocate", str(three), "--intervals-per-tx", "1")
+    # the smallest gas budget: a transaction per interval (each run is one)
+    code, out, err = gs("--network", "anvil", "allocate", str(three), "--max-gas", "100000")
     assert code == 0 and "3 intervals shared in 3 transactions, 0 already shared" in out, out + err
     code, out, err = gs("--network", "anvil", "allocate", str(everything))
     assert code == 0 and "1 intervals shared in 1 transactions, 3 already shared" in out, out + err
@@ -81,8 +92,8 @@ def test_bad_meter_ids_are_one_line(gs, tmp_path):
 @pytest.mark.anvil
 def test_join_refuses_a_member_outside_the_perimeter(gs, tmp_path):
     assert gs("--network", "anvil", "deploy")[0] == 0
-    _, plant = _meter(gs, tmp_path, "plant", OWNER, "producer", "30000000000001")
-    _, flat = _meter(gs, tmp_path, "flat", CONSUMER, "consumer", "30000000000002")
+    _, plant, _ = _meter(gs, tmp_path, "plant", OWNER, "producer", "30000000000001")
+    _, flat, _ = _meter(gs, tmp_path, "flat", CONSUMER, "consumer", "30000000000002")
     code, _, err = gs("--network", "anvil", "operation", "join", plant, flat, "--from", "2026-06-01", "--sites",
                       _sites(tmp_path, plant, flat, far=True))
     assert "km apart; a urban operation allows 2 km" in one_line_error(code, err)
@@ -91,14 +102,14 @@ def test_join_refuses_a_member_outside_the_perimeter(gs, tmp_path):
 @pytest.mark.anvil
 def test_report_after_allocation(gs, tmp_path):
     assert gs("--network", "anvil", "deploy")[0] == 0
-    plant_key, plant = _meter(gs, tmp_path, "plant", OWNER, "producer", "30000000000001")
-    flat_key, flat = _meter(gs, tmp_path, "flat", CONSUMER, "consumer", "30000000000002")
-    first = (int(time.time()) // 900 - 10) * 900
-    day = time.strftime("%Y-%m-%d", time.gmtime(first))
-    assert gs("--network", "anvil", "operation", "join", plant, flat, "--from", day, "--sites",
+    plant_key, plant, plant_first = _meter(gs, tmp_path, "plant", OWNER, "producer", "30000000000001")
+    flat_key, flat, flat_first = _meter(gs, tmp_path, "flat", CONSUMER, "consumer", "30000000000002")
+    first, when = _start(gs, plant_first, flat_first)
+    day = when[:10]
+    assert gs("--network", "anvil", "operation", "join", plant, flat, "--from", when, "--sites",
               _sites(tmp_path, plant, flat))[0] == 0
-    rows = _signed(gs, tmp_path, plant_key, plant, first, [0, 0], [400, 100]) + \
-        _signed(gs, tmp_path, flat_key, flat, first, [250, 250], [0, 0])
+    rows = _signed(gs, tmp_path, plant_key, plant, first, [0, 0], [400, 100], plant_first) + \
+        _signed(gs, tmp_path, flat_key, flat, first, [250, 250], [0, 0], flat_first)
     readings = tmp_path / "r.json"
     readings.write_text(json.dumps(rows))
     assert gs("--network", "anvil", "allocate", str(readings))[0] == 0

@@ -29,6 +29,8 @@ def test_request_approve_transfer_claim_and_statement(gs, tmp_path):
                       "--owner", OWNER, "--kind", "producer", "--capacity", "9000")
     assert code == 0, err
     meter = gs("meter", "id", "--point", "30009990000001")[1].strip()
+    out = gs("--network", "anvil", "meter", "state", meter)[1]
+    first = int(out.split("previousEnd ")[1].split(";")[0])  # the meter's readings start there
 
     d0 = int(time.time()) // DAY + 1  # the first whole day after registration
     assert gs("--network", "anvil", "devnet", "advance", "--days", "5")[0] == 0
@@ -40,7 +42,9 @@ def test_request_approve_transfer_claim_and_statement(gs, tmp_path):
             w.writerow([meter, d0 * DAY + 900 * i, 0, 200, 0, 200 * (i + 1)])
     signed = tmp_path / "signed.csv"
     manifest = str(tmp_path / "deployments" / "31337.json")
-    assert gs("meter", "sign", str(keystore), str(unsigned), str(signed), "--manifest", manifest)[0] == 0
+    # the first run declares the outage from the meter's first interval to d0
+    assert gs("meter", "sign", str(keystore), str(unsigned), str(signed), "--manifest", manifest,
+              "--previous-end", str(first))[0] == 0
     code, out, err = gs("--network", "anvil", "readings", "submit", str(signed))
     assert code == 0, err
 
