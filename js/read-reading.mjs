@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Read the on-chain effect of a meter's verified readings, using only the published ABIs
+// Read the on-chain effect of a meter's verified runs of readings, using only the published ABIs
 // (abi/*.json) and a deployment manifest (deployments/<chainId>.json): the integration proof
 // that a dApp needs nothing from the Python toolkit.
 //
@@ -136,11 +136,14 @@ async function main(ctx) {
     ]);
 
     const fromBlock = Number(registryEntry.blockNumber ?? 0);
-    const events = await registry.queryFilter(registry.filters.ReadingVerified(meterId), fromBlock, "latest");
+    // one ReadingsVerified per verified run: its k-th interval starts at firstIntervalStart + k * intervalSeconds
+    const events = await registry.queryFilter(registry.filters.ReadingsVerified(meterId), fromBlock, "latest");
     const owner = info.owner;
+    const intervals = events.flatMap((ev) =>
+      ev.args.importWh.map((importWh, k) => ({ ev, importWh, exportWh: ev.args.exportWh[k],
+        intervalStart: ev.args.firstIntervalStart + BigInt(k) * intervalSeconds })));
     const readings = await Promise.all(
-      events.map(async (ev) => {
-        const intervalStart = ev.args.intervalStart;
+      intervals.map(async ({ ev, importWh, exportWh, intervalStart }) => {
         const intervalId = intervalStart / intervalSeconds;
         const [balance, verifiedImport] = await Promise.all([
           token.balanceOf(owner, intervalId),
@@ -149,8 +152,8 @@ async function main(ctx) {
         return {
           intervalStart,
           intervalId,
-          importWh: ev.args.importWh,
-          exportWh: ev.args.exportWh,
+          importWh,
+          exportWh,
           blockNumber: BigInt(ev.blockNumber),
           transactionHash: ev.transactionHash,
           owner,
@@ -159,7 +162,6 @@ async function main(ctx) {
         };
       }),
     );
-
     let technologyLabel = null;
     try {
       technologyLabel = decodeBytes32String(info.technology);
@@ -199,6 +201,7 @@ async function main(ctx) {
         importRegisterWh: state.importRegisterWh,
         exportRegisterWh: state.exportRegisterWh,
         verifiedExportWh: state.verifiedExportWh,
+        registersKnown: state.registersKnown,
       },
       readings,
     };

@@ -1,9 +1,11 @@
 """The dApp integration proof: js/read-reading.mjs (ethers v6, only abi/*.json + the manifest) reads
-what the Python toolkit wrote to a real anvil node."""
+what the Python toolkit wrote to a real anvil node; js/sign-run.mjs signs a run that the registry
+verifies, with the digest the registry and Python compute."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,7 +15,7 @@ import pytest
 from gridshare.deployment import deploy
 from gridshare.meter import MeterKind, meter_id, new_meter_key
 from gridshare.network import start_anvil
-from gridshare.reading import DOMAIN_NAME, DOMAIN_VERSION, series_to_readings
+from gridshare.reading import DOMAIN_NAME, DOMAIN_VERSION, MeterReadings, SignedReadings
 
 pytestmark = pytest.mark.anvil
 
@@ -49,12 +51,12 @@ def world(tmp_path_factory):
                 mid, key.address, owner, int(MeterKind.PRODUCER), CAPACITY_W, TECHNOLOGY, 0
             )
         )
-        now = chain.w3.eth.get_block("latest")["timestamp"]
-        first = (now // INTERVAL - 4) * INTERVAL
+        first = community.registry.functions.meterState(mid).call()[0]  # after its registration
         starts = [first + INTERVAL * i for i in range(3)]
-        readings = series_to_readings(mid, starts, IMPORTS, EXPORTS)
-        signed = [r.sign(key, chain.chain_id, community.registry.address) for r in readings]
-        community.transact(community.registry.functions.submitReadings([s.as_call_arg() for s in signed]))
+        chain.travel(starts[-1] + INTERVAL)
+        run = MeterReadings(mid, first, first, IMPORTS, EXPORTS, sum(IMPORTS), sum(EXPORTS))
+        signed = run.sign(key, chain.chain_id, community.registry.address)
+        community.transact(community.registry.functions.submitReadings([signed.as_call_arg()]))
         yield {
             "chain": chain,
             "community": community,
@@ -63,6 +65,7 @@ def world(tmp_path_factory):
             "signer": key.address,
             "meter_id": "0x" + mid.hex(),
             "starts": starts,
+            "key": key,
         }
     finally:
         chain.close()
@@ -88,7 +91,7 @@ def test_reads_the_effect_of_verified_readings(world):
     assert out["intervalSeconds"] == str(INTERVAL)
 
     domain = out["domain"]
-    assert (domain["name"], domain["version"]) == (DOMAIN_NAME, DOMAIN_VERSION) == ("gridshare", "1")
+    assert (domain["name"], domain["version"]) == (DOMAIN_NAME, DOMAIN_VERSION) == ("gridshare", "2")
     assert domain["chainId"] == "31337"
     assert domain["verifyingContract"] == community.registry.address
 
@@ -108,6 +111,7 @@ def test_reads_the_effect_of_verified_readings(world):
         "importRegisterWh": str(sum(IMPORTS)),
         "exportRegisterWh": str(sum(EXPORTS)),
         "verifiedExportWh": str(sum(EXPORTS)),
+        "registersKnown": True,
     }
 
     readings = out["readings"]
@@ -155,3 +159,39 @@ def test_missing_manifest_and_dead_rpc_are_one_line_errors(world, tmp_path):
     assert dead.returncode == 1
     assert len(dead.stderr.strip().splitlines()) == 1
     assert "cannot reach" in dead.stderr
+
+
+def test_a_run_signed_in_javascript_verifies_on_chain(world, tmp_path):
+    """js/sign-run.mjs (ethers' signTypedData) signs the meter's next run: its digest is the
+    registry's and Python's, and the registry verifies it."""
+    community, chain, key = world["community"], world["chain"], world["key"]
+    mid = bytes.fromhex(world["meter_id"][2:])
+    first = community.registry.functions.meterState(mid).call()[0]
+    run = {"meterId": world["meter_id"], "previousEnd": first, "firstIntervalStart": first + INTERVAL,
+           "importWh": [7, 0], "exportWh": [100, 1250], "importRegisterWh": sum(IMPORTS) + 7,
+           "exportRegisterWh": sum(EXPORTS) + 1350}  # an outage of one interval, then two
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    proc = subprocess.run([_node(), str(ROOT / "js" / "sign-run.mjs"), "--manifest", str(world["manifest"]),
+                           "--run", str(tmp_path / "run.json")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env={"PATH": os.environ["PATH"], "GRIDSHARE_METER_KEY": key.key.hex()})
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    python = MeterReadings(mid, run["previousEnd"], run["firstIntervalStart"], run["importWh"], run["exportWh"],
+                           run["importRegisterWh"], run["exportRegisterWh"])
+    signed = SignedReadings(python, bytes.fromhex(out["signature"][2:]))
+    assert bytes.fromhex(out["digest"][2:]) == python.digest(chain.chain_id, community.registry.address) == \
+        community.registry.functions.readingsDigest(signed.as_call_arg()).call()
+    assert signed.recover(chain.chain_id, community.registry.address) == key.address
+    chain.travel(first + 3 * INTERVAL)
+    community.transact(community.registry.functions.submitReadings([signed.as_call_arg()]))
+    ids = [(first + INTERVAL) // INTERVAL + k for k in range(2)]
+    assert community.token.functions.balanceOfBatch([world["owner"]] * 2, ids).call() == [100, 1250]
+
+
+def test_the_signer_refuses_without_a_key_in_one_line(world, tmp_path):
+    (tmp_path / "run.json").write_text("{}")
+    proc = subprocess.run([_node(), str(ROOT / "js" / "sign-run.mjs"), "--manifest", str(world["manifest"]),
+                           "--run", str(tmp_path / "run.json")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env={"PATH": os.environ["PATH"]})
+    assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
+        "error: set GRIDSHARE_METER_KEY to the meter's private key (0x + 64 hex digits)"]
