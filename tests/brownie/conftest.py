@@ -1,9 +1,10 @@
 """Fixtures for the brownie suite; `accounts`, `chain` and the contract containers come from brownie."""
 
+import brownie
 import pytest
 from eth_account import Account
 
-from gridshare.reading import MeterReading
+from gridshare.reading import MeterReadings
 
 INTERVAL = 900
 PRODUCER = 0  # IMeterRegistry.MeterKind.Producer
@@ -52,15 +53,20 @@ def meter(registry, token, operator, owner, meter_key):
 
 
 @pytest.fixture
-def last_interval(chain):
-    """Start of the latest 15-minute interval that has already ended."""
-    return (chain.time() // INTERVAL - 1) * INTERVAL
+def first_interval(registry, meter):
+    """The meter's first interval (where its verified readings start), ended: the chain's clock is
+    moved past it and the next two."""
+    first = registry.meterState(meter)["nextIntervalStart"]
+    brownie.chain.sleep(first + 3 * INTERVAL - brownie.chain.time())
+    brownie.chain.mine()
+    return first
 
 
 @pytest.fixture
 def sign(chain, registry):
-    def sign(key, meter_id, start, import_wh, export_wh, import_reg, export_reg):
-        reading = MeterReading(meter_id, start, import_wh, export_wh, import_reg, export_reg)
-        return reading.sign(key, chain.id, registry.address).as_call_arg()
+    """A run of readings signed by `key` (EIP-712 `MeterReadings`, version 2), as a call argument."""
+    def sign(key, meter_id, previous_end, first, imports, exports, import_reg, export_reg):
+        run = MeterReadings(meter_id, previous_end, first, imports, exports, import_reg, export_reg)
+        return run.sign(key, chain.id, registry.address).as_call_arg()
 
     return sign

@@ -40,21 +40,29 @@ def test_non_operator_cannot_register(registry, accounts):
     assert not registry.isParticipant(accounts[3])
 
 
-def test_signed_reading_mints_to_meter_owner(registry, token, meter, meter_key, owner, accounts, sign, last_interval):
-    relayer = accounts[5]  # anyone may submit a reading; the meter's key is what counts
-    reading = sign(meter_key, meter, last_interval, 0, 1_250, 0, 1_250)
-    tx = registry.submitReadings([reading], {"from": relayer})
+def test_a_signed_run_mints_to_the_meter_owner(registry, token, meter, meter_key, owner, accounts, sign, first_interval):
+    relayer = accounts[5]  # anyone may submit a run; the meter's key is what counts
+    run = sign(meter_key, meter, first_interval, first_interval, [0, 0], [1_250, 800], 0, 2_050)
+    tx = registry.submitReadings([run], {"from": relayer})
 
-    interval_id = last_interval // INTERVAL
-    assert tx.events["ReadingVerified"]["meterId"] == "0x" + meter.hex()
-    assert token.balanceOf(owner, interval_id) == 1_250
+    interval_id = first_interval // INTERVAL
+    event = tx.events["ReadingsVerified"]
+    assert event["meterId"] == "0x" + meter.hex()
+    assert (event["firstIntervalStart"], list(event["exportWh"])) == (first_interval, [1_250, 800])
+    assert token.balanceOf(owner, interval_id) == 1_250 and token.balanceOf(owner, interval_id + 1) == 800
     assert token.balanceOf(relayer, interval_id) == 0
-    assert registry.meterState(meter)["nextIntervalStart"] == last_interval + INTERVAL
+    assert registry.meterState(meter)["nextIntervalStart"] == first_interval + 2 * INTERVAL
 
 
-def test_unknown_meter_reverts(registry, token, meter_key, accounts, sign, last_interval):
-    reading = sign(meter_key, UNKNOWN_ID, last_interval, 0, 100, 0, 100)
+def test_a_later_run_first_reverts_not_continuous(registry, meter, meter_key, accounts, sign, first_interval):
+    later = sign(meter_key, meter, first_interval + INTERVAL, first_interval + INTERVAL, [0], [5], 0, 5)
+    with reverts(typed_error("MeterRegistryNotContinuous", meter, first_interval + INTERVAL, first_interval)):
+        registry.submitReadings([later], {"from": accounts[5]})
+
+
+def test_unknown_meter_reverts(registry, token, meter_key, accounts, sign, first_interval):
+    run = sign(meter_key, UNKNOWN_ID, first_interval, first_interval, [0], [100], 0, 100)
     with reverts(typed_error("MeterRegistryUnknownMeter", UNKNOWN_ID)):
-        registry.submitReadings([reading], {"from": accounts[5]})
+        registry.submitReadings([run], {"from": accounts[5]})
     with reverts(typed_error("MeterRegistryUnknownMeter", UNKNOWN_ID)):
         registry.meter(UNKNOWN_ID)  # a call reverts the same way
