@@ -34,7 +34,7 @@ from web3.logs import DISCARD
 from gridshare.deployment import deploy
 from gridshare.meter import MeterKind, meter_id, new_meter_key
 from gridshare.network import connect, start_anvil
-from gridshare.reading import MeterReading
+from gridshare.reading import MeterReading, to_runs
 from gridshare.relayer import relay
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "market.md"
@@ -82,13 +82,17 @@ class Bench:
         imports (the buyers' ledger slots of the interval exist, as for any metered consumer)."""
         signed = []
         for a, (mid, key, register) in self.meters.items():
+            readings = []
             for i in intervals:
                 register += wh
                 imported, exported = (0, wh) if a in self.sellers else (wh, 0)
-                reading = MeterReading(mid, i * 900, imported, exported, *((0, register) if exported else (register, 0)))
-                signed.append(reading.sign(key, self.chain.chain_id, self.c.registry.address))
+                readings.append(MeterReading(mid, i * 900, imported, exported,
+                                             *((0, register) if exported else (register, 0))))
+            previous_end = self.c.registry.functions.meterState(mid).call()[0]
+            signed += [r.sign(key, self.chain.chain_id, self.c.registry.address)
+                       for r in to_runs(readings, 900, previous_end=previous_end)]
             self.meters[a] = (mid, key, register)
-        assert not relay(self.c, signed, batch_size=100).rejected
+        assert not relay(self.c, signed).rejected
 
     # --- measuring ---------------------------------------------------------------------------------
 

@@ -4,17 +4,17 @@ Run: ``.venv/bin/python benchmarks/self_consumption_month.py [--days 30] [--writ
 
 On a fresh anvil node (``gridshare.network.start_anvil``) it deploys a community, registers the
 meters (half prosumers with rooftop PV, half households) and has them join the operation
-(dynamic default key), has every meter sign its readings of the last ``--days`` whole UTC days
-(pvlib clear-sky PV and demandlib BDEW H0 households, netted per interval for prosumers), then
-relays them through ``gridshare.operation.allocate``: each transaction verifies
-``--intervals-per-tx`` intervals of readings and shares them on-chain. Then it checks a sample of
-intervals against the Python engine and prints wall times and gas.
+(dynamic default key), has every meter sign its readings of the ``--days`` whole UTC days from
+tomorrow (pvlib clear-sky PV and demandlib BDEW H0 households, netted per interval for prosumers)
+in runs on the operation's cadence (``--run-intervals``, by default
+``gridshare.gas.run_intervals_for``), moves the devnet's clock past them, then relays them through
+``gridshare.operation.allocate``: each transaction verifies a run of every member and shares its
+intervals on-chain. Then it checks a sample of intervals against the Python engine and prints wall
+times and gas.
 
 Gas per participant-interval = a transaction's gas / (members x its intervals): verification and
-sharing together, as the relayer pays them. The first day's batches are also sent as readings
-alone (``MeterRegistry.submitReadings``) on a snapshot that is then reverted, which gives what the
-sharing adds to them. Intervals where nothing is shared (at night) are counted apart. With
-``--days`` under 30, month figures are extrapolated linearly and labelled so.
+sharing together, as the relayer pays them. Intervals where nothing is shared (at night) are
+counted apart. With ``--days`` under 30, month figures are extrapolated linearly and labelled so.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from gridshare.meter import MeterKind, meter_id, new_meter_key
 from gridshare.network import start_anvil
 from gridshare.operation import allocate, join
 from gridshare.profiles import household_import_wh, interval_starts, pv_export_wh
-from gridshare.reading import series_to_readings
+from gridshare.gas import run_intervals_for
+from gridshare.reading import series_to_readings, to_runs
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "self_consumption_month.md"
 INTERVAL = 900
@@ -71,9 +72,9 @@ def _community_data(members: int, starts: list[int]):
     return data
 
 
-def run(days: int, members: int, per_tx: int, console: Console) -> dict:
+def run(days: int, members: int, per_run: int | None, console: Console) -> dict:
     today = datetime.now(timezone.utc).date()
-    first = today - timedelta(days=days)
+    first = today + timedelta(days=1)  # meters are registered before the intervals they sign
     starts = interval_starts(first, days, INTERVAL, "UTC")
     timings: dict[str, float] = {}
     with start_anvil() as chain, _progress(console) as progress:
@@ -95,37 +96,23 @@ def run(days: int, members: int, per_tx: int, console: Console) -> dict:
         join(community, [m[0] for m in meters], starts[0] // INTERVAL)
         timings[f"deploy, register and join {members} meters"] = time.monotonic() - t0
 
+        per_run = per_run or run_intervals_for([d[0] for d in data], INTERVAL)
         t0 = time.monotonic()
         task = progress.add_task("meters signing readings", total=members * len(starts))
         signed = []
         chain_id = chain.chain_id  # one request, not one per reading
         for mid, key, _owner, imports, exports in meters:
-            for reading in series_to_readings(mid, starts, imports, exports):
-                signed.append(reading.sign(key, chain_id, registry.address))
+            previous_end = registry.functions.meterState(mid).call()[0]  # from its registration
+            readings = series_to_readings(mid, starts, imports, exports)
+            for r in to_runs(readings, INTERVAL, previous_end=previous_end, run_intervals=per_run):
+                signed.append(r.sign(key, chain_id, registry.address))
             progress.advance(task, len(starts))
         timings[SIGNING] = time.monotonic() - t0
-
-        # the first day's batches as readings alone, on a snapshot that is reverted
-        t0 = time.monotonic()
-        by_interval = {}
-        for s in signed:
-            by_interval.setdefault(s.reading.interval_start, []).append(s)
-        day_batches = [starts[i : i + per_tx] for i in range(0, min(len(starts), 96), per_tx)]
-        alone = []
-        w3 = chain.w3
-        snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
-        task = progress.add_task("first day: readings alone", total=len(day_batches))
-        for batch in day_batches:
-            args = [r.as_call_arg() for start in batch for r in by_interval[start]]
-            alone.append(community.transact(registry.functions.submitReadings(args))["gasUsed"])
-            progress.advance(task)
-        w3.provider.make_request("evm_revert", [snapshot])
-        timings["first day as readings alone (reverted)"] = time.monotonic() - t0
+        chain.travel(starts[-1] + INTERVAL + 1)
 
         t0 = time.monotonic()
         task = progress.add_task("verifying and sharing", total=len(starts))
-        report = allocate(community, signed, intervals_per_transaction=per_tx,
-                          on_progress=lambda n: progress.advance(task, n))
+        report = allocate(community, signed, on_progress=lambda n: progress.advance(task, n))
         timings[RELAYING] = time.monotonic() - t0
 
         t0 = time.monotonic()
@@ -135,8 +122,8 @@ def run(days: int, members: int, per_tx: int, console: Console) -> dict:
     assert report.intervals == len(starts) and report.incomplete is None, report
     assert last == starts[-1] // INTERVAL
     shares = {start // INTERVAL: _shared(meters, t) > 0 for t, start in enumerate(starts)}
-    return {"days": days, "members": members, "per_tx": per_tx, "first": first, "starts": starts,
-            "timings": timings, "report": report, "alone": alone, "shares": shares}
+    return {"days": days, "members": members, "per_run": per_run, "first": first, "starts": starts,
+            "timings": timings, "report": report, "shares": shares}
 
 
 def _shared(meters, t: int) -> int:
@@ -170,7 +157,7 @@ def _check_sample(community, meters, starts) -> int:
 
 
 def _tables(result: dict) -> tuple[Table, Table, list[str]]:
-    days, n, per_tx = result["days"], result["members"], result["per_tx"]
+    days, n, per_run = result["days"], result["members"], result["per_run"]
     report, shares = result["report"], result["shares"]
     scale = MONTH_DAYS / days
     label = "" if days == MONTH_DAYS else f" (extrapolated x{scale:g} from {days} days)"
@@ -197,7 +184,7 @@ def _tables(result: dict) -> tuple[Table, Table, list[str]]:
                "intervals where production is shared" if kinds == {True} else
                "intervals where nothing is shared (night)")
         groups[key].append((len(ids), gas))
-    gas = Table(title=f"Gas, {n} members, {per_tx} intervals per transaction{label if days != MONTH_DAYS else ''}",
+    gas = Table(title=f"Gas, {n} members, runs of {per_run} intervals{label if days != MONTH_DAYS else ''}",
                 title_justify="left")
     for col in ("intervals", "count", "transactions", "gas", "gas per interval", "gas per participant-interval"):
         gas.add_column(col, justify="left" if col == "intervals" else "right")
@@ -214,25 +201,9 @@ def _tables(result: dict) -> tuple[Table, Table, list[str]]:
         gas.add_row(f"a month{label}", f"{int(report.intervals * scale):,}", f"{int(report.transactions * scale):,}",
                     f"{used:,.0f}", "", "", style="italic")
 
-    # what sharing adds, from the first day's batches sent alone too
-    notes = []
-    compact = report.batches[: len(result["alone"])]
-    day_shared = [(ids, g, a) for (ids, g), a in zip(compact, result["alone"], strict=True)
-                  if all(shares[i] for i in ids)]
-    if day_shared:
-        cells = sum(len(ids) for ids, _, _ in day_shared) * n
-        added = sum(g - a for _, g, a in day_shared)
-        verified = sum(a for _, _, a in day_shared)
-        notes.append(f"First day, {len(day_shared)} transactions whose intervals all share production: readings "
-                     f"alone {verified / cells:,.0f} gas per participant-interval, sharing adds {added / cells:,.0f}.")
-    day_night = [(ids, g, a) for (ids, g), a in zip(compact, result["alone"], strict=True)
-                 if not any(shares[i] for i in ids)]
-    if day_night:
-        cells = sum(len(ids) for ids, _, _ in day_night) * n
-        added = sum(g - a for _, g, a in day_night)
-        notes.append(f"First day, {len(day_night)} night transactions (nothing shared): sharing adds "
-                     f"{added / cells:,.0f} gas per participant-interval (the pass over the readings and members, "
-                     "the member list, lastAllocated, the IntervalAllocated event).")
+    notes = [f"{report.transactions} transactions for {report.intervals} intervals: each verifies a run of every "
+             f"member and shares its intervals ({report.gas_used / report.intervals / n:,.0f} gas per "
+             "meter-interval)."]
     return times, gas, notes
 
 
@@ -240,12 +211,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=MONTH_DAYS, help="whole UTC days before today (default 30)")
     parser.add_argument("--members", type=int, default=50)
-    parser.add_argument("--intervals-per-tx", type=int, default=4,
-                        help="intervals verified and shared per transaction (default 4: about 11M gas)")
+    parser.add_argument("--run-intervals", type=int, default=None,
+                        help="intervals per run (default: the operation's cadence, gridshare.gas.run_intervals_for)")
     parser.add_argument("--write", action="store_true", help=f"write the snapshot {SNAPSHOT}")
     args = parser.parse_args()
     console = Console(width=150)
-    result = run(args.days, args.members, args.intervals_per_tx, console)
+    result = run(args.days, args.members, args.run_intervals, console)
     times, gas, notes = _tables(result)
     console.print(times)
     console.print(gas)
@@ -273,7 +244,7 @@ def _write(result: dict, times: Table, gas: Table, notes: list[str]) -> None:
     lines = ["# A month of collective self-consumption on anvil (snapshot)", "",
              "Written by `benchmarks/self_consumption_month.py --write` (see its docstring): "
              f"{result['members']} meters (half prosumers), 15-minute intervals, {result['days']} days "
-             f"({first} to {last}, UTC), dynamic default key, {result['per_tx']} intervals per transaction, "
+             f"({first} to {last}, UTC), dynamic default key, runs of {result['per_run']} intervals, "
              "relayed by `gridshare.operation.allocate` to a local anvil node on a 2-core machine. Gas is "
              "verification and sharing together, per transaction as the relayer pays it.", "",
              f"## {times.title}", "", *_markdown(times), "", f"## {gas.title}", "", *_markdown(gas), ""]
