@@ -46,9 +46,9 @@ bench: setup
 	$(BIN)/python benchmarks/self_consumption.py
 	$(BIN)/python benchmarks/market.py
 
-# gridshare simulate for 10, 50 and 200 households, 1 and 7 days, on embedded and anvil (about 45 min)
+# gridshare simulate for 10, 50 and 100 households, 1 and 7 days, on embedded and anvil
 bench-simulate: setup
-	$(BIN)/python benchmarks/simulate.py --households 10,50,200 --days 1,7 --network anvil,embedded
+	$(BIN)/python benchmarks/simulate.py --households 10,50,100 --days 1,7 --network anvil,embedded
 
 abi: setup
 	$(BIN)/gridshare compile --write-abi

@@ -56,7 +56,7 @@ class Bench:
         accounts = chain.accounts()
         self.sellers, self.buyers = accounts[1:5], accounts[5:9]
         self.rows: list[dict] = []
-        self.iid = T0 // 900  # the next interval to use
+        self.iid = T0 // 900 + 1  # the next interval to use: the first after the meters are registered
         self.meters: dict[str, tuple[bytes, object, int]] = {}
 
     # --- setup -------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Wall time and gas of `gridshare simulate`: communities of 10, 50 and 200 households, 1 and 7 days.
+"""Wall time and gas of `gridshare simulate`: communities of 10, 50 and 100 households, 1 and 7 days.
 
 Run: ``.venv/bin/python benchmarks/simulate.py [--households 10,50] [--days 1,7] [--network embedded,anvil]
 [--market-intervals 4] [--write]``. Each run is the packaged default scenario (Lyon, June, priority key,
