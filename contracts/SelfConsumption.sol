@@ -8,16 +8,17 @@ import {ISelfConsumption} from "./interfaces/ISelfConsumption.sol";
 import {CodeData} from "./libraries/CodeData.sol";
 
 /// @title SelfConsumption: a collective self-consumption operation
-/// @notice See {ISelfConsumption}. Needs the registry's `ALLOCATOR_ROLE` to settle on the token.
+/// @notice See {ISelfConsumption}. Needs the registry's `ALLOCATOR_ROLE` to bind its members'
+/// meters and to settle on the token.
 /// @dev Roles: `OPERATOR_ROLE` (the PMO) manages members and supplies shares for a Supplied key.
 /// Producers' shares of what is given are pro rata of their export, floored, the few Wh of
 /// remainder going one each to the first producers in member order that have some left
 /// (`gridshare.allocation.split_pro_rata` is the same rule in Python).
 ///
 /// Gas: sharing reads the member list from the code of a data contract (one account access, not
-/// two cold slots per member), walks the readings in place in calldata (the registry has just
-/// validated every field of them), and hands the token one packed settlement, built in memory as
-/// the call's calldata, whose every slot the verification has just written. See docs/design.md.
+/// two cold slots per member), reads the runs' energies in place in calldata (the registry has just
+/// validated every word of them), and hands the token one packed settlement per interval, built in
+/// memory as the call's calldata, whose lanes the verification has just written. See docs/design.md.
 contract SelfConsumption is ISelfConsumption, AccessControl {
     // ------------------------------------------------------------------------------------------
     // Constants
@@ -45,7 +46,6 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
     /// @dev settleLocal's calldata before the settlement: selector, offset, length.
     uint256 private constant _CALL_HEAD = 0x44;
     uint256 private constant _NOT_FOUND = type(uint256).max;
-    uint256 private constant _ADDRESS = 0x00ffffffffffffffffffffffffffffffffffffffff;
 
     // ------------------------------------------------------------------------------------------
     // Storage

@@ -22,7 +22,7 @@ from web3.utils.abi import get_abi_element
 from gridshare.allocation import AllocationKey
 from gridshare.deployment import ALLOCATION_KEYS, Community
 from gridshare.errors import GridshareError
-from gridshare.gas import BATCH_GAS, run_gas, run_intervals_for  # noqa: F401 - run_intervals_for re-exported
+from gridshare.gas import BATCH_GAS, run_gas
 from gridshare.meter import MeterKind
 from gridshare.reading import SignedReadings
 from gridshare.relayer import relay
@@ -118,10 +118,14 @@ def allocate(
     """Share every interval the members' runs in ``runs`` reach, not shared yet.
 
     A batch shares the intervals from ``lastAllocated + 1`` to an end every member active in them
-    has a run ending at (runs are signed by the meters and cannot be cut): the largest such end
-    whose batch's worst-case gas (:mod:`gridshare.gas`) is at most ``max_gas``, or the first one
-    if even that is larger (its members should sign shorter runs: ``gas.run_intervals_for``). ``key`` is required when the operation's key is ``supplied``: the shares are
-    computed here with it (see :mod:`gridshare.allocation`) and the contract checks their bounds.
+    has a run ending at (a member leaving before: at or after it leaves; runs are signed by the
+    meters and cannot be cut): the largest such end whose batch's worst-case gas
+    (:mod:`gridshare.gas`) is at most ``max_gas``, or the first one if even that is larger (its
+    members should sign shorter runs: ``gas.run_intervals_for``). A member's runs that end before
+    it joined are its own: relayed straight to the registry first.
+
+    ``key`` is required when the operation's key is ``supplied``: the shares are computed here with
+    it (see :mod:`gridshare.allocation`) and the contract checks their bounds.
     ``check_first=False`` sends each transaction without simulating it first (a refusal is still
     named, by replaying it: see :meth:`Community.transact`).
     """

@@ -193,7 +193,7 @@ def relay(
             if full:
                 break
         queue = [c for c in queue if c]
-        taken = len(batch)
+        taken = len(batch)  # done, one way or another, when this batch is (for the progress)
         while batch:
             if community.simulate(_call(community, batch)) is None:
                 break
@@ -205,6 +205,7 @@ def relay(
             blocked = [s for s in batch[index:] if s.run.meter_id == meter]
             for c in queue:
                 if c and c[0].run.meter_id == meter:
+                    taken += len(c)
                     blocked += c
                     c.clear()
             for s in blocked:
