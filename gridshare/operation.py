@@ -208,13 +208,17 @@ def _next_end(ms: list[Member], kinds: dict[bytes, MeterKind], ends: dict[bytes,
         best = end
     if best is not None:
         return best, None
-    # where it stops: the first active member whose runs do not reach the interval after `start`
+    # where it stops: the first interval a member is in the operation but its runs do not reach
+    # (runs cannot be cut: when members' runs end at different intervals, the member whose runs
+    # stop first is the one missing runs; in member order for the same interval)
+    missing = []
     for m in ms:
-        if m.active(start) or (m.from_interval > start and m.from_interval < m.until_interval):
+        if m.until_interval > start and m.from_interval < m.until_interval:
             first = max(start, m.from_interval)
-            if not any(e > first for e in ends[m.meter_id]):
-                return None, (first, m.meter_id)
-    return None, None
+            reach = max((e for e in ends[m.meter_id] if e > first), default=first)
+            if reach < m.until_interval:
+                missing.append((reach, m.meter_id))
+    return None, min(missing, key=lambda x: x[0]) if missing else None
 
 
 def _why(community: Community, incomplete: tuple[int, bytes], ms: list[Member]) -> str:
