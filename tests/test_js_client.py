@@ -187,6 +187,18 @@ def test_a_run_signed_in_javascript_verifies_on_chain(world, tmp_path):
     ids = [(first + INTERVAL) // INTERVAL + k for k in range(2)]
     assert community.token.functions.balanceOfBatch([world["owner"]] * 2, ids).call() == [100, 1250]
 
+    # read back by the JS client: the run's two intervals after the Python-signed three, the outage
+    # interval (`first`) absent, the state where the run ends
+    read = _run(world, world["meter_id"])
+    assert read.returncode == 0, read.stderr
+    out = json.loads(read.stdout)
+    assert [(r["intervalStart"], r["importWh"], r["exportWh"], r["balanceOf"], r["verifiedImport"])
+            for r in out["readings"][3:]] == [
+        (str(first + INTERVAL), "7", "100", "100", "7"), (str(first + 2 * INTERVAL), "0", "1250", "1250", "0")]
+    assert [r["intervalStart"] for r in out["readings"][:3]] == [str(s) for s in world["starts"]]
+    assert out["state"]["nextIntervalStart"] == str(first + 3 * INTERVAL)
+    assert out["state"]["exportRegisterWh"] == str(run["exportRegisterWh"])
+
 
 def test_the_signer_refuses_without_a_key_in_one_line(world, tmp_path):
     (tmp_path / "run.json").write_text("{}")

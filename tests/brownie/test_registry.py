@@ -48,7 +48,8 @@ def test_a_signed_run_mints_to_the_meter_owner(registry, token, meter, meter_key
     interval_id = first_interval // INTERVAL
     event = tx.events["ReadingsVerified"]
     assert event["meterId"] == "0x" + meter.hex()
-    assert (event["firstIntervalStart"], list(event["exportWh"])) == (first_interval, [1_250, 800])
+    assert (event["previousEnd"], event["firstIntervalStart"]) == (first_interval, first_interval)
+    assert (list(event["importWh"]), list(event["exportWh"])) == ([0, 0], [1_250, 800])
     assert token.balanceOf(owner, interval_id) == 1_250 and token.balanceOf(owner, interval_id + 1) == 800
     assert token.balanceOf(relayer, interval_id) == 0
     assert registry.meterState(meter)["nextIntervalStart"] == first_interval + 2 * INTERVAL
