@@ -67,14 +67,42 @@ def test_join_allocate_and_rerun(gs, tmp_path):
         _signed(gs, tmp_path, flat_key, flat, first, [250, 250, 250, 250], [0, 0, 0, 0], flat_first)
     everything = tmp_path / "all.json"
     everything.write_text(json.dumps(rows))
-    three = tmp_path / "three.json"
-    three.write_text(json.dumps([r for r in rows if r["firstIntervalStart"] < first + 3 * 900]))
+    flat_rows = [r for r in rows if r["meterId"] == flat]
 
-    # the smallest gas budget: a transaction per interval (each run is one)
-    code, out, err = gs("--network", "anvil", "allocate", str(three), "--max-gas", "100000")
-    assert code == 0 and "3 intervals shared in 3 transactions, 0 already shared" in out, out + err
+    # a member's runs relayed straight to the registry: refused (the first by the registry, the
+    # others held back behind it), nothing verified, the runs written back
+    flat_only = tmp_path / "flat.json"
+    flat_only.write_text(json.dumps(flat_rows))
+    code, out, err = gs("--network", "anvil", "readings", "submit", str(flat_only))
+    assert code == 1, out + err
+    assert "0 runs (0 intervals) verified in 0 batches, 0 already on-chain, 4 not verified" in out
+    manifest = json.loads((tmp_path / "deployments" / "31337.json").read_text())
+    operation = manifest["contracts"]["SelfConsumption"]["address"]
+    assert (f"MeterRegistryMeterInOperation(meterId={flat}, operation={operation}, fromInterval={first // 900})".lower()
+            in err.lower()), err
+    assert err.count("blocked: an earlier run of this meter was refused") == 3
+    assert err.strip().splitlines()[-1].startswith("error: 4 runs not verified")
+    assert len((tmp_path / "flat.rejected.csv").read_text().splitlines()) == 5  # the header and the 4 runs
+
+    # the flat's last run missing: the smallest gas budget shares a transaction per interval (each
+    # run is one) up to it, then stops naming the member and the interval
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps([r for r in rows if r["meterId"] == plant
+                                   or r["firstIntervalStart"] < first + 3 * 900]))
+    code, out, err = gs("--network", "anvil", "allocate", str(partial), "--max-gas", "100000")
+    assert code == 1 and "3 intervals shared in 3 transactions, 0 already shared" in out, out + err
+    assert err.strip().splitlines()[-1] == (  # after the progress bar
+        f"error: stopped at interval {first // 900 + 3}: member {flat} has no run reaching it in {partial} "
+        f"(the meter's verified readings end at {first + 2700}; no run continuing them reaches interval "
+        f"{first // 900 + 3} (starting {first + 2700})); add its runs and run again")
     code, out, err = gs("--network", "anvil", "allocate", str(everything))
     assert code == 0 and "1 intervals shared in 1 transactions, 3 already shared" in out, out + err
+    code, out, err = gs("--network", "anvil", "allocate", str(everything))
+    assert code == 0 and "0 intervals shared in 0 transactions, 4 already shared" in out, out + err
+    # the flat's runs, now verified through the operation, are on-chain for the relayer too
+    code, out, err = gs("--network", "anvil", "readings", "submit", str(flat_only))
+    assert code == 0, out + err
+    assert "0 runs (0 intervals) verified in 0 batches, 4 already on-chain, 0 not verified" in out
 
     code, out, _ = gs("--network", "anvil", "balances", "--account", CONSUMER)
     redeemed = [int(line.split("│")[6].replace(",", "")) for line in out.splitlines() if CONSUMER[:10] in line]
@@ -87,6 +115,12 @@ def test_bad_meter_ids_are_one_line(gs, tmp_path):
     sites = _sites(tmp_path, "0x" + "11" * 32, "0x" + "22" * 32)
     code, _, err = gs("operation", "join", "0x1234", "--from", "2026-06-01", "--sites", sites)
     assert "is not a meterId" in one_line_error(code, err)
+
+
+def test_a_gas_budget_below_one_run_is_a_usage_error(gs, tmp_path):
+    for command in (["allocate"], ["readings", "submit"]):
+        code, _, err = gs(*command, str(tmp_path / "runs.json"), "--max-gas", "99999")
+        assert code == 2 and "'--max-gas': 99999 is not in the range 100000<=x<=16777216" in one_line_error(code, err)
 
 
 @pytest.mark.anvil

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from gridshare.meter import MeterKind
+from gridshare.operation import allocate, join
 from gridshare.reading import MeterReadings, series_to_readings, to_runs
 from gridshare.relayer import relay
 
@@ -129,3 +130,82 @@ def test_duplicate_runs_are_sent_once(env):
     ms, start, signed = _days(env, meters=1, intervals=16)
     report = relay(env.c, signed + signed[1:])
     assert report.submitted == 2 and report.rejected == []
+
+
+def _balances(env, account, start, intervals):
+    ids = [start // 900 + i for i in range(intervals)]
+    return env.token.functions.balanceOfBatch([account] * intervals, ids).call()
+
+
+def test_a_run_refused_for_its_data_holds_back_the_meters_later_runs_until_signed_again_right(env):
+    """The refused run is set aside with its error and the meter's later runs are blocked, run
+    after run, never reported verified; the same intervals signed right, everything is verified;
+    the refused run is then superseded (the chain holds other data for its intervals)."""
+    m, n = env.meter(env.alice), env.meter(env.bob)  # producers of 10 kW: 2,500 Wh per interval at most
+    start = max(m.first, n.first)
+    while (start // 900) % 2:
+        start += 900
+    bad = [10, 20, 3000, 0, 30, 40, 50, 60]  # the third interval over capacity
+    good = [10, 20, 1500, 1500, 30, 40, 50, 60]  # the same registers at every run's end
+
+    def signed(meter, exports):
+        k = len(exports)
+        readings = series_to_readings(meter.id, [start + 900 * i for i in range(k)], [0] * k, exports)
+        return [env.sign(meter, r) for r in to_runs(readings, 900, previous_end=meter.first, run_intervals=2)]
+
+    mine, others = signed(m, bad), signed(n, [1, 2, 3, 4])
+    env.at(start + 8 * 900)
+    for attempt in range(2):  # a rerun refuses and blocks the same runs, and claims nothing more
+        report = relay(env.c, mine + others)
+        assert (report.already_verified, report.submitted) == ((0, 3) if attempt == 0 else (3, 0))
+        refused, *blocked = report.rejected
+        assert refused.run == mine[1] and refused.error.name == "MeterRegistryEnergyExceedsCapacity"
+        assert refused.error.args == {"meterId": m.id, "flow": 1, "energyWh": 3000, "maxWh": 2500}
+        assert [(b.run, b.error, b.reason) for b in blocked] == [
+            (s, None, "blocked: an earlier run of this meter was refused") for s in mine[2:]]
+        assert env.registry.functions.meterState(m.id).call()[0] == start + 1800
+        assert _balances(env, env.alice, start, 8) == [10, 20, 0, 0, 0, 0, 0, 0]
+    fixed = env.sign(m, replace(mine[1].run, export_wh=(1500, 1500)))
+    report = relay(env.c, [mine[0], fixed, *mine[2:]] + others)
+    assert (report.already_verified, report.submitted, report.intervals, report.rejected) == (3, 3, 6, [])
+    assert _balances(env, env.alice, start, 8) == good
+    assert _balances(env, env.bob, start, 4) == [1, 2, 3, 4]
+    # nothing reported verified that is not: the refused run's intervals hold other data
+    report = relay(env.c, mine)
+    assert (report.already_verified, report.submitted) == (3, 0)
+    [superseded] = report.rejected
+    assert superseded.run == mine[1] and superseded.reason.startswith("superseded")
+
+
+def test_members_runs_are_refused_by_the_relayer_and_shared_through_the_operation(env):
+    """relay() sends straight to the registry: a member's runs are refused there (the first with
+    the registry's error, the later ones blocked) while a non-member's are verified; allocate()
+    then verifies and shares the members' runs, and a relay reports them all verified."""
+    plant, flat = env.meter(env.alice, MeterKind.PRODUCER), env.meter(env.bob, MeterKind.CONSUMER)
+    roof = env.meter(env.carol, MeterKind.PRODUCER)
+    start = max(m.first for m in (plant, flat, roof))
+    iid = start // 900
+    join(env.c, [plant.id, flat.id], iid)
+    runs = {}
+    for m, imports, exports in ((plant, [0, 0], [300, 100]), (flat, [200, 200], [0, 0]), (roof, [0, 0], [7, 8])):
+        readings = series_to_readings(m.id, [start, start + 900], imports, exports)
+        runs[m.id] = [env.sign(m, r) for r in to_runs(readings, 900, previous_end=m.first, run_intervals=1)]
+    env.at(start + 1800)
+    everything = [s for rs in runs.values() for s in rs]
+    report = relay(env.c, everything)
+    assert (report.submitted, report.already_verified) == (2, 0)
+    assert env.registry.functions.meterState(roof.id).call()[0] == start + 1800
+    op = env.c.operation.address
+    by_run = {r.run: r for r in report.rejected}
+    assert set(by_run) == {*runs[plant.id], *runs[flat.id]}
+    for m in (plant, flat):
+        first, second = runs[m.id]
+        assert (by_run[first].error.name, by_run[first].error.args) == (
+            "MeterRegistryMeterInOperation", {"meterId": m.id, "operation": op, "fromInterval": iid})
+        assert by_run[second].reason == "blocked: an earlier run of this meter was refused"
+        assert env.registry.functions.meterState(m.id).call()[0] == m.first
+    shared = allocate(env.c, everything)
+    assert (shared.intervals, shared.incomplete) == (2, None)
+    assert [env.token.functions.redeemed(env.bob, iid + k).call() for k in range(2)] == [200, 100]
+    again = relay(env.c, everything)
+    assert (again.already_verified, again.submitted, again.rejected) == (6, 0, [])

@@ -230,16 +230,192 @@ def test_no_batch_skips_an_interval_of_a_member(env):
 
 
 def test_a_members_reading_sent_straight_to_the_registry_is_refused(env):
-    """v1 verified it outside the operation, leaving the interval unshareable for good."""
+    """v1 verified it outside the operation, leaving the interval unshareable for good: now the
+    registry refuses it from anyone but the operation (another operation included), nothing moves,
+    and the interval is then shared as usual."""
     ms = community(env, n_prosumers=1, n_consumers=1)
     start = env.next_start()
-    join(env.c, [m.id for m in ms], start // 900)
+    iid = start // 900
+    join(env.c, [m.id for m in ms], iid)
     runs = signed_day(env, ms, start, [[0], [80]], [[100], [0]])
-    with reverts("MeterRegistryMeterInOperation", meterId=ms[1].id, operation=env.c.operation.address,
-                 fromInterval=start // 900):
-        env.submit(runs[1:])
+    op = env.c.operation.address
+    before = [env.registry.functions.meterState(m.id).call() for m in ms]
+    for sender in (env.relayer, env.bob):  # any relayer, the meter's owner too
+        with reverts("MeterRegistryMeterInOperation", meterId=ms[1].id, operation=op, fromInterval=iid):
+            env.submit(runs[1:], sender)
+    with reverts("MeterRegistryMeterInOperation", meterId=ms[0].id, operation=op, fromInterval=iid):
+        env.submit(runs)  # the batch's first run, the producer's, is refused first
+    other = supplied_operation(env)  # another operation, an allocator too
+    with reverts("MeterRegistryMeterInOperation", meterId=ms[0].id, operation=op, fromInterval=iid):
+        env.c.transact(other.functions.submitAndAllocateSupplied(_args(env, runs), [[0, 80]]))
+    with reverts("MeterRegistryInvalidBinding", meterId=ms[1].id, operation=op, fromInterval=iid + 4,
+                 nextIntervalStart=before[1][0]):
+        env.c.transact(other.functions.join([ms[1].id], iid + 4))  # nor can it take the meter
+    assert [env.registry.functions.meterState(m.id).call() for m in ms] == before
+    assert env.c.operation.functions.lastAllocated().call() == iid - 1
+    assert [env.token.functions.intervalAccount(m.owner, iid).call() for m in ms] == [[0, 0, 0, 0]] * 2
     report = allocate(env.c, runs)
-    assert report.intervals == 1 and env.token.functions.redeemed(env.bob, start // 900).call() == 80
+    assert (report.intervals, report.transactions, report.incomplete) == (1, 1, None)
+    check_interval(env, ms, iid, [0, 80], [100, 0])  # 80 of the 100 Wh shared
+    assert env.token.functions.intervalAccount(env.bob, iid).call() == [0, 0, 80, 80]
+    assert env.c.operation.functions.lastAllocated().call() == iid
+
+
+def test_a_batch_with_only_the_later_of_two_pending_runs_is_refused_and_nothing_moves(env):
+    """v1 shared a later interval on its own, and the earlier one could never be shared after it.
+    Now a batch holding a member's later run without the earlier one is refused, whoever sends it
+    and whichever member it skips; the full batch then shares both intervals, in order."""
+    ms = community(env, n_prosumers=1, n_consumers=1)
+    start = env.next_start()
+    iid = start // 900
+    join(env.c, [m.id for m in ms], iid)
+    a = signed_day(env, ms[:1], start, [[0, 0]], [[100, 100]], run_intervals=1)
+    b = signed_day(env, ms[1:], start, [[60, 150]], [[0, 0]], run_intervals=1)
+    op = env.c.operation.functions
+
+    def state():
+        return ([env.registry.functions.meterState(m.id).call() for m in ms], op.lastAllocated().call(),
+                [env.token.functions.intervalAccount(m.owner, iid + k).call() for m in ms for k in range(2)])
+
+    before = state()
+    with reverts("MeterRegistryNotContinuous", meterId=ms[0].id, previousEnd=start + 900,
+                 nextIntervalStart=a[0].run.previous_end):
+        env.c.transact(op.submitAndAllocate(_args(env, a[1:] + b[1:])), env.outsider)  # both later runs
+    with reverts("MeterRegistryNotContinuous", meterId=ms[1].id, previousEnd=start + 900,
+                 nextIntervalStart=b[0].run.previous_end):
+        env.c.transact(op.submitAndAllocate(_args(env, a + b[1:])))  # the consumer's later run only
+    with reverts("SelfConsumptionIncompleteInterval", intervalId=iid, missingMeterId=ms[1].id):
+        env.c.transact(op.submitAndAllocate(_args(env, a)))  # the consumer's runs left out
+    with reverts("SelfConsumptionRunsNotAligned", meterId=ms[1].id, end=start + 900, expectedEnd=start + 1800):
+        env.c.transact(op.submitAndAllocate(_args(env, a + b[:1])))  # its second interval left out
+    assert state() == before
+    receipt = env.c.transact(op.submitAndAllocate(_args(env, a + b)))  # one batch: both runs of each
+    shared = env.c.operation.events.IntervalAllocated().process_receipt(receipt, errors=DISCARD)
+    # by hand: 100 Wh against 60 (all shared), then 100 against 150 (all 100 shared)
+    assert [tuple(e.args.values()) for e in shared] == [(iid, 100, 60, 60), (iid + 1, 100, 150, 100)]
+    assert op.lastAllocated().call() == iid + 1
+    assert env.token.functions.intervalAccount(env.alice, iid).call() == [40, 100, 0, 0]
+    assert env.token.functions.intervalAccount(env.alice, iid + 1).call() == [0, 100, 0, 0]
+    assert env.token.functions.intervalAccount(env.bob, iid).call() == [0, 0, 60, 60]
+    assert env.token.functions.intervalAccount(env.bob, iid + 1).call() == [0, 0, 150, 100]
+
+
+def test_members_joining_leaving_and_declaring_outages_within_one_batch(env):
+    """One batch of four intervals: the producer has two runs, the second declaring an outage; a
+    consumer leaves after two intervals (its second an outage-only run); another joins at the
+    second, its run starting with an interval of its own from before it joined (verified, not
+    shared). Every figure computed by hand."""
+    p, c1, c2 = community(env, n_prosumers=1, n_consumers=2)  # alice, bob, carol
+    start = env.next_start()
+    iid = start // 900
+    op = env.c.operation.functions
+    join(env.c, [p.id, c1.id], iid)
+    env.c.transact(op.join([c2.id], iid + 1))
+    env.c.transact(op.leave(c1.id, iid + 2))
+    runs = [
+        env.sign(p, env.run(p, start, [0], [100])),
+        env.sign(p, env.run(p, start + 1800, [0, 0], [120, 40], previous_end=start + 900, export_register_wh=100)),
+        env.sign(c1, env.run(c1, start, [30], [0])),
+        env.sign(c1, MeterReadings(c1.id, start + 900, start + 1800, [], [], 30, 0)),  # outage alone
+        env.sign(c2, env.run(c2, start, [10, 70, 80, 90], [0] * 4)),
+    ]
+    env.at(start + 4 * 900)
+    block = env.w3.eth.block_number
+    report = allocate(env.c, list(reversed(runs)))  # the file's order does not matter
+    assert (report.intervals, report.transactions, report.incomplete, report.skipped_ids) == (4, 1, None, [])
+    shared = env.c.operation.events.IntervalAllocated().get_logs(from_block=block + 1)
+    assert [tuple(e.args.values()) for e in shared] == [
+        (iid, 100, 30, 30),  # the producer and the leaving consumer
+        (iid + 1, 0, 70, 0),  # both outages count zero; the newcomer consumes 70
+        (iid + 2, 120, 80, 80),  # the leaver is gone
+        (iid + 3, 40, 90, 40),
+    ]
+    account = env.token.functions.intervalAccount
+    assert [account(env.alice, iid + k).call() for k in range(4)] == [
+        [70, 100, 0, 0], [0, 0, 0, 0], [40, 120, 0, 0], [0, 40, 0, 0]]
+    assert [account(env.bob, iid + k).call() for k in range(2)] == [[0, 0, 30, 30], [0, 0, 0, 0]]
+    assert [account(env.carol, iid + k).call() for k in range(4)] == [
+        [0, 0, 10, 0], [0, 0, 70, 0], [0, 0, 80, 80], [0, 0, 90, 40]]
+    assert env.c.operation.functions.quantities(env.carol, iid).call() == [0, 0, 0, 10, 0, 10]  # its own
+    assert op.lastAllocated().call() == iid + 3
+    # the leaver's readings are its own again; the others' still go through the operation
+    env.submit(env.readings(c1, start + 1800, [5], [0], import_register_wh=30))
+    assert account(env.bob, iid + 2).call() == [0, 0, 5, 0]
+    operation = env.c.operation.address
+    with reverts("MeterRegistryMeterInOperation", meterId=c2.id, operation=operation, fromInterval=iid + 1):
+        env.submit(env.readings(c2, start + 3600, [5], [0], import_register_wh=250))
+    with reverts("MeterRegistryMeterInOperation", meterId=p.id, operation=operation, fromInterval=iid):
+        env.submit(env.readings(p, start + 3600, [0], [5], export_register_wh=260))
+
+
+def test_the_first_join_starts_sharing_at_its_interval_and_empty_intervals_are_skipped(env):
+    a, b, c = community(env, n_prosumers=1, n_consumers=2)
+    op = env.c.operation.functions
+    f = env.next_start() // 900
+    assert op.lastAllocated().call() == 0
+    env.c.transact(op.join([], f + 50))  # nothing
+    assert op.lastAllocated().call() == 0
+    env.c.transact(op.join([a.id], f))  # nobody in: sharing starts at f
+    assert op.lastAllocated().call() == f - 1
+    env.c.transact(op.join([b.id], f + 2))  # a is in: sharing goes on from f
+    env.c.transact(op.leave(a.id, f + 1))
+    env.c.transact(op.leave(b.id, f + 3))
+    block = env.w3.eth.block_number
+    report = allocate(env.c, env.readings(a, f * 900, [0], [100]) + env.readings(b, (f + 2) * 900, [50], [0]))
+    assert (report.intervals, report.transactions, report.skipped_ids) == (3, 1, [f + 1])
+    shared = env.c.operation.events.IntervalAllocated().get_logs(from_block=block + 1)
+    assert [tuple(e.args.values()) for e in shared] == [(f, 100, 0, 0), (f + 2, 0, 50, 0)]  # f + 1: nobody
+    assert op.lastAllocated().call() == f + 2
+    g = f + 10
+    env.c.transact(op.join([c.id], g))  # nobody in after f + 2: sharing resumes at g
+    assert op.lastAllocated().call() == g - 1
+    with reverts("SelfConsumptionIntervalAlreadyAllocated", intervalId=f + 5, lastAllocated=g - 1):
+        env.c.transact(op.leave(c.id, f + 5))
+    block = env.w3.eth.block_number
+    report = allocate(env.c, env.readings(c, g * 900, [20], [0]))
+    assert (report.intervals, report.skipped_ids) == (1, [])
+    shared = env.c.operation.events.IntervalAllocated().get_logs(from_block=block + 1)
+    assert [tuple(e.args.values()) for e in shared] == [(g, 0, 20, 0)]
+
+
+def test_allocate_names_the_first_interval_a_members_runs_do_not_reach(env):
+    """Members joining at different intervals: the report names the member whose runs stop first,
+    not the first member in the list lacking runs."""
+    b, c, a = community(env, n_prosumers=1, n_consumers=2)
+    start = env.next_start()
+    iid = start // 900
+    op = env.c.operation.functions
+    env.c.transact(op.join([b.id], iid))
+    env.c.transact(op.join([c.id], iid + 4))  # listed before a, joins after it
+    env.c.transact(op.join([a.id], iid + 1))
+    runs = signed_day(env, [b], start, [[0] * 6], [[100] * 6], run_intervals=1)
+    runs += [env.sign(a, env.run(a, start + 900, [40], [0])),  # from when it joined, its outage before
+             env.sign(a, env.run(a, start + 1800, [50], [0], previous_end=start + 1800, import_register_wh=40))]
+    report = allocate(env.c, runs)
+    assert (report.intervals, report.incomplete) == (3, (iid + 3, a.id))
+    assert report.why == (f"the meter's verified readings end at {start + 2700}; no run continuing them "
+                          f"reaches interval {iid + 3} (starting {start + 2700})")
+
+
+def test_allocate_names_the_member_whose_runs_stop_first_when_runs_do_not_align(env):
+    """Runs cannot be cut: a producer's run of four intervals and a consumer's runs of one reaching
+    only three share nothing, and the report names the consumer (it used to say nothing)."""
+    ms = community(env, n_prosumers=1, n_consumers=1)
+    start = env.next_start()
+    while (start // 900) % 4:
+        start += 900
+    iid = start // 900
+    join(env.c, [m.id for m in ms], iid)
+    a = signed_day(env, ms[:1], start, [[0] * 4], [[100] * 4], run_intervals=4)
+    b = signed_day(env, ms[1:], start, [[50] * 4], [[0] * 4], run_intervals=1)
+    report = allocate(env.c, a + b[:3])
+    assert (report.intervals, report.transactions, report.incomplete) == (0, 0, (iid + 3, ms[1].id))
+    assert report.why == (f"the meter's verified readings end at {b[0].run.previous_end}; no run continuing "
+                          f"them reaches interval {iid + 3} (starting {start + 2700})")
+    report = allocate(env.c, a + b)
+    assert (report.intervals, report.transactions, report.incomplete) == (4, 1, None)
+    for t in range(4):
+        check_interval(env, ms, iid + t, [0, 50], [100, 0])
 
 
 def supplied_operation(env, allocator: bool = True):
@@ -289,6 +465,47 @@ def test_supplied_shares_above_production_are_refused(env):
         env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 60, 60]]))
     with reverts("EnergyTokenUnauthorizedAllocator", caller=op.address):  # the role was revoked
         env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 50, 50]]))
+
+
+def test_supplied_shares_are_one_list_per_interval_of_the_batch(env):
+    """Two members share an interval and leave; two others join two intervals later, their first
+    runs declaring the outage before: the batch spans four intervals, two with nobody in the
+    operation (an empty list each, and no IntervalAllocated)."""
+    op = supplied_operation(env)
+    p1, p2, c1, c2 = community(env)  # alice, bob: prosumers; carol, outsider: consumers
+    start = env.next_start()
+    iid = start // 900
+    env.c.transact(op.functions.join([p1.id, c1.id], iid))
+    env.c.transact(op.functions.join([p2.id, c2.id], iid + 3))
+    env.c.transact(op.functions.leave(p1.id, iid + 1))
+    env.c.transact(op.functions.leave(c1.id, iid + 1))
+    runs = (env.readings(p1, start, [0], [100]) + env.readings(c1, start, [40], [0])
+            + env.readings(p2, start + 2700, [0], [50]) + env.readings(c2, start + 2700, [60], [0]))
+    call = op.functions.submitAndAllocateSupplied
+    args = _args(env, runs)
+    with reverts("SelfConsumptionSharesShape", intervalId=iid + 1, shares=1, members=0):  # nobody in
+        env.c.transact(call(args, [[0, 40], [0], [], [0, 50]]))
+    with reverts("SelfConsumptionSharesShape", intervalId=iid + 3, shares=3, members=2):
+        env.c.transact(call(args, [[0, 40], [], [], [0, 50, 0]]))
+    with reverts("SelfConsumptionSharesShape", intervalId=iid + 3, shares=3, members=4):  # lists, intervals
+        env.c.transact(call(args, [[0, 40], [], []]))
+    with reverts("SelfConsumptionSharesShape", intervalId=iid + 3, shares=5, members=4):
+        env.c.transact(call(args, [[0, 40], [], [], [0, 50], []]))
+    with reverts("SelfConsumptionShareAboveConsumption", intervalId=iid, meterId=c1.id, shareWh=41, consumptionWh=40):
+        env.c.transact(call(args, [[0, 41], [], [], [0, 50]]))
+    with reverts("SelfConsumptionSharesAboveProduction", intervalId=iid + 3, sharesWh=51, productionWh=50):
+        env.c.transact(call(args, [[0, 40], [], [], [0, 51]]))
+    assert op.functions.lastAllocated().call() == iid - 1
+    # the engine's dynamic default key, computed off-chain and supplied: the same lists
+    block = env.w3.eth.block_number
+    report = allocate(replace(env.c, operation=op), runs, key=DynamicDefaultKey())
+    assert (report.intervals, report.transactions, report.skipped_ids) == (4, 1, [iid + 1, iid + 2])
+    shared = op.events.IntervalAllocated().get_logs(from_block=block + 1)
+    assert [tuple(e.args.values()) for e in shared] == [(iid, 100, 40, 40), (iid + 3, 50, 60, 50)]
+    assert op.functions.lastAllocated().call() == iid + 3
+    account = env.token.functions.intervalAccount
+    assert (account(env.alice, iid).call(), account(env.carol, iid).call()) == ([60, 100, 0, 0], [0, 0, 40, 40])
+    assert (account(env.bob, iid + 3).call(), account(env.outsider, iid + 3).call()) == ([0, 50, 0, 0], [0, 0, 60, 50])
 
 
 def test_the_engine_computes_supplied_shares(env):
