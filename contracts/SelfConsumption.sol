@@ -134,7 +134,9 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
     /// @dev Whether no member of `list` is in the operation after interval `last`.
     function _nobodyAfter(bytes memory list, uint256 last) private pure returns (bool) {
         for (uint256 m; m < list.length / _RECORD; ++m) {
-            if (uint32(_recordWord(list, m) >> 192) > last + 1) return false;
+            uint256 word = _recordWord(list, m);
+            // in after `last`: leaving later, and not a join undone (joined and left at once)
+            if (uint32(word >> 192) > last + 1 && uint32(word >> 192) > uint32(word >> 160)) return false;
         }
         return true;
     }
@@ -230,10 +232,14 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
             t.id = id;
             _collect(batch, heads, rows, t);
             if (t.active == 0) {
-                if (isSupplied && supplied[id - from].length != 0) {
-                    revert SelfConsumptionSharesShape(id, supplied[id - from].length, 0);
+                // nobody in the operation until the next member joins: skip to it at once (a gap
+                // between members leaving and others joining costs nothing per interval)
+                uint256 next = _nextJoin(batch, heads, id, to);
+                for (uint256 k = id; isSupplied && k < next; ++k) {
+                    if (supplied[k - from].length != 0) revert SelfConsumptionSharesShape(k, supplied[k - from].length, 0);
                 }
-                continue; // no member in the operation then
+                id = next - 1;
+                continue;
             }
             t.total = isSupplied ? _supplied(supplied[id - from], rows, t) : _dynamicDefault(rows, t);
             uint256 out = _settlement(rows, t, buffer + _CALL_HEAD);
@@ -347,6 +353,20 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
         assembly ("memory-safe") {
             mstore(add(b, 0xa0), imports.offset) // b.imports
             mstore(add(b, 0xc0), exports.offset) // b.exports
+        }
+    }
+
+    /// @dev The first interval after `id` (and before `to`) in which a member of the batch is in
+    /// the operation, or `to`.
+    function _nextJoin(Run[] memory batch, uint256[] memory heads, uint256 id, uint256 to)
+        private
+        pure
+        returns (uint256 next)
+    {
+        next = to;
+        for (uint256 j; j < heads.length; ++j) {
+            Run memory b = batch[heads[j]]; // a member's interval bounds: the same in each of its runs
+            if (b.fromInterval > id && b.fromInterval < next && b.fromInterval < b.untilInterval) next = b.fromInterval;
         }
     }
 

@@ -674,3 +674,46 @@ def test_a_refused_batch_is_named_whether_checked_first_or_not(env, check_first)
     with reverts("MeterRegistryEnergyExceedsCapacity", meterId=ms[1].id, flow=0, energyWh=50_000, maxWh=5_000):
         allocate(env.c, readings, check_first=check_first)
     assert env.c.operation.functions.lastAllocated().call() < start // 900
+
+
+def _share_gap(env, gap: int) -> int:
+    """A member leaves, another joins `gap` intervals later (lastAllocated is not moved: someone
+    was still in): the gas of the batch sharing the newcomer's first interval."""
+    a, b = env.meter(env.alice), env.meter(env.bob, MeterKind.CONSUMER)
+    f = env.next_start() // 900
+    op = env.c.operation.functions
+    env.c.transact(op.join([a.id], f))
+    env.c.transact(op.join([b.id], f + 1 + gap))
+    env.c.transact(op.leave(a.id, f + 1))
+    env.c.transact(op.submitAndAllocate([s.as_call_arg() for s in env.readings(a, f * 900, [0], [100])]))
+    env.outage(b, (f + 1 + gap) * 900)
+    run = env.readings(b, (f + 1 + gap) * 900, [50], [0])
+    receipt = env.c.transact(op.submitAndAllocate([s.as_call_arg() for s in run]))
+    assert op.lastAllocated().call() == f + 1 + gap
+    return receipt["gasUsed"]
+
+
+def test_a_gap_between_members_leaving_and_joining_costs_nothing_per_interval(env):
+    """The batch skips at once the intervals where nobody is in the operation: a gap of 2,000
+    intervals (three weeks) costs what a gap of 10 does, where walking them would pass 2^24 gas
+    with a large operation and block it for good."""
+    snapshot = env.w3.testing.snapshot()
+    short = _share_gap(env, 10)
+    env.w3.testing.revert(snapshot)
+    long = _share_gap(env, 2_000)
+    assert abs(long - short) < 2_000, (short, long)
+
+
+def test_a_join_undone_does_not_keep_the_operation_open(env):
+    """A member joined and left at once (fromInterval = untilInterval) is nobody: a later first
+    join still starts sharing at its own interval."""
+    a, b, c = env.meter(env.alice), env.meter(env.bob), env.meter(env.carol)
+    f = env.next_start() // 900
+    op = env.c.operation.functions
+    env.c.transact(op.join([a.id], f))
+    env.c.transact(op.join([b.id], f + 2))
+    env.c.transact(op.leave(b.id, f + 2))  # undone
+    env.c.transact(op.leave(a.id, f + 1))
+    env.c.transact(op.submitAndAllocate([s.as_call_arg() for s in env.readings(a, f * 900, [0], [100])]))
+    env.c.transact(op.join([c.id], f + 1_000))
+    assert op.lastAllocated().call() == f + 999
