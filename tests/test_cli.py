@@ -42,18 +42,18 @@ def test_deploy_register_sign_submit_resume_and_balances(gs, tmp_path):
             register += 100 + i
             w.writerow([meter_id, first + 900 * i, 0, 100 + i, 0, register])
     signed = tmp_path / "signed.json"
-    code, out, err = gs("meter", "sign", str(keystore), str(unsigned), str(signed), "--run-intervals", "2",
+    code, out, err = gs("meter", "sign", str(keystore), str(unsigned), str(signed), "--run-intervals", "1",
                         "--manifest", str(tmp_path / "deployments" / "31337.json"))
     assert code == 0, err
-    assert "signed 6 readings in 3 runs" in out  # cut every 2 intervals since the epoch (first is aligned to 2)
+    assert "signed 6 readings in 6 runs" in out  # a run per interval
 
-    # simulate a crash after 2 runs: submit a file with only those, then the whole file
+    # simulate a crash after 4 runs: submit a file with only those, then the whole file
     partial = tmp_path / "partial.json"
-    partial.write_text(json.dumps(json.loads(signed.read_text())[:2]))
+    partial.write_text(json.dumps(json.loads(signed.read_text())[:4]))
     code, out, err = gs("--network", "anvil", "readings", "submit", str(partial))
-    assert code == 0 and "2 runs (4 intervals) verified in 1 batches" in out, out + err
+    assert code == 0 and "4 runs (4 intervals) verified in 1 batches" in out, out + err
     code, out, err = gs("--network", "anvil", "readings", "submit", str(signed))
-    assert code == 0 and "1 runs (2 intervals) verified in 1 batches, 2 already on-chain, 0 not verified" in out, out + err
+    assert code == 0 and "2 runs (2 intervals) verified in 1 batches, 4 already on-chain, 0 not verified" in out, out + err
 
     code, out, _ = gs("--network", "anvil", "balances", "--account", OWNER)
     assert code == 0
@@ -62,9 +62,9 @@ def test_deploy_register_sign_submit_resume_and_balances(gs, tmp_path):
 
     # a tampered run continuing the meter's readings is refused: one error line, exit 1, the file written
     rows = json.loads(signed.read_text())
-    rows[-1]["previousEnd"] += 1800
-    rows[-1]["firstIntervalStart"] += 1800
-    rows[-1]["exportRegisterWh"] += 209
+    rows[-1]["previousEnd"] += 900
+    rows[-1]["firstIntervalStart"] += 900
+    rows[-1]["exportRegisterWh"] += 105
     tampered = tmp_path / "tampered.json"
     tampered.write_text(json.dumps(rows))
     code, out, err = gs("--network", "anvil", "readings", "submit", str(tampered))
