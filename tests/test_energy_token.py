@@ -1,18 +1,33 @@
 """EnergyToken: minted from verified export, redeemed against verified import, moved between
-participants only; conservation per interval as a property."""
+participants only; figures kept in uint32 lanes, eight intervals to a slot, never past 2^32 - 1 Wh;
+conservation per interval and lanes as properties."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from web3.logs import DISCARD
 
 from gridshare.meter import MeterKind
 
 from conftest import reverts
 
+MOST_W = 2**32 - 1  # the largest capacity a meter may have
+MOST_WH = MOST_W * 900 // 3600  # what it carries in 15 minutes: 1,073,741,823 Wh, a quarter of a lane
+LANE = 2**32 - 1  # the most an account holds per interval and figure
+
 
 def interval(start: int) -> int:
     return start // 900
+
+
+def start_in_lane(env, lane: int) -> int:
+    """The next interval start whose id is in lane ``lane`` of its group of eight."""
+    start = env.next_start()
+    while interval(start) % 8 != lane:
+        start += 900
+    return start
 
 
 def test_verified_export_is_minted_to_the_owner_exactly(env):
@@ -49,9 +64,7 @@ def test_a_run_across_groups_of_eight_lanes_lands_in_each_interval(env):
     """Figures are kept eight intervals to a storage slot: a run starting mid-group, crossing two
     group boundaries, then a second run continuing mid-group, each interval reads back exactly."""
     m = env.meter(env.alice, MeterKind.PROSUMER)
-    start = env.next_start()
-    while interval(start) % 8 != 5:  # start three lanes before a group's end
-        start += 900
+    start = start_in_lane(env, 5)  # three lanes before a group's end
     imports = [10 + k for k in range(20)]
     exports = [1000 + 7 * k for k in range(20)]
     env.submit(env.readings(m, start, imports[:12], exports[:12]))
@@ -65,24 +78,96 @@ def test_a_run_across_groups_of_eight_lanes_lands_in_each_interval(env):
     assert env.token.functions.intervalAccount(env.alice, interval(start) + 20).call() == [0, 0, 0, 0]
 
 
-def test_an_account_interval_beyond_2_to_the_32_wh_is_refused(env):
-    """Five of the largest meters of one owner: their exports in one interval would pass 2^32 - 1 Wh
-    (the lane's width); refused naming the interval, and nothing of that batch is kept."""
-    most = 2**32 - 1  # W, the largest capacity
-    per_meter = most * 900 // 3600  # Wh in 15 minutes at full capacity: 1,073,741,823
-    ms = [env.meter(env.alice, capacity_w=most) for _ in range(6)]
-    start = env.next_start()
-    while interval(start) % 8 != 3:
-        start += 900
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lane=st.integers(0, 7), data=st.data())
+def test_two_meters_runs_add_up_in_each_interval_whatever_their_lanes(env, lane, data):
+    """Meter a's runs cover 1 to 30 intervals from any lane, cut anywhere in two; meter b of the
+    same owner a run over any part of them: each interval reads back the sums, its neighbours nothing."""
+    snapshot = env.w3.testing.snapshot()
+    try:
+        a, b = env.meter(env.alice, MeterKind.PROSUMER), env.meter(env.alice, MeterKind.PROSUMER)
+        start = start_in_lane(env, lane)
+        n = data.draw(st.integers(1, 30), "intervals")
+        cut = data.draw(st.integers(1, n), "a's second run from")
+        lo = data.draw(st.integers(0, n - 1), "b's run from")
+        hi = data.draw(st.integers(lo + 1, n), "b's run to")
+
+        def energies(size, name):
+            return data.draw(st.lists(st.integers(0, 2500), min_size=size, max_size=size), name)
+
+        imports, exports = energies(n, "a's imports"), energies(n, "a's exports")
+        b_imports, b_exports = energies(hi - lo, "b's imports"), energies(hi - lo, "b's exports")
+        batch = env.readings(a, start, imports[:cut], exports[:cut])
+        if cut < n:
+            batch += env.readings(a, start + cut * 900, imports[cut:], exports[cut:], previous_end=start + cut * 900,
+                                  import_register_wh=sum(imports[:cut]), export_register_wh=sum(exports[:cut]))
+        batch += env.readings(b, start + lo * 900, b_imports, b_exports)
+        env.submit(batch)
+        for k in range(-1, n + 1):
+            imported = (imports[k] if 0 <= k < n else 0) + (b_imports[k - lo] if lo <= k < hi else 0)
+            exported = (exports[k] if 0 <= k < n else 0) + (b_exports[k - lo] if lo <= k < hi else 0)
+            assert env.token.functions.intervalAccount(env.alice, interval(start) + k).call() == [
+                exported, exported, imported, 0], k
+    finally:
+        env.w3.testing.revert(snapshot)
+
+
+@pytest.mark.parametrize("kind, figure", [(MeterKind.PRODUCER, 0), (MeterKind.CONSUMER, 2)], ids=["export", "import"])
+def test_an_account_interval_beyond_2_to_the_32_wh_is_refused(env, kind, figure):
+    """Meters of one owner at full capacity: their energy in one interval would pass 2^32 - 1 Wh
+    (the lane's width); refused naming the interval, and nothing of that run is kept."""
+    ms = [env.meter(env.alice, kind, capacity_w=MOST_W) for _ in range(6)]
+    start = start_in_lane(env, 3)
+    iid = interval(start)
+
+    def runs(m, first, second):  # a run of two intervals carrying this energy, imported or exported
+        energy, none = [first, second], [0, 0]
+        return env.readings(m, start, *((energy, none) if kind == MeterKind.CONSUMER else (none, energy)))
+
+    def figures(i):
+        return env.token.functions.intervalAccount(env.alice, i).call()[figure]
+
     for m in ms[:4]:
-        env.submit(env.readings(m, start, [0, 0], [7, per_meter]))
-    assert env.token.functions.balanceOf(env.alice, interval(start) + 1).call() == 4 * per_meter
-    with reverts("EnergyTokenAmountOverflow", account=env.alice, intervalId=interval(start) + 1):
-        env.submit(env.readings(ms[4], start, [0, 0], [9, 4]))  # 4 * 1,073,741,823 + 4 = 2^32
-    assert env.token.functions.balanceOf(env.alice, interval(start)).call() == 28
-    env.submit(env.readings(ms[5], start, [0, 0], [9, 3]))  # up to the lane's width: fine
-    assert env.token.functions.balanceOf(env.alice, interval(start) + 1).call() == 2**32 - 1
-    assert env.token.functions.balanceOf(env.alice, interval(start)).call() == 37
+        env.submit(runs(m, 7, MOST_WH))
+    assert figures(iid + 1) == 4 * MOST_WH == LANE - 3
+    with reverts("EnergyTokenAmountOverflow", account=env.alice, intervalId=iid + 1):
+        env.submit(runs(ms[4], 9, 4))  # 2^32 - 4 + 4 = 2^32
+    assert (figures(iid), figures(iid + 1)) == (28, LANE - 3)  # the run's first interval not kept either
+    env.submit(runs(ms[5], 9, 3))  # up to the lane's width: fine
+    assert (figures(iid), figures(iid + 1)) == (37, LANE)
+
+
+def test_a_transfer_beyond_2_to_the_32_wh_is_refused(env):
+    ms = [env.meter(env.alice, capacity_w=MOST_W) for _ in range(5)]
+    bob = env.meter(env.bob)
+    start = env.next_start()
+    iid = interval(start)
+    for m, wh in zip(ms, [MOST_WH] * 4 + [3]):
+        env.submit(env.readings(m, start, [0], [wh]))
+    env.submit(env.readings(bob, start, [0], [1]))
+    assert env.token.functions.balanceOf(env.alice, iid).call() == LANE
+    with reverts("EnergyTokenAmountOverflow", account=env.alice, intervalId=iid):
+        env.c.transact(env.token.functions.safeTransferFrom(env.bob, env.alice, iid, 1, b""), env.bob)
+    assert env.token.functions.balanceOfBatch([env.alice, env.bob], [iid, iid]).call() == [LANE, 1]
+
+
+def test_a_run_mints_in_one_event_from_the_registry_only_what_it_exports(env):
+    m = env.meter(env.alice, MeterKind.PROSUMER)
+    start = env.next_start()
+    iid = interval(start)
+    receipt = env.submit(env.readings(m, start, [1, 2, 3, 4], [0, 5, 0, 7]))
+    assert env.token.events.TransferSingle().process_receipt(receipt, errors=DISCARD) == ()
+    [batch] = env.token.events.TransferBatch().process_receipt(receipt, errors=DISCARD)
+    assert dict(batch.args) == {"operator": env.registry.address, "from": "0x" + "00" * 20, "to": env.alice,
+                                "ids": [iid + 1, iid + 3], "values": [5, 7]}
+    receipt = env.submit(env.readings(m, start + 3600, [0, 9], [6, 0], import_register_wh=10, export_register_wh=12))
+    [single] = env.token.events.TransferSingle().process_receipt(receipt, errors=DISCARD)
+    assert dict(single.args) == {"operator": env.registry.address, "from": "0x" + "00" * 20, "to": env.alice,
+                                 "id": iid + 4, "value": 6}
+    receipt = env.submit(env.readings(m, start + 5400, [8], [0], import_register_wh=19, export_register_wh=18))
+    assert not env.token.events.TransferSingle().process_receipt(receipt, errors=DISCARD)
+    assert not env.token.events.TransferBatch().process_receipt(receipt, errors=DISCARD)
+    assert env.token.functions.verifiedImport(env.alice, iid + 6).call() == 8
 
 
 def test_token_needs_a_registry(env):

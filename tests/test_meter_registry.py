@@ -3,10 +3,15 @@ error; the attacks readings v2 closes (a later run first, backdating, a refused 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 
 import pytest
+from eth_abi import encode
+from eth_keys import keys
 from eth_utils import keccak
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from web3.logs import DISCARD
 
 from gridshare.compiler import compile_contracts
@@ -18,6 +23,19 @@ from conftest import SALT, SOLAR, raise_view, reverts
 OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
 ALLOCATOR_ROLE = keccak(text="ALLOCATOR_ROLE")
 IMPORT, EXPORT = 0, 1
+DAY = 86_400
+#: hypothesis settings for properties run on the module's chain (each example in its own snapshot)
+ON_CHAIN = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@contextlib.contextmanager
+def _snapshot(env):
+    """Revert the chain after one hypothesis example (the autouse isolation is per test)."""
+    snapshot = env.w3.testing.snapshot()
+    try:
+        yield
+    finally:
+        env.w3.testing.revert(snapshot)
 
 
 # --- construction and linking --------------------------------------------------------------------
@@ -277,19 +295,67 @@ def test_a_replayed_run_is_refused(env):
         env.submit(signed + signed)
 
 
-def test_a_refused_run_changes_nothing_and_the_same_intervals_signed_right_are_verified(env):
+@ON_CHAIN
+@given(offset=st.one_of(st.integers(-3 * DAY, 3 * DAY), st.sampled_from([-901, -900, -1, 0, 1, 899, 900, 901])))
+def test_the_first_interval_is_the_first_start_at_or_after_registration_and_commissioning(env, offset):
+    with _snapshot(env):
+        commissioned = env.now() + offset  # in the past or in the future, aligned or not
+        m = env.meter(env.alice, commissioned=commissioned)
+        registered_at = env.registry.functions.meter(m.id).call()[7]
+        floor = max(registered_at, commissioned)
+        assert m.first == -(-floor // 900) * 900
+        assert m.first % 900 == 0 and m.first - 900 < floor <= m.first
+
+
+def _refusal(env, m, right, refusal):
+    """``right`` spoilt one way: (the signed run, the error, its arguments)."""
+    if refusal == "signature":
+        stranger = new_meter_key()
+        return (right.sign(stranger, env.chain.chain_id, env.registry.address), "MeterRegistryInvalidSigner",
+                dict(meterId=m.id, recovered=stranger.address, expected=m.key.address))
+    if refusal == "capacity":
+        spoilt = replace(right, export_wh=(500, 1001), export_register_wh=right.export_register_wh + 901)
+        return (env.sign(m, spoilt), "MeterRegistryEnergyExceedsCapacity",
+                dict(meterId=m.id, flow=EXPORT, energyWh=1001, maxWh=1000))
+    spoilt = replace(right, export_register_wh=right.export_register_wh + 1)  # registers one Wh off
+    return (env.sign(m, spoilt), "MeterRegistryRegisterStepMismatch", dict(meterId=m.id, flow=EXPORT, stepWh=601, energyWh=600))
+
+
+@pytest.mark.parametrize("refusal", ["signature", "capacity", "registers"])
+def test_a_refused_run_changes_nothing_and_the_same_intervals_signed_right_are_verified(env, refusal):
+    m = env.meter(env.alice, capacity_w=4000)  # 1000 Wh per 15 minutes
+    env.submit(env.readings(m, m.first, [0], [100]))
+    start = m.first + 900
+    before = env.registry.functions.meterState(m.id).call()
+    assert before == (start, 0, 100, 100, True)
+    right = env.run(m, start, [0, 0], [500, 100], export_register_wh=100)
+    later = env.sign(m, env.run(m, start + 1800, [0], [7], previous_end=start + 1800, export_register_wh=700))
+    bad, error, args = _refusal(env, m, right, refusal)
+    with reverts(error, **args):
+        env.submit([bad, later])
+    ids = [start // 900 + k for k in range(3)]
+    assert env.registry.functions.meterState(m.id).call() == before
+    assert [env.token.functions.intervalAccount(env.alice, i).call() for i in ids] == [[0, 0, 0, 0]] * 3
+    # the meter's later run waits for these intervals: no one can skip them
+    with reverts("MeterRegistryNotContinuous", meterId=m.id, previousEnd=start + 1800, nextIntervalStart=start):
+        env.submit([later])
+    env.submit([env.sign(m, right), later])  # the gateway signs them again, right
+    assert env.registry.functions.meterState(m.id).call() == (start + 2700, 0, 707, 707, True)
+    assert env.token.functions.balanceOfBatch([env.alice] * 3, ids).call() == [500, 100, 7]
+
+
+def test_a_relayer_cannot_fix_a_refused_run(env):
     m = env.meter(env.alice, capacity_w=4000)  # 1000 Wh per 15 minutes
     too_much = env.readings(m, m.first, [0, 0], [500, 1001])
     with reverts("MeterRegistryEnergyExceedsCapacity", meterId=m.id, flow=EXPORT, energyWh=1001, maxWh=1000):
         env.submit(too_much)
-    # a relayer "fixing" the data cannot: the signature covers it
+    # "fixing" the data breaks the signature: it covers the data
     forged = [replace(too_much[0], run=replace(too_much[0].run, export_wh=(500, 100), export_register_wh=600))]
     recovered = forged[0].recover(env.chain.chain_id, env.registry.address)
+    assert recovered != m.key.address
     with reverts("MeterRegistryInvalidSigner", meterId=m.id, recovered=recovered, expected=m.key.address):
         env.submit(forged)
     assert env.registry.functions.meterState(m.id).call() == (m.first, 0, 0, 0, False)
-    env.submit(env.readings(m, m.first, [0, 0], [500, 100]))  # the gateway signs them again, right
-    assert env.registry.functions.meterState(m.id).call() == (m.first + 1800, 0, 600, 600, True)
 
 
 # --- runs: refused --------------------------------------------------------------------------------
@@ -344,39 +410,85 @@ def test_malformed_runs_are_refused(env, previous, first, imports, exports):
         env.c.transact(env.registry.functions.submitReadings([tuple(args)]))
 
 
-def test_a_word_above_uint32_is_refused_even_if_signed(env):
-    """A meter key that signs an energy word above 2^32 - 1 (no honest signer encodes one) is
-    refused: the token reads the words raw, eight to a storage slot."""
-    from eth_abi import encode
-    from eth_account import Account
-
-    m = env.meter(env.alice, MeterKind.PROSUMER)
-    words = [2**32 + 5]
-    typehash = env.registry.functions.READINGS_TYPEHASH().call()
-    struct = keccak(encode(["bytes32", "bytes32", "uint64", "uint64", "bytes32", "bytes32", "uint64", "uint64"], [
-        typehash, m.id, m.first, m.first, keccak(encode(["uint256"], [0])), keccak(encode(["uint256"], words)), 0, 0]))
-    domain = env.run(m, m.first, [0], [0]).typed_data(env.chain.chain_id, env.registry.address)
-    from eth_account.messages import encode_typed_data
-    separator = encode_typed_data(full_message=domain).header
-    digest = keccak(b"\x19\x01" + separator + struct)
-    sig = Account._sign_hash(digest, m.key.key) if hasattr(Account, "_sign_hash") else m.key.unsafe_sign_hash(digest)
-    selector = keccak(text="submitReadings((bytes32,uint64,uint64,uint32[],uint32[],uint64,uint64,uint8,bytes32,bytes32)[])")[:4]
-    # encoded as uint256 words where the ABI has uint32: what a raw calldata writer can send
-    body = encode(["(bytes32,uint64,uint64,uint256[],uint256[],uint64,uint64,uint8,bytes32,bytes32)[]"], [[
-        (m.id, m.first, m.first, [0], words, 0, 0, sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big"))]])
-    env.at(m.first + 900)
-    error = env.c.simulate(_Raw(env, selector + body))
-    assert error is not None and error.name == "MeterRegistryInvalidRun"
+SUBMIT_SELECTOR = keccak(text="submitReadings((bytes32,uint64,uint64,uint32[],uint32[],uint64,uint64,uint8,bytes32,bytes32)[])")[:4]
+DOMAIN_TYPEHASH = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
 
 
 class _Raw:
-    """A transaction with raw calldata, for Community.simulate."""
+    """A registry call with raw calldata, for Community.transact and simulate."""
 
     def __init__(self, env, data: bytes):
         self.env, self.data = env, data
 
     def call(self, params, block_identifier="latest"):
         return self.env.w3.eth.call({**params, "to": self.env.registry.address, "data": self.data}, block_identifier)
+
+    def transact(self, params):
+        return self.env.w3.eth.send_transaction({**params, "to": self.env.registry.address, "data": self.data})
+
+
+def _words_digest(env, m, imports: list[int], exports: list[int], registers=(0, 0)) -> bytes:
+    """The EIP-712 digest of ``m``'s run from ``m.first`` with these 32-byte words as energies,
+    whatever their size: as the registry hashes the words it is sent (eth_account refuses to encode
+    a uint32 above 2^32 - 1)."""
+    def words(values):
+        return keccak(b"".join(v.to_bytes(32, "big") for v in values))
+
+    domain = keccak(encode(["bytes32", "bytes32", "bytes32", "uint256", "address"], [
+        DOMAIN_TYPEHASH, keccak(text="gridshare"), keccak(text="2"), env.chain.chain_id, env.registry.address]))
+    struct = keccak(encode(["bytes32", "bytes32", "uint64", "uint64", "bytes32", "bytes32", "uint64", "uint64"], [
+        env.registry.functions.READINGS_TYPEHASH().call(), m.id, m.first, m.first, words(imports), words(exports),
+        *registers]))
+    return keccak(b"\x19\x01" + domain + struct)
+
+
+def _raw_submit(env, m, imports: list[int], exports: list[int], registers, signature) -> _Raw:
+    """submitReadings of one run of ``m`` from ``m.first``, its energies sent as these full words:
+    what a raw calldata writer can send where the ABI has uint32."""
+    body = encode(["(bytes32,uint64,uint64,uint256[],uint256[],uint64,uint64,uint8,bytes32,bytes32)[]"], [[
+        (m.id, m.first, m.first, imports, exports, *registers, signature.v, signature.r.to_bytes(32, "big"),
+         signature.s.to_bytes(32, "big"))]])
+    return _Raw(env, SUBMIT_SELECTOR + body)
+
+
+def test_the_raw_encoding_of_these_tests_is_the_protocols(env):
+    """The raw digest and calldata below, with clean words, are a run the registry verifies."""
+    m = env.meter(env.alice, MeterKind.PROSUMER)
+    digest = _words_digest(env, m, [3], [5], (3, 5))
+    assert digest == env.run(m, m.first, [3], [5]).digest(env.chain.chain_id, env.registry.address)
+    env.at(m.first + 900)
+    env.c.transact(_raw_submit(env, m, [3], [5], (3, 5), m.key.unsafe_sign_hash(digest)))
+    assert env.registry.functions.meterState(m.id).call() == (m.first + 900, 3, 5, 5, True)
+
+
+def test_a_word_above_uint32_is_refused_even_if_signed(env):
+    """A meter key that signs an energy word above 2^32 - 1 (no honest signer encodes one) is
+    refused: the token reads the words raw, eight to a storage slot."""
+    m = env.meter(env.alice, MeterKind.PROSUMER)
+    words = [2**32 + 5]
+    signature = m.key.unsafe_sign_hash(_words_digest(env, m, [0], words))
+    env.at(m.first + 900)
+    with reverts("MeterRegistryInvalidRun", meterId=m.id, previousEnd=m.first, firstIntervalStart=m.first, imports=1,
+                 exports=1):
+        env.c.transact(_raw_submit(env, m, [0], words, (0, 0), signature))
+    assert env.registry.functions.meterState(m.id).call() == (m.first, 0, 0, 0, False)
+
+
+@pytest.mark.parametrize("dirt", [2**32, 2**255, 2**256 - 2**32])
+def test_dirty_high_bits_on_a_signed_word_are_refused(env, dirt):
+    """A relayer setting high bits above a uint32 the meter signed (5 Wh read as 5 Wh by a lax
+    decoder, as 2^32 + 5 by the raw words): the words hashed are not those signed."""
+    m = env.meter(env.alice, MeterKind.PROSUMER)
+    signature = m.key.unsafe_sign_hash(_words_digest(env, m, [0], [5], (0, 5)))
+    dirty_digest = _words_digest(env, m, [0], [dirt | 5], (0, 5))
+    recovered = keys.Signature(vrs=(signature.v - 27, signature.r, signature.s)).recover_public_key_from_msg_hash(
+        dirty_digest).to_checksum_address()
+    assert recovered != m.key.address
+    env.at(m.first + 900)
+    with reverts("MeterRegistryInvalidSigner", meterId=m.id, recovered=recovered, expected=m.key.address):
+        env.c.transact(_raw_submit(env, m, [0], [dirt | 5], (0, 5), signature))
+    env.c.transact(_raw_submit(env, m, [0], [5], (0, 5), signature))  # the words the meter signed
+    assert env.token.functions.balanceOf(env.alice, m.first // 900).call() == 5
 
 
 def test_unaligned_interval_is_refused(env):
@@ -415,6 +527,13 @@ def test_a_run_longer_than_31_days_is_refused(env):
     env.submit(env.readings(m, end - 900, [0], [1]))
 
 
+def test_a_run_of_exactly_31_days_is_accepted(env):
+    m = env.meter(env.alice)
+    end = m.first + 31 * 86_400
+    env.submit([env.sign(m, MeterReadings(m.id, m.first, end - 900, [0], [1], 0, 1))])  # a 31-day outage, an interval
+    assert env.registry.functions.meterState(m.id).call()[0] == end
+
+
 @pytest.mark.parametrize("flow", [IMPORT, EXPORT])
 def test_decreasing_register_is_refused(env, flow):
     m = env.meter(env.alice, MeterKind.PROSUMER)
@@ -446,6 +565,35 @@ def test_register_step_smaller_than_the_energy_is_refused_after_an_outage(env, f
     bad = MeterReadings(m.id, m.first + 900, m.first + 3 * 900, [10], [10], *registers)
     with reverts("MeterRegistryRegisterStepMismatch", meterId=m.id, flow=flow, stepWh=9, energyWh=10):
         env.submit([env.sign(m, bad)])
+
+
+@ON_CHAIN
+@given(energies=st.lists(st.integers(0, 2500), min_size=1, max_size=4), delta=st.integers(-3, 3),
+       outage=st.booleans(), flow=st.sampled_from([IMPORT, EXPORT]))
+def test_registers_move_by_the_energy_without_an_outage_and_by_at_least_it_across_one(env, energies, delta, outage,
+                                                                                       flow):
+    """The register step after a run is its energy plus ``delta``: exact without an outage, at
+    least the energy across one, never down."""
+    with _snapshot(env):
+        m = env.meter(env.alice, MeterKind.PROSUMER)
+        env.submit(env.readings(m, m.first, [0], [0], import_register_wh=1000, export_register_wh=1000))
+        start = m.first + 900 + (1800 if outage else 0)
+        series = [[0] * len(energies), [0] * len(energies)]
+        series[flow] = energies
+        registers = [1000, 1000]
+        registers[flow] += sum(energies) + delta
+        run = MeterReadings(m.id, m.first + 900, start, series[IMPORT], series[EXPORT], *registers)
+        if delta == 0 or (outage and delta > 0):
+            env.submit([env.sign(m, run)])
+            assert env.registry.functions.meterState(m.id).call()[:3] == (run.end(900), *registers)
+        elif registers[flow] < 1000:
+            with reverts("MeterRegistryRegisterDecreased", meterId=m.id, flow=flow, previousWh=1000,
+                         registerWh=registers[flow]):
+                env.submit([env.sign(m, run)])
+        else:
+            with reverts("MeterRegistryRegisterStepMismatch", meterId=m.id, flow=flow, stepWh=sum(energies) + delta,
+                         energyWh=sum(energies)):
+                env.submit([env.sign(m, run)])
 
 
 @pytest.mark.parametrize("flow", [IMPORT, EXPORT])
@@ -523,6 +671,30 @@ def test_a_meter_cannot_be_bound_from_intervals_already_verified(env):
     env.c.transact(env.registry.functions.bindOperation(m.id, f + 1), op)
 
 
+def test_a_run_reaching_into_bound_intervals_is_refused(env):
+    m = env.meter(env.alice)
+    op = _allocator(env)
+    f = m.first // 900 + 2
+    env.c.transact(env.registry.functions.bindOperation(m.id, f), op)
+    with reverts("MeterRegistryMeterInOperation", meterId=m.id, operation=op, fromInterval=f):
+        env.submit(env.readings(m, m.first, [0, 0, 0], [1, 2, 3]))  # its last interval is bound
+    env.submit(env.readings(m, m.first, [0, 0], [1, 2]))  # up to the binding: anyone
+    assert env.registry.functions.meterState(m.id).call()[0] == f * 900
+
+
+def test_a_binding_cannot_end_before_intervals_already_verified(env):
+    m = env.meter(env.alice)
+    op = _allocator(env)
+    f = m.first // 900
+    env.c.transact(env.registry.functions.bindOperation(m.id, f), op)
+    env.submit(env.readings(m, m.first, [0] * 3, [1] * 3), sender=op)
+    with reverts("MeterRegistryInvalidBinding", meterId=m.id, operation=op, fromInterval=f + 2,
+                 nextIntervalStart=m.first + 2700):
+        env.c.transact(env.registry.functions.unbindOperation(m.id, f + 2), op)
+    env.c.transact(env.registry.functions.unbindOperation(m.id, f + 3), op)  # where its readings end
+    assert env.registry.functions.binding(m.id).call() == (op, f, f + 3)
+
+
 def test_binding_refusals(env):
     m = env.meter(env.alice)
     op = _allocator(env)
@@ -546,8 +718,6 @@ def test_binding_refusals(env):
 
 
 # --- verified export per UTC day (what guarantees of origin certify) ------------------------------
-
-DAY = 86_400
 
 
 def _from_22h(env, m, exports_per_interval=10):
@@ -581,6 +751,53 @@ def test_verified_export_is_final_when_the_readings_reach_the_day_whatever_comes
     f = env.registry.functions
     assert f.verifiedExportBetween(m.id, day, day + 1).call() == 10
     assert [f.verifiedExportAt(m.id, d).call() for d in range(day + 1, day + 5)] == [10, 10, 10, 10]
+
+
+def test_an_outage_alone_makes_the_days_it_reaches_known(env):
+    m = env.meter(env.alice)
+    day = m.first // DAY + 2
+    env.submit(env.readings(m, day * DAY - 1800, [0, 0], [5, 6]))  # an outage from m.first, then up to midnight
+    env.outage(m, (day + 3) * DAY + 900)  # offline three days and a quarter of an hour, declared alone
+    f = env.registry.functions
+    assert [f.verifiedExportAt(m.id, d).call() for d in range(day - 2, day + 4)] == [0, 0, 11, 11, 11, 11]
+    with reverts("MeterRegistryNoCheckpoint", meterId=m.id, day=day + 4, nextIntervalStart=(day + 3) * DAY + 900):
+        raise_view(env, f.verifiedExportAt(m.id, day + 4))
+
+
+@st.composite
+def _runs(draw):
+    """A meter's runs: each an outage of up to 150 intervals, then up to 130 intervals' export."""
+    runs = []
+    for _ in range(draw(st.integers(1, 4))):
+        outage = draw(st.integers(0, 150))
+        count = draw(st.integers(0 if outage else 1, 130))
+        runs.append((outage, draw(st.lists(st.integers(0, 2500), min_size=count, max_size=count))))
+    return runs
+
+
+@ON_CHAIN
+@given(runs=_runs())
+def test_verified_export_before_each_day_is_the_export_of_the_intervals_before_it(env, runs):
+    with _snapshot(env):
+        m = env.meter(env.alice)
+        signed, exported = [], {}  # interval start -> export
+        cursor, register = m.first, 0
+        for outage, exports in runs:
+            first = cursor + outage * 900
+            run = MeterReadings(m.id, cursor, first, [0] * len(exports), exports, 0, register + sum(exports))
+            signed.append(env.sign(m, run))
+            exported.update(zip(run.interval_starts(900), exports))
+            cursor, register = run.end(900), run.export_register_wh
+        env.submit(signed)
+        f = env.registry.functions
+        for d in range(m.first // DAY, cursor // DAY + 2):
+            if d * DAY <= cursor:
+                expected = sum(e for start, e in exported.items() if start < d * DAY)
+                assert f.verifiedExportAt(m.id, d).call() == expected, d
+            else:
+                with reverts("MeterRegistryNoCheckpoint", meterId=m.id, day=d, nextIntervalStart=cursor):
+                    raise_view(env, f.verifiedExportAt(m.id, d))
+        assert f.meterState(m.id).call()[3] == sum(exported.values())
 
 
 def test_verified_export_at_the_end_of_the_readings_is_final(env):

@@ -6,10 +6,17 @@ from dataclasses import replace
 
 import pytest
 from eth_utils import keccak
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
-from gridshare.reading import DOMAIN_NAME, DOMAIN_VERSION, READINGS_TYPE_STRING, MeterReadings
+from gridshare.meter import new_meter_key
+from gridshare.reading import DOMAIN_NAME, DOMAIN_VERSION, READINGS_TYPE_STRING, MeterReadings, SignedReadings
 
 from conftest import reverts
+
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+uint32 = st.integers(0, 2**32 - 1)
+uint64 = st.integers(0, 2**64 - 1)
 
 
 @pytest.fixture
@@ -33,6 +40,30 @@ def test_python_digest_equals_the_contracts(env, run_and_meter):
     signed = env.sign(m, run)
     on_chain = env.registry.functions.readingsDigest(signed.as_call_arg()).call()
     assert on_chain == run.digest(env.chain.chain_id, env.registry.address)
+
+
+@st.composite
+def _any_run(draw):
+    """Any run the protocol can express: an outage or not, 0 to 12 intervals, any uint32 and uint64."""
+    n = draw(st.integers(0, 12))
+    previous_end = draw(uint64)
+    first = draw(st.integers(previous_end, 2**64 - 1))
+    assume(n or first > previous_end)
+    return MeterReadings(draw(st.binary(min_size=32, max_size=32)), previous_end, first,
+                         draw(st.lists(uint32, min_size=n, max_size=n)), draw(st.lists(uint32, min_size=n, max_size=n)),
+                         draw(uint64), draw(uint64))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(run=_any_run(), signature=st.binary(min_size=65, max_size=65))
+def test_the_digest_of_any_run_is_the_same_in_python_and_on_chain(env, run, signature):
+    """readingsDigest ignores the signature fields; the Python signature recovers to its signer."""
+    key = new_meter_key()
+    digest = run.digest(env.chain.chain_id, env.registry.address)
+    assert env.registry.functions.readingsDigest(SignedReadings(run, signature).as_call_arg()).call() == digest
+    signed = run.sign(key, env.chain.chain_id, env.registry.address)
+    assert signed.recover(env.chain.chain_id, env.registry.address) == key.address
+    assert env.registry.functions.readingsDigest(signed.as_call_arg()).call() == digest
 
 
 def test_eth_account_signature_verifies_on_chain(env, run_and_meter):
@@ -96,3 +127,16 @@ def test_a_run_moved_to_another_meter_is_refused(env, run_and_meter):
     recovered = tampered.recover(env.chain.chain_id, env.registry.address)
     with reverts("MeterRegistryInvalidSigner", meterId=other.id, recovered=recovered, expected=other.key.address):
         env.submit([tampered])
+
+
+def test_the_malleable_twin_of_a_signature_recovers_nobody(env, run_and_meter):
+    """(r, n - s) with v flipped is the same signature to secp256k1: the registry takes the low-s
+    form only, so a run has one valid signature."""
+    run, m = run_and_meter
+    signed = env.sign(m, run)
+    r, s, v = signed.signature[:32], int.from_bytes(signed.signature[32:64], "big"), signed.signature[64]
+    twin = SignedReadings(run, r + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - v]))
+    assert twin.recover(env.chain.chain_id, env.registry.address) == m.key.address  # valid to plain secp256k1
+    with reverts("MeterRegistryInvalidSigner", meterId=m.id, recovered="0x" + "00" * 20, expected=m.key.address):
+        env.submit([twin])
+    env.submit([signed])
