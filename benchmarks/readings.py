@@ -85,8 +85,10 @@ class Bench:
         mkind, imp, exp = KINDS[kind]
         ms = self.meters(meters, mkind, own_owners=meters > 1)
         # each meter's first run, one interval, declares the outage from its registration to the
-        # interval before a group of eight; the measured run starts the group
-        start = (self.now() // 7200 + 2) * 7200
+        # interval before the measured run, which starts at 06:00 UTC the next day: a group of eight
+        # opens there, and whatever the hour of the benchmark, only a day's run reaches a midnight
+        # (the registry's per-day checkpoint of a producer's export)
+        start = (self.now() // 86_400 + 1) * 86_400 + 6 * 3600
         first = [(MeterReadings(mid, self.c.registry.functions.meterState(mid).call()[0], start - 900,
                                 (imp,), (exp,), imp, exp), key) for mid, key in ms]
         self.submit(first)
