@@ -51,7 +51,8 @@ and account keys derive from it) and the time shift. Run it again on the same ch
 its state between commands) after a crash, with the same scenario, seed and market intervals
 (anything else starts over with a new deployment), and the simulation continues from what the chain
 holds (its past events are read once): registered meters are not registered again, intervals
-already shared are neither signed nor sent again (the operation's ``lastAllocated``), orders
+already shared are neither signed nor sent again (the operation's ``lastAllocated``; after a crash
+in the middle of a day, the meters sign the rest of it from their ``nextIntervalStart``), orders
 already placed are not placed again (the agents draw the same orders: the first ones found on
 the chain are skipped), market claims and redemptions pay what is left, certificates already
 requested are not requested again, and claims for a household already made are not made again.
@@ -557,7 +558,8 @@ def _share_day(run: _Run, day: list[int], registers: dict, engine_key, sign_task
     day_starts = [run.starts[i] + run.offset for i in day]
     day_end = day_starts[-1] + run.seconds
     with meter.phase("signing"):
-        done = community.operation.functions.lastAllocated().call() >= run.interval_id(day[-1])
+        last = community.operation.functions.lastAllocated().call()
+        done = last >= run.interval_id(day[-1])
         signed = []
         if not done:
             cadence = run_intervals_for([MeterKind.parse(p.role) for p in people], run.seconds)
@@ -568,10 +570,13 @@ def _share_day(run: _Run, day: list[int], registers: dict, engine_key, sign_task
             imp0, exp0 = registers[p.name]
             registers[p.name] = (imp0 + sum(imports), exp0 + sum(exports))
             if not done:
-                # from where the meter's verified readings end: its registration, on the first day
+                # from where the meter's verified readings end: its registration on the first day;
+                # after a crash in the middle of a day, the end of the last batch shared (members'
+                # runs are verified and shared together): the day's readings before it are done
                 previous_end = registry.meterState(p.meter_id).call()[0]
-                readings = series_to_readings(p.meter_id, day_starts, imports, exports,
-                                              import_register_wh=imp0, export_register_wh=exp0)
+                readings = [r for r in series_to_readings(p.meter_id, day_starts, imports, exports,
+                                                          import_register_wh=imp0, export_register_wh=exp0)
+                            if r.interval_start >= previous_end]
                 signed += [r.sign(p.meter_key, run.chain.chain_id, community.registry.address)
                            for r in to_runs(readings, run.seconds, previous_end=previous_end, run_intervals=cadence)]
         run.progress.advance(sign_task, len(day) * len(people))
@@ -581,11 +586,13 @@ def _share_day(run: _Run, day: list[int], registers: dict, engine_key, sign_task
             run.resumed["days already shared"] += 1
             run.progress.advance(share_task, len(day))
             return
+        shared = sum(1 for i in day if run.interval_id(i) <= last)  # by a crashed run, mid-day
+        if shared:
+            run.resumed["intervals already shared"] += shared
+            run.progress.advance(share_task, shared)
         supplied = run.scenario.allocation.deployment_key == "supplied"
         report = allocate(community, signed, key=engine_key if supplied else None, check_first=False,
                           on_progress=lambda k: run.progress.advance(share_task, k))
-        if report.already_allocated:
-            run.resumed["intervals already shared"] += report.already_allocated
         if report.incomplete is not None:
             raise GridshareError(f"the operation stopped at interval {report.incomplete[0]}: member "
                                  f"0x{report.incomplete[1].hex()} has no run reaching it ({report.why})")

@@ -4,6 +4,7 @@ and ends with what an uninterrupted run gives, without losing or double-counting
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from gridshare import operation, simulation
 from gridshare.errors import GridshareError
 from gridshare.network import connect, start_anvil
 from gridshare.scenario import load_scenario
@@ -73,13 +75,20 @@ def uninterrupted(scenario, tmp_path_factory):
         chain.close()
 
 
-@pytest.mark.parametrize("task, after", [
-    ("verifying and sharing", 100),      # mid-way through the second day's sharing
-    ("market orders", 7),                # in the middle of an interval's orders
-    ("claims and redemptions", 3),       # after some participants claimed and redeemed
-    ("claiming certificates", 2),        # after some households got their certificates claimed
+@pytest.mark.parametrize("task, after, one_run_a_batch", [
+    ("verifying and sharing", 100, False),  # after the second day's sharing, before its checks
+    # mid-way through the second day: one transaction per run end (every day is cut at a UTC
+    # midnight: 8 intervals, then 88), so it dies after the 8 of the second day; the rerun signs
+    # only what follows the members' verified readings
+    ("verifying and sharing", 100, True),
+    ("market orders", 7, False),            # in the middle of an interval's orders
+    ("claims and redemptions", 3, False),   # after some participants claimed and redeemed
+    ("claiming certificates", 2, False),    # after some households got their certificates claimed
 ])
-def test_a_crashed_run_resumes_to_the_same_result(scenario, uninterrupted, tmp_path, task, after):
+def test_a_crashed_run_resumes_to_the_same_result(scenario, uninterrupted, tmp_path, monkeypatch, task, after,
+                                                   one_run_a_batch):
+    if one_run_a_batch:
+        monkeypatch.setattr(simulation, "allocate", functools.partial(operation.allocate, max_gas=1))
     chain = start_anvil()
     try:
         with pytest.raises(Crash):
@@ -88,6 +97,8 @@ def test_a_crashed_run_resumes_to_the_same_result(scenario, uninterrupted, tmp_p
     finally:
         chain.close()
     assert result.resumed["deployment"] == 1
+    if one_run_a_batch:
+        assert result.resumed["intervals already shared"] == 8 and result.resumed["days already shared"] == 1
     assert result.mismatches == []
     assert _files(result) == uninterrupted
 
