@@ -35,12 +35,12 @@ from rich.table import Table
 from web3.logs import DISCARD
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
-from gridshare.deployment import deploy
-from gridshare.guarantee import DAY, Declaration, Support, beneficiary_id
-from gridshare.meter import MeterKind, meter_id
-from gridshare.network import connect, start_anvil
-from gridshare.reading import MeterReading, to_runs
-from gridshare.relayer import relay
+from gridshare.chain.deployment import deploy
+from gridshare.protocol.guarantees import DAY, Declaration, Support, beneficiary_id
+from gridshare.protocol.meters import MeterKind, meter_id
+from gridshare.chain.network import connect, start_anvil
+from gridshare.protocol.readings import MeterReading, to_runs
+from gridshare.chain.relayer import relay
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "guarantees.md"
 T0 = 2_000_000_000  # 2033-05-18: a fixed time in the future, where the meters are registered

@@ -31,11 +31,11 @@ from rich.console import Console
 from rich.table import Table
 from web3.logs import DISCARD
 
-from gridshare.deployment import deploy
-from gridshare.meter import MeterKind, meter_id, new_meter_key
-from gridshare.network import connect, start_anvil
-from gridshare.reading import MeterReading, to_runs
-from gridshare.relayer import relay
+from gridshare.chain.deployment import deploy
+from gridshare.protocol.meters import MeterKind, meter_id, new_meter_key
+from gridshare.chain.network import connect, start_anvil
+from gridshare.protocol.readings import MeterReading, to_runs
+from gridshare.chain.relayer import relay
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "market.md"
 T0 = 2_000_000_000  # a fixed time in the future: interval ids repeat from run to run

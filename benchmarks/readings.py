@@ -28,10 +28,10 @@ from eth_utils import keccak
 from rich.console import Console
 from rich.table import Table
 
-from gridshare.deployment import deploy
-from gridshare.meter import MeterKind, meter_id
-from gridshare.network import connect, start_anvil
-from gridshare.reading import MeterReadings
+from gridshare.chain.deployment import deploy
+from gridshare.protocol.meters import MeterKind, meter_id
+from gridshare.chain.network import connect, start_anvil
+from gridshare.protocol.readings import MeterReadings
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "readings.md"
 RUNS = (1, 4, 16, 96)

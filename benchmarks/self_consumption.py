@@ -28,11 +28,11 @@ from eth_utils import keccak
 from rich.console import Console
 from rich.table import Table
 
-from gridshare.deployment import deploy
-from gridshare.meter import MeterKind, meter_id
-from gridshare.network import connect
-from gridshare.operation import MAX_MEMBERS, EncodedCall
-from gridshare.reading import MeterReadings
+from gridshare.chain.deployment import deploy
+from gridshare.protocol.meters import MeterKind, meter_id
+from gridshare.chain.network import connect
+from gridshare.chain.operation import MAX_MEMBERS, EncodedCall
+from gridshare.protocol.readings import MeterReadings
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "self_consumption.md"
 DAY = 1_813_276_800  # 2027-06-18 00:00 UTC (ahead of the clock: meters are registered the day before)

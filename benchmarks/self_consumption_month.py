@@ -2,13 +2,13 @@
 
 Run: ``.venv/bin/python benchmarks/self_consumption_month.py [--days 30] [--write]`` (``--help``).
 
-On a fresh anvil node (``gridshare.network.start_anvil``) it deploys a community, registers the
+On a fresh anvil node (``gridshare.chain.network.start_anvil``) it deploys a community, registers the
 meters (half prosumers with rooftop PV, half households) and has them join the operation
 (dynamic default key), has every meter sign its readings of the ``--days`` whole UTC days from
 tomorrow (pvlib clear-sky PV and demandlib BDEW H0 households, netted per interval for prosumers)
 in runs on the operation's cadence (``--run-intervals``, by default
-``gridshare.gas.run_intervals_for``), moves the devnet's clock past them, then relays them through
-``gridshare.operation.allocate``: each transaction verifies a run of every member and shares its
+``gridshare.protocol.gas.run_intervals_for``), moves the devnet's clock past them, then relays them through
+``gridshare.chain.operation.allocate``: each transaction verifies a run of every member and shares its
 intervals on-chain. Then it checks a sample of intervals against the Python engine and prints wall
 times and gas.
 
@@ -31,14 +31,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from gridshare.allocation import DynamicDefaultKey, split_pro_rata
-from gridshare.deployment import deploy
-from gridshare.meter import MeterKind, meter_id, new_meter_key
-from gridshare.network import start_anvil
-from gridshare.operation import allocate, join
-from gridshare.profiles import household_import_wh, interval_starts, pv_export_wh
-from gridshare.gas import run_intervals_for
-from gridshare.reading import series_to_readings, to_runs
+from gridshare.domain.allocation import DynamicDefaultKey, split_pro_rata
+from gridshare.chain.deployment import deploy
+from gridshare.protocol.meters import MeterKind, meter_id, new_meter_key
+from gridshare.chain.network import start_anvil
+from gridshare.chain.operation import allocate, join
+from gridshare.simulate.profiles import household_import_wh, interval_starts, pv_export_wh
+from gridshare.protocol.gas import run_intervals_for
+from gridshare.protocol.readings import series_to_readings, to_runs
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "self_consumption_month.md"
 INTERVAL = 900
@@ -212,7 +212,7 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=MONTH_DAYS, help="whole UTC days before today (default 30)")
     parser.add_argument("--members", type=int, default=50)
     parser.add_argument("--run-intervals", type=int, default=None,
-                        help="intervals per run (default: the operation's cadence, gridshare.gas.run_intervals_for)")
+                        help="intervals per run (default: the operation's cadence, gridshare.protocol.gas.run_intervals_for)")
     parser.add_argument("--write", action="store_true", help=f"write the snapshot {SNAPSHOT}")
     args = parser.parse_args()
     console = Console(width=150)
@@ -245,7 +245,7 @@ def _write(result: dict, times: Table, gas: Table, notes: list[str]) -> None:
              "Written by `benchmarks/self_consumption_month.py --write` (see its docstring): "
              f"{result['members']} meters (half prosumers), 15-minute intervals, {result['days']} days "
              f"({first} to {last}, UTC), dynamic default key, runs of {result['per_run']} intervals, "
-             "relayed by `gridshare.operation.allocate` to a local anvil node on a 2-core machine. Gas is "
+             "relayed by `gridshare.chain.operation.allocate` to a local anvil node on a 2-core machine. Gas is "
              "verification and sharing together, per transaction as the relayer pays it.", "",
              f"## {times.title}", "", *_markdown(times), "", f"## {gas.title}", "", *_markdown(gas), ""]
     lines += [f"- {note}" for note in notes]

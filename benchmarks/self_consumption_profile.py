@@ -20,7 +20,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from gridshare.network import start_anvil
+from gridshare.chain.network import start_anvil
 
 _spec = importlib.util.spec_from_file_location("bench_sc", Path(__file__).parent / "self_consumption.py")
 bench = importlib.util.module_from_spec(_spec)

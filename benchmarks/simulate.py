@@ -20,9 +20,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from gridshare.network import connect, start_anvil
-from gridshare.scenario import DEFAULT_SCENARIO, load_scenario
-from gridshare.simulation import simulate
+from gridshare.chain.network import connect, start_anvil
+from gridshare.simulate.scenario import DEFAULT_SCENARIO, load_scenario
+from gridshare.simulate.simulation import simulate
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "simulate.md"
 PHASES = ("signing", "verify and share (relaying)", "reading back and checking", "market: orders",

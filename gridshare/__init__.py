@@ -1,10 +1,10 @@
 """gridshare: the toolkit of a local energy community on Ethereum.
 
-Pure domain logic: :mod:`gridshare.reading` (signed meter readings), :mod:`gridshare.meter`
-(meter ids and keys), :mod:`gridshare.allocation` (allocation keys), :mod:`gridshare.guarantee`
-(guarantees of origin), :mod:`gridshare.profiles` (PV and household profiles).
-Chain adapters: :mod:`gridshare.network`, :mod:`gridshare.deployment`, :mod:`gridshare.relayer`,
-:mod:`gridshare.ledger`, :mod:`gridshare.certificates`. The command line: :mod:`gridshare.cli`.
+Pure domain logic: :mod:`gridshare.protocol.readings` (signed meter readings), :mod:`gridshare.protocol.meters`
+(meter ids and keys), :mod:`gridshare.domain.allocation` (allocation keys), :mod:`gridshare.protocol.guarantees`
+(guarantees of origin), :mod:`gridshare.simulate.profiles` (PV and household profiles).
+Chain adapters: :mod:`gridshare.chain.network`, :mod:`gridshare.chain.deployment`, :mod:`gridshare.chain.relayer`,
+:mod:`gridshare.chain.ledger`, :mod:`gridshare.chain.certificates`. The command line: :mod:`gridshare.cli`.
 """
 
 __version__ = "0.1.0"

@@ -2,6 +2,6 @@
 
 import sys
 
-from gridshare.cli import main
+from gridshare.cli.app import main
 
 sys.exit(main())

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from gridshare.cli import main
-from gridshare.deployment import Community, ContractReverted, deploy
-from gridshare.meter import MeterKind, meter_id, new_meter_key
-from gridshare.network import Chain, connect
-from gridshare.reading import MeterReadings, SignedReadings
+from gridshare.cli.app import main
+from gridshare.chain.deployment import Community, ContractReverted, deploy
+from gridshare.protocol.meters import MeterKind, meter_id, new_meter_key
+from gridshare.chain.network import Chain, connect
+from gridshare.protocol.readings import MeterReadings, SignedReadings
 
 SALT = bytes.fromhex("5a" * 32)
 SOLAR = b"solar-pv".ljust(32, b"\0")

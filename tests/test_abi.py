@@ -2,7 +2,7 @@
 
 import json
 
-from gridshare.compiler import DEPLOYABLE, compile_contracts, project_root
+from gridshare.chain.compiler import DEPLOYABLE, compile_contracts, project_root
 
 
 def test_published_abis_equal_a_fresh_compile():

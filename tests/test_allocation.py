@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gridshare.allocation import (
+from gridshare.domain.allocation import (
     Allocation,
     ConsumerQuantities,
     DynamicCompleteKey,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gridshare.deployment import deploy, from_manifest
+from gridshare.chain.deployment import deploy, from_manifest
 from gridshare.errors import GridshareError
-from gridshare.network import connect
+from gridshare.chain.network import connect
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ from web3.logs import DISCARD
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridshare.compiler import compile_contracts
-from gridshare.matching import ContinuousBook, Order, Side, clear_uniform
-from gridshare.meter import MeterKind
+from gridshare.chain.compiler import compile_contracts
+from gridshare.domain.matching import ContinuousBook, Order, Side, clear_uniform
+from gridshare.protocol.meters import MeterKind
 
 from conftest import raise_view, reverts
 
@@ -397,7 +397,7 @@ def test_design_specific_calls_are_refused_on_the_other_design(env, t):
         env.c.transact(env.c.market.functions.clear(open_interval(env)), env.carol)
 
 
-# --- the contract equals the engine (gridshare.matching) -----------------------------------------
+# --- the contract equals the engine (gridshare.domain.matching) -----------------------------------------
 
 BOOKS = st.lists(
     st.tuples(st.sampled_from([BID, ASK]), st.integers(40, 252), st.integers(1, 3000), st.integers(0, 2)),

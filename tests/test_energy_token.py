@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from web3.logs import DISCARD
 
-from gridshare.meter import MeterKind
+from gridshare.protocol.meters import MeterKind
 
 from conftest import reverts
 
@@ -171,7 +171,7 @@ def test_a_run_mints_in_one_event_from_the_registry_only_what_it_exports(env):
 
 
 def test_token_needs_a_registry(env):
-    from gridshare.compiler import compile_contracts
+    from gridshare.chain.compiler import compile_contracts
 
     artifact = compile_contracts()["EnergyToken"]
     factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from eth_account import Account
 from eth_utils import keccak
 
-from gridshare import gas
-from gridshare.meter import MeterKind, meter_id
-from gridshare.operation import MAX_MEMBERS
-from gridshare.reading import MeterReadings
+from gridshare.protocol import gas
+from gridshare.protocol.meters import MeterKind, meter_id
+from gridshare.chain.operation import MAX_MEMBERS
+from gridshare.protocol.readings import MeterReadings
 
 EIP7825_CAP = 2**24
 

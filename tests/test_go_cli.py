@@ -82,9 +82,9 @@ def test_request_approve_transfer_claim_and_statement(gs, tmp_path):
 
 def test_bad_dates_and_months_are_one_line(gs):
     code, _, err = gs("go", "request", "0x" + "11" * 32, "--from", "June 1", "--to", "2026-07-01")
-    assert "--from 'June 1' is not a date YYYY-MM-DD" in one_line_error(code, err)
+    assert "'--from': 'June 1' is not a date YYYY-MM-DD" in one_line_error(code, err)
     code, _, err = gs("go", "issue-month", "June")
-    assert "MONTH 'June' is not YYYY-MM" in one_line_error(code, err)
+    assert "'June' is not a month YYYY-MM" in one_line_error(code, err)
     code, _, err = gs("go", "reject", "1", "--reason", "x" * 40)
     assert "--reason is 40 bytes; at most 32" in one_line_error(code, err)
     code, _, err = gs("go", "claim", "1", "5", "--beneficiary", "b" * 33, "--from", "2026-06-01", "--to", "2026-07-01")

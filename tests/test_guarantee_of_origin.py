@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from web3.logs import DISCARD
 
-from gridshare.compiler import compile_contracts
-from gridshare.guarantee import DAY, Declaration, Status, Support, add_months, beneficiary_id
-from gridshare.meter import MeterKind
-from gridshare.relayer import relay
+from gridshare.chain.compiler import compile_contracts
+from gridshare.protocol.guarantees import DAY, Declaration, Status, Support, add_months, beneficiary_id
+from gridshare.protocol.meters import MeterKind
+from gridshare.chain.relayer import relay
 
 from conftest import MeterFixture, raise_view, reverts
 
@@ -348,7 +348,7 @@ def test_live_plus_claimed_plus_expired_equals_certified(env, actions, expire_af
 def test_monthly_batch_issuance_for_all_producers_is_rerunnable(env):
     from datetime import datetime, timezone
 
-    from gridshare.certificates import issue_month, month_days
+    from gridshare.chain.certificates import issue_month, month_days
 
     a, b, late = (env.meter(o, capacity_w=10_000) for o in (env.alice, env.bob, env.carol))
     env.meter(env.carol, MeterKind.CONSUMER)  # consumers are not certified

@@ -14,14 +14,14 @@ from collections import Counter
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gridshare.allocation import DynamicDefaultKey, split_pro_rata
-from gridshare.deployment import ContractReverted
+from gridshare.domain.allocation import DynamicDefaultKey, split_pro_rata
+from gridshare.chain.deployment import ContractReverted
 from gridshare.errors import GridshareError
-from gridshare.events import verified_intervals
-from gridshare.meter import MeterKind
-from gridshare.operation import allocate, join
-from gridshare.reading import series_to_readings, to_runs
-from gridshare.relayer import relay
+from gridshare.chain.events import verified_intervals
+from gridshare.protocol.meters import MeterKind
+from gridshare.chain.operation import allocate, join
+from gridshare.protocol.readings import series_to_readings, to_runs
+from gridshare.chain.relayer import relay
 
 INTERVALS = 8
 IMPORTS = {"plant": [0] * 8, "flat": [300, 200, 100, 400, 0, 250, 50, 600], "roof": [0, 50, 0, 0, 120, 0, 0, 30]}

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from gridshare.errors import GridshareError
-from gridshare.matching import (
+from gridshare.domain.matching import (
     TICK,
     Clearing,
     ContinuousBook,

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from web3.logs import DISCARD
 
-from gridshare.compiler import compile_contracts
-from gridshare.meter import MeterKind, meter_id, new_meter_key
-from gridshare.reading import MeterReadings, SignedReadings
+from gridshare.chain.compiler import compile_contracts
+from gridshare.protocol.meters import MeterKind, meter_id, new_meter_key
+from gridshare.protocol.readings import MeterReadings, SignedReadings
 
 from conftest import SALT, SOLAR, raise_view, reverts
 

@@ -3,7 +3,7 @@
 import pytest
 
 from gridshare.errors import GridshareError
-from gridshare.perimeter import Site, check, distance_km, load_sites
+from gridshare.domain.perimeter import Site, check, distance_km, load_sites
 
 BELLECOUR = Site("bellecour", 45.7578, 4.8320, 36)
 TERREAUX = Site("terreaux", 45.7676, 4.8344, 9)  # about 1.1 km north

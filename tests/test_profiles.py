@@ -1,4 +1,4 @@
-"""Tests for gridshare.profiles: clear-sky PV and BDEW H0 household profiles for Lyon."""
+"""Tests for gridshare.simulate.profiles: clear-sky PV and BDEW H0 household profiles for Lyon."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gridshare.profiles import (
+from gridshare.simulate.profiles import (
     LYON,
     Site,
     household_import_wh,

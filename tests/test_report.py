@@ -9,8 +9,10 @@ from datetime import date, datetime, timezone
 import pytest
 from rich.console import Console
 
-from gridshare.meter import MeterKind
-from gridshare.report import (Quantities, participants_table, period, quantities, summarize, write_report)
+from gridshare.protocol.meters import MeterKind
+from gridshare.chain.quantities import quantities
+from gridshare.domain.quantities import Quantities
+from gridshare.reports.community import participants_table, period, summarize, write_report
 
 PRODUCER, FLAT_A, FLAT_B = "0x" + "11" * 20, "0x" + "22" * 20, "0x" + "33" * 20
 T0 = int(datetime(2026, 6, 21, 10, 0, tzinfo=timezone.utc).timestamp())

@@ -1,4 +1,4 @@
-"""Tests for gridshare.scenario (scenario files) and gridshare.community_profiles (their profiles)."""
+"""Tests for gridshare.simulate.scenario (scenario files) and gridshare.simulate.community (their profiles)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import json
 
 import pytest
 
-from gridshare.allocation import DynamicDefaultKey, PriorityKey, StaticKey
-from gridshare.community_profiles import PLANT_NAME, build_profiles
+from gridshare.domain.allocation import DynamicDefaultKey, PriorityKey, StaticKey
+from gridshare.simulate.community import PLANT_NAME, build_profiles
 from gridshare.errors import GridshareError
-from gridshare.profiles import pv_export_wh
-from gridshare.scenario import DEFAULT_SCENARIO, Prices, Scenario, load_scenario, parse_scenario
+from gridshare.simulate.profiles import pv_export_wh
+from gridshare.simulate.scenario import DEFAULT_SCENARIO, Prices, Scenario, load_scenario, parse_scenario
 
 SHORT_SCENARIO = DEFAULT_SCENARIO.with_name("short.toml")
 

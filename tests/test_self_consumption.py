@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 import pytest
 from web3.logs import DISCARD
 
-from gridshare.allocation import DynamicDefaultKey, StaticKey, split_pro_rata
-from gridshare.compiler import compile_contracts
-from gridshare.deployment import ALLOCATOR_ROLE
-from gridshare.meter import MeterKind
-from gridshare.operation import MAX_MEMBERS, allocate, join, members
-from gridshare.reading import MeterReadings, series_to_readings, to_runs
-from gridshare.settlement import Entry, decode, decode_entries, encode
+from gridshare.domain.allocation import DynamicDefaultKey, StaticKey, split_pro_rata
+from gridshare.chain.compiler import compile_contracts
+from gridshare.chain.deployment import ALLOCATOR_ROLE
+from gridshare.protocol.meters import MeterKind
+from gridshare.chain.operation import MAX_MEMBERS, allocate, join, members
+from gridshare.protocol.readings import MeterReadings, series_to_readings, to_runs
+from gridshare.protocol.settlement import Entry, decode, decode_entries, encode
 
 from conftest import reverts
 
@@ -509,7 +509,7 @@ def test_supplied_shares_are_one_list_per_interval_of_the_batch(env):
 
 
 def test_the_engine_computes_supplied_shares(env):
-    """A static key (60 % / 40 %) computed by gridshare.allocation and enforced on-chain."""
+    """A static key (60 % / 40 %) computed by gridshare.domain.allocation and enforced on-chain."""
     op = supplied_operation(env)
     ms = community(env, n_prosumers=1, n_consumers=2)
     start = env.next_start()

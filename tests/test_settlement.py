@@ -1,10 +1,10 @@
-"""gridshare.settlement: the packed settlement of EnergyToken.settleLocal, both ways (no chain)."""
+"""gridshare.protocol.settlement: the packed settlement of EnergyToken.settleLocal, both ways (no chain)."""
 
 from __future__ import annotations
 
 import pytest
 
-from gridshare.settlement import Entry, decode, decode_entries, encode
+from gridshare.protocol.settlement import Entry, decode, decode_entries, encode
 
 ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 BOB = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"

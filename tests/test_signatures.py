@@ -9,8 +9,8 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from gridshare.meter import new_meter_key
-from gridshare.reading import DOMAIN_NAME, DOMAIN_VERSION, READINGS_TYPE_STRING, MeterReadings, SignedReadings
+from gridshare.protocol.meters import new_meter_key
+from gridshare.protocol.readings import DOMAIN_NAME, DOMAIN_VERSION, READINGS_TYPE_STRING, MeterReadings, SignedReadings
 
 from conftest import reverts
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from gridshare.allocation import StaticKey, per_mille, split_pro_rata
-from gridshare.cli import main
-from gridshare.community_profiles import build_profiles
-from gridshare.matching import Order, Side, clear_uniform
-from gridshare.network import connect
-from gridshare.scenario import load_scenario
-from gridshare.simulation import STATE_FILE, simulate
+from gridshare.domain.allocation import StaticKey, per_mille, split_pro_rata
+from gridshare.cli.app import main
+from gridshare.simulate.community import build_profiles
+from gridshare.domain.matching import Order, Side, clear_uniform
+from gridshare.chain.network import connect
+from gridshare.simulate.scenario import load_scenario
+from gridshare.simulate.simulation import STATE_FILE, simulate
 
 SHORT = Path(__file__).resolve().parents[1] / "gridshare" / "scenarios" / "short.toml"
 

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from gridshare import operation, simulation
+from gridshare.chain import operation
+from gridshare.simulate import simulation
 from gridshare.errors import GridshareError
-from gridshare.network import connect, start_anvil
-from gridshare.scenario import load_scenario
-from gridshare.simulation import simulate
+from gridshare.chain.network import connect, start_anvil
+from gridshare.simulate.scenario import load_scenario
+from gridshare.simulate.simulation import simulate
 
 pytestmark = pytest.mark.anvil
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gridshare.errors import GridshareError
-from gridshare.events import EventLog
+from gridshare.chain.events import EventLog
 
 from conftest import reverts
 

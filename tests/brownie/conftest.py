@@ -4,7 +4,7 @@ import brownie
 import pytest
 from eth_account import Account
 
-from gridshare.reading import MeterReadings
+from gridshare.protocol.readings import MeterReadings
 
 INTERVAL = 900
 PRODUCER = 0  # IMeterRegistry.MeterKind.Producer

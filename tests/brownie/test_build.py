@@ -1,8 +1,8 @@
-"""brownie-config.yaml must compile exactly like gridshare.compiler (same solc, settings, sources)."""
+"""brownie-config.yaml must compile exactly like gridshare.chain.compiler (same solc, settings, sources)."""
 
 import brownie
 
-from gridshare.compiler import DEPLOYABLE, compile_contracts
+from gridshare.chain.compiler import DEPLOYABLE, compile_contracts
 
 
 def test_bytecode_matches_gridshare_compiler():

@@ -1,0 +1,208 @@
+"""The community's EnergyMarket from Python: orders, books, trades, settlement and claims.
+
+Prices are payment-token base units per kWh (multiples of :data:`gridshare.domain.matching.TICK`),
+quantities Wh. :func:`place` takes care of what an order needs first: the payment token's
+allowance for a bid or a forward ask, the market's approval over the seller's tokens for an ask,
+and the insertion hint (the last open order at least as good), so a placement costs no search.
+The same rules, without a chain, are in :mod:`gridshare.domain.matching`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from web3.logs import DISCARD
+
+from gridshare.chain.deployment import Community, ContractReverted
+from gridshare.errors import GridshareError
+from gridshare.protocol.market import Backing, Side
+from gridshare.protocol.units import UINT256_MAX as MAX_UINT
+
+__all__ = [
+    "Backing",
+    "BookOrder",
+    "Closed",
+    "Placed",
+    "Side",
+    "Trade",
+    "book",
+    "cancel",
+    "claim",
+    "close_interval",
+    "hint",
+    "place",
+    "trades",
+]
+
+#: refusals that :func:`place` fixes itself (approvals) or explains (funds)
+_FUNDING = {"ERC20InsufficientAllowance", "ERC20InsufficientBalance", "ERC1155MissingApprovalForAll"}
+
+
+@dataclass(frozen=True)
+class BookOrder:
+    id: int
+    owner: str
+    side: Side
+    backing: Backing
+    interval_id: int
+    price: int  # per kWh
+    remaining_wh: int
+
+    @classmethod
+    def from_view(cls, view) -> BookOrder:
+        oid, owner, side, backing, interval_id, price, remaining = view
+        return cls(oid, owner, Side(side), Backing(backing), interval_id, price, remaining)
+
+
+@dataclass(frozen=True)
+class Trade:
+    interval_id: int
+    bid_id: int
+    ask_id: int
+    quantity_wh: int
+    price: int  # what the buyer pays per kWh; the seller gets it less the grid fee
+    block: int
+
+
+@dataclass(frozen=True)
+class Placed:
+    order_id: int
+    trades: list[Trade]
+    gas_used: int
+
+
+def book(c: Community, interval_id: int, side: Side) -> list[BookOrder]:
+    """The open orders of one side of an interval's book, best first."""
+    return [BookOrder.from_view(v) for v in c.market.functions.book(interval_id, int(side)).call()]
+
+
+def hint(orders: list[BookOrder], side: Side, price: int) -> int:
+    """The id of the last order of ``orders`` (one side of a book, best first) that a new order at
+    ``price`` rests behind, 0 if it would be the best."""
+    after = 0
+    for o in orders:
+        if (o.price >= price) if side == Side.BID else (o.price <= price):
+            after = o.id
+        else:
+            break
+    return after
+
+
+def _trades_of(c: Community, receipt) -> list[Trade]:
+    return [Trade(e.args.intervalId, e.args.bidId, e.args.askId, e.args.quantityWh, e.args.price, e.blockNumber)
+            for e in c.market.events.Traded().process_receipt(receipt, errors=DISCARD)]
+
+
+def _ensure_allowance(c: Community, account: str, needed: int) -> None:
+    missing = needed - c.market.functions.claimable(account).call()
+    if missing <= 0:
+        return
+    balance = c.payment.functions.balanceOf(account).call()
+    if balance < missing:
+        symbol = c.payment.functions.symbol().call()
+        raise GridshareError(
+            f"{account} needs {missing} more {symbol} base units for this order and holds {balance}"
+            + (": get test euros with `gridshare market faucet`" if symbol == "tEUR" else "")
+        )
+    if c.payment.functions.allowance(account, c.market.address).call() < missing:
+        c.transact(c.payment.functions.approve(c.market.address, MAX_UINT), account)
+
+
+def _ensure_token_approval(c: Community, account: str) -> None:
+    if not c.token.functions.isApprovedForAll(account, c.market.address).call():
+        c.transact(c.token.functions.setApprovalForAll(c.market.address, True), account)
+
+
+def place(c: Community, account: str, side: Side, interval_id: int, price: int, quantity_wh: int,
+          backing: Backing | None = None) -> Placed:
+    """Places an order for ``account`` (approving what it needs first) and returns its id, the
+    trades it made at once (continuous design) and the gas of the placement itself. An ask is
+    backed by ``Backing.ENERGY`` (default) or ``Backing.COLLATERAL`` (a forward sale)."""
+    backing = Backing.PAYMENT if side == Side.BID else (Backing.ENERGY if backing is None else backing)
+    after = hint(book(c, interval_id, side), side, price)
+    if side == Side.BID:
+        call = c.market.functions.placeBid(interval_id, price, quantity_wh, after)
+    else:
+        call = c.market.functions.placeAsk(interval_id, price, quantity_wh, int(backing), after)
+    refusal = c.simulate(call, account)  # the contract's own reasons first (price, band, gate...)
+    if refusal is not None and refusal.name not in _FUNDING:
+        raise ContractReverted(refusal)
+    if side == Side.BID:
+        _ensure_allowance(c, account, quantity_wh * price // 1000)
+    else:
+        if backing == Backing.COLLATERAL:
+            _ensure_allowance(c, account, quantity_wh * c.market.functions.prices().call()[1] // 1000)
+        _ensure_token_approval(c, account)  # settlement of a forward sale pulls the tokens too
+    receipt = c.transact(call, account)
+    [event] = c.market.events.OrderPlaced().process_receipt(receipt, errors=DISCARD)
+    return Placed(event.args.orderId, _trades_of(c, receipt), receipt["gasUsed"])
+
+
+def cancel(c: Community, account: str, order_id: int) -> int:
+    """Cancels what is left of the order; returns the Wh cancelled."""
+    receipt = c.transact(c.market.functions.cancel(order_id), account)
+    [event] = c.market.events.OrderCancelled().process_receipt(receipt, errors=DISCARD)
+    return event.args.remainingWh
+
+
+def trades(c: Community, interval_id: int | None = None, from_block: int = 0) -> list[Trade]:
+    """Every trade of the market (or of one interval), oldest first, from its events."""
+    argument_filters = {} if interval_id is None else {"intervalId": interval_id}
+    logs = c.market.events.Traded().get_logs(from_block=from_block, argument_filters=argument_filters)
+    return [Trade(e.args.intervalId, e.args.bidId, e.args.askId, e.args.quantityWh, e.args.price, e.blockNumber)
+            for e in logs]
+
+
+@dataclass(frozen=True)
+class Closed:
+    """What :func:`close_interval` did."""
+
+    cleared: bool  # ran the call auction
+    settled: list[str]  # sellers whose forward sales it settled
+    expired: list[int]  # orders it refunded
+
+
+def close_interval(c: Community, interval_id: int, sender: str, sellers: list[str] | None = None) -> Closed:
+    """Everything an interval needs once its gate closed: clears the call auction (if the design
+    has one and nobody cleared it), settles the forward sales of ``sellers`` (default: the
+    sender; only the seller itself may before the settlement deadline) and expires the orders left
+    open. Each step is skipped when already done, so running it twice is harmless."""
+    m = c.market.functions
+    now = c.chain.w3.eth.get_block("latest")["timestamp"]
+    closes = m.gateClosure(interval_id).call()
+    if now < closes:
+        raise GridshareError(f"interval {interval_id} still trades until its gate closes at unix {closes}")
+    cleared = False
+    if m.design().call() == 1 and not m.auction(interval_id).call()[0]:
+        if now < m.settlementDeadline(interval_id).call():
+            c.transact(m.clear(interval_id), sender)
+            cleared = True
+    settled = []
+    for seller in sellers if sellers is not None else [sender]:
+        sold, done = m.forwardSale(interval_id, seller).call()
+        if sold and not done:
+            c.transact(m.settle(interval_id, seller), sender)
+            settled.append(seller)
+    open_ids = [o.id for side in Side for o in book(c, interval_id, side)]
+    if open_ids:
+        c.transact(m.expire(open_ids), sender)
+    return Closed(cleared, settled, open_ids)
+
+
+def claim(c: Community, account: str, interval_ids: list[int] | None = None) -> tuple[int, dict[int, int]]:
+    """Pays out ``account``'s claimable money and tokens (of ``interval_ids``, default: every
+    interval it placed orders in). Returns (money, {interval id: Wh})."""
+    m = c.market.functions
+    if interval_ids is None:
+        placed = c.market.events.OrderPlaced().get_logs(from_block=0, argument_filters={"owner": account})
+        interval_ids = sorted({e.args.intervalId for e in placed})
+    energy = {i: m.claimableEnergy(account, i).call() for i in interval_ids}
+    energy = {i: wh for i, wh in energy.items() if wh}
+    money = m.claimable(account).call()
+    if not money and not energy:
+        raise GridshareError(f"{account} has nothing to claim from the market")
+    if money:
+        c.transact(m.withdraw(), account)
+    if energy:
+        c.transact(m.claimEnergy(list(energy)), account)
+    return money, energy

@@ -1,0 +1,7 @@
+"""`python -m gridshare.cli`: the same as the `gridshare` command."""
+
+import sys
+
+from gridshare.cli.app import main
+
+sys.exit(main())

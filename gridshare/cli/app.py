@@ -1,0 +1,70 @@
+"""The `gridshare` command line: the group, its global options, and `main`.
+
+Every error is one line on stderr and a non-zero exit. Global options pick the chain:
+``--network embedded`` (default, in-process, gone at exit), ``--network anvil`` (a local devnet kept
+between commands in .gridshare/anvil-state.json) or ``--rpc-url URL`` (any EVM chain; key from
+``--keystore`` or ``GRIDSHARE_PRIVATE_KEY``). One module per command group registers below.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+import click
+
+from gridshare.cli import deploy, devnet, go, ledger, market, meter, operation, participant, readings, simulate
+from gridshare.cli.context import Context, err_console
+from gridshare.errors import GridshareError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--network", "network_name", type=click.Choice(["embedded", "anvil"]), default="embedded",
+              show_default=True, help="embedded: in-process EVM; anvil: local devnet kept between commands.")
+@click.option("--rpc-url", help="Any EVM chain's JSON-RPC URL (overrides --network).")
+@click.option("--keystore", type=click.Path(path_type=Path), help="V3 keystore of the sending key for --rpc-url "
+              "(password from GRIDSHARE_KEYSTORE_PASSWORD); else GRIDSHARE_PRIVATE_KEY.")
+@click.option("--account", help="Send as this development account (address or index) on embedded/anvil "
+              "[default: account 0, the operator].")
+@click.pass_context
+def cli(ctx, network_name, rpc_url, keystore, account):
+    """gridshare: local energy communities on Ethereum."""
+    ctx.obj = Context(network_name, rpc_url, keystore, account)
+
+
+for command in (deploy.compile_cmd, deploy.deploy, devnet.devnet, participant.participant, meter.meter,
+                readings.readings, ledger.balances, ledger.report_cmd, operation.operation, operation.allocate,
+                go.go, market.market, simulate.simulate, simulate.demo):
+    cli.add_command(command)
+
+
+def _terminated(signum, frame) -> None:
+    raise KeyboardInterrupt  # `kill`: stop like Ctrl-C, closing chains (anvil saves its state)
+
+
+def main(argv: list[str] | None = None) -> int:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
+    try:
+        cli.main(args=argv, prog_name="gridshare", standalone_mode=False)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        return 130
+    except click.ClickException as exc:
+        err_console.print(f"error: {exc.format_message()} (see gridshare --help)", highlight=False, markup=False)
+        return exc.exit_code or 2
+    except GridshareError as exc:
+        err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        err_console.print("interrupted; rerun the command to resume")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: still one line, with a way to see more
+        if os.environ.get("GRIDSHARE_DEBUG"):
+            raise
+        err_console.print(f"error: unexpected {exc.__class__.__name__}: {exc} (set GRIDSHARE_DEBUG=1 for a traceback)",
+                          highlight=False, markup=False, soft_wrap=True)
+        return 1
+    return 0

@@ -1,0 +1,70 @@
+"""`gridshare compile` and `gridshare deploy`: the contracts, built and deployed."""
+
+from __future__ import annotations
+
+import click
+
+from gridshare.chain import compiler, deployment
+from gridshare.cli.context import Context, console, pass_ctx
+from gridshare.cli.params import ADDRESS
+from gridshare.errors import GridshareError
+from gridshare.protocol.market import MARKET_DESIGNS
+from gridshare.protocol.units import to_base_units
+
+
+@click.command("compile")
+@click.option("--write-abi", is_flag=True, help="Write abi/<ContractName>.json.")
+def compile_cmd(write_abi):
+    """Compile the contracts with the pinned solc."""
+    artifacts = compiler.compile_contracts(use_cache=False)
+    for name, a in artifacts.items():
+        console.print(f"{name}: {len(a.bytecode) // 2 - 1:,} bytes of creation code")
+    if write_abi:
+        for path in compiler.write_abis(artifacts):
+            console.print(f"wrote {path.relative_to(compiler.project_root())}")
+
+
+@click.command()
+@click.option("--interval", "interval_seconds", type=click.Choice(["900", "1800"]), default="900", show_default=True,
+              help="Metering interval in seconds.")
+@click.option("--expiry-months", type=click.IntRange(1, 255), default=12, show_default=True,
+              help="Guarantees of origin expire this many months after their production period.")
+@click.option("--issuing-body", type=ADDRESS, help="Account that issues guarantees of origin [default: the deployer].")
+@click.option("--key", "allocation_key", type=click.Choice(deployment.KEY_MODES), default="dynamic-default",
+              show_default=True, help="The self-consumption operation's allocation key.")
+@click.option("--market", "market_design", type=click.Choice(MARKET_DESIGNS), default="continuous",
+              show_default=True, help="Market design: continuous pay-as-bid, or a call auction at gate closure.")
+@click.option("--payment-token", type=ADDRESS, help="The market's ERC-20 [default on embedded/anvil: a new TestEuro].")
+@click.option("--prices", default="0.252,0.04,0.01", show_default=True,
+              help="Retail, feed-in and grid fee per kWh, in payment tokens (6 decimals assumed for TestEuro).")
+@click.option("--gate-closure", "gate_closure_delay", type=click.IntRange(min=0), default=None,
+              help="Seconds after an interval's end until its orders close [default: one interval].")
+@pass_ctx
+def deploy(ctx: Context, interval_seconds, expiry_months, issuing_body, allocation_key, market_design, payment_token,
+           prices, gate_closure_delay):
+    """Deploy the community's contracts; write deployments/<chainId>.json."""
+    retail, feed_in, fee = _prices(prices)
+    with ctx.chain() as chain:
+        community = deployment.deploy(chain, interval_seconds=int(interval_seconds), expiry_months=expiry_months,
+                                      issuing_body=issuing_body, allocation_key=allocation_key,
+                                      market_design=market_design, payment_token=payment_token,
+                                      retail_price=retail, feed_in_price=feed_in, grid_fee=fee,
+                                      gate_closure_delay=gate_closure_delay)
+        for name, c in community.manifest["contracts"].items():
+            console.print(f"{name:<14} {c['address']}  (block {c['blockNumber']})")
+        path = deployment.manifest_path(chain.chain_id)
+        root = compiler.project_root()
+        console.print(f"manifest: {path.relative_to(root) if path.is_relative_to(root) else path}")
+        if chain.network == "embedded":
+            console.print("[yellow]note:[/] the embedded chain ends with this command; use --network anvil to keep it")
+
+
+def _prices(text: str) -> tuple[int, int, int]:
+    """--prices "retail,feed-in,fee" in tokens per kWh, as base units of a 6-decimal token."""
+    try:
+        values = [to_base_units(v) for v in text.split(",")]
+    except GridshareError:
+        values = []
+    if len(values) != 3:
+        raise GridshareError(f"--prices {text!r}: give retail,feed-in,grid-fee per kWh, e.g. 0.252,0.04,0.01")
+    return values[0], values[1], values[2]

@@ -1,0 +1,40 @@
+"""`gridshare devnet ...`: the local anvil devnet kept between commands."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import click
+from web3.types import RPCEndpoint
+
+from gridshare.chain import deployment, network
+from gridshare.cli.context import Context, console, pass_ctx
+from gridshare.errors import GridshareError
+
+
+@click.group()
+def devnet():
+    """The local anvil devnet kept between commands."""
+
+
+@devnet.command()
+@click.option("--days", type=click.FloatRange(min=0, min_open=True), required=True)
+@pass_ctx
+def advance(ctx: Context, days):
+    """Move the anvil devnet's clock forward (to test what takes time: readings, expiry)."""
+    if ctx.network_name != "anvil" or ctx.rpc_url:
+        raise GridshareError("only the anvil devnet's clock can move: add --network anvil")
+    with ctx.chain() as chain:
+        chain.w3.provider.make_request(RPCEndpoint("evm_increaseTime"), [int(days * 86_400)])
+        chain.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+        now = chain.w3.eth.get_block("latest")["timestamp"]
+    console.print(f"devnet time is now {datetime.fromtimestamp(now, timezone.utc):%Y-%m-%d %H:%M} UTC")
+
+
+@devnet.command()
+def reset():
+    """Forget the anvil devnet's state and its manifest."""
+    for path in (network.default_anvil_state(), deployment.manifest_path(network.ANVIL_CHAIN_ID)):
+        if path.exists():
+            path.unlink()
+            console.print(f"removed {path}")

@@ -1,0 +1,63 @@
+"""`gridshare balances` and `gridshare report`: what the ledger holds, for people."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+from rich.table import Table
+
+from gridshare.chain import ledger
+from gridshare.chain.quantities import quantities
+from gridshare.cli.context import Context, console, pass_ctx
+from gridshare.cli.params import ADDRESS
+from gridshare.errors import GridshareError
+from gridshare.reports import community as report
+
+
+@click.command()
+@click.option("--account", "accounts", type=ADDRESS, multiple=True, help="Only this participant (repeatable).")
+@pass_ctx
+def balances(ctx: Context, accounts):
+    """Crypto-kWh per participant and interval: held, verified import, redeemed."""
+    with ctx.community() as community:
+        rows = ledger.positions(community, list(accounts) or None)
+        seconds = community.interval_seconds
+    table = Table(title="crypto-kWh per participant and interval (Wh)", title_justify="left")
+    for col in ("participant", "interval (UTC)", "interval id", "held", "verified import", "redeemed"):
+        table.add_column(col, justify="left" if col in ("participant", "interval (UTC)") else "right")
+    for p in rows:
+        when = datetime.fromtimestamp(p.interval_id * seconds, timezone.utc).strftime("%Y-%m-%d %H:%M")
+        table.add_row(p.account, when, str(p.interval_id), f"{p.balance_wh:,}", f"{p.import_wh:,}", f"{p.redeemed_wh:,}")
+    console.print(table if rows else "no verified energy yet")
+
+
+@click.command("report")
+@click.option("--month", type=click.DateTime(["%Y-%m"]), required=True, help="The month to report, YYYY-MM.")
+@click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="Only this day of the month (adds a per-interval plot).")
+@click.option("--out", "folder", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
+              help="Write into OUT/YYYY-MM (or OUT/YYYY-MM-DD with --day).")
+@click.option("--tz", default="UTC", show_default=True, help="Time zone of the calendar days, e.g. Europe/Paris.")
+@pass_ctx
+def report_cmd(ctx: Context, month, day, folder, tz):
+    """Collective self-consumption report: R15 quantities per participant and interval, rates, CSV and plots."""
+    try:
+        ZoneInfo(tz)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        raise GridshareError(f"--tz {tz!r} is not a time zone (e.g. UTC, Europe/Paris)") from None
+    if day is not None and (day.year, day.month) != (month.year, month.month):
+        raise GridshareError(f"--day {day:%Y-%m-%d} is not in --month {month:%Y-%m}")
+    start, end = report.period(month=f"{month:%Y-%m}", day=day.date() if day else None, tz=tz)
+    label = f"{day:%d %B %Y}" if day else f"{month:%B %Y}"
+    with ctx.community() as community:
+        rows = quantities(community, start, end)
+    if not rows:
+        console.print(f"no verified energy in {label} ({tz})")
+        return
+    summary = report.summarize(rows, tz=tz, start=start, end=end)
+    title = f"Collective self-consumption, {label}"
+    paths = report.write_report(summary, folder / (f"{day:%Y-%m-%d}" if day else f"{month:%Y-%m}"), title)
+    console.print(report.participants_table(summary, title))
+    console.print("wrote " + ", ".join(str(p) for p in paths), highlight=False)

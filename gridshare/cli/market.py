@@ -1,0 +1,180 @@
+"""`gridshare market ...`: the peer-to-peer market from the command line.
+
+Prices are given in payment tokens per kWh (``0.15`` = 0.15 tEUR/kWh) on a tick of 0.001 for a
+6-decimal token; quantities in Wh; an interval as its id or as its start time (ISO 8601, UTC
+unless an offset is given, e.g. ``2026-06-21T12:00``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import click
+from rich.table import Table
+
+from gridshare.chain.deployment import Community
+from gridshare.chain import market as m
+from gridshare.cli.context import Context, console, pass_ctx
+from gridshare.cli.params import ADDRESS, WHEN
+from gridshare.errors import GridshareError
+from gridshare.protocol.units import aligned_interval_id, from_base_units, to_base_units
+
+
+def _interval(c: Community, text: str) -> int:
+    """An interval given as its id or as its start time."""
+    if text.isdigit():
+        return int(text)
+    try:
+        start = WHEN.convert(text, None, None)
+    except click.BadParameter:
+        raise GridshareError(f"interval {text!r} is neither an interval id nor a start time like 2026-06-21T12:00") from None
+    return aligned_interval_id(start, c.interval_seconds, text)
+
+
+def _units(c: Community, text: str) -> int:
+    """A price per kWh or an amount in tokens, as base units."""
+    return to_base_units(text, c.payment_decimals, "the amount")
+
+
+def _money(c: Community, units: int) -> str:
+    return f"{from_base_units(units, c.payment_decimals):f}"
+
+
+def _when(c: Community, interval_id: int) -> str:
+    start = datetime.fromtimestamp(interval_id * c.interval_seconds, timezone.utc)
+    return start.strftime("%Y-%m-%d %H:%M UTC")
+
+
+@click.group()
+def market():
+    """The peer-to-peer market: orders per delivery interval, escrow and settlement."""
+
+
+@market.command("faucet")
+@click.argument("amount", default="1000")
+@pass_ctx
+def market_faucet(ctx: Context, amount):
+    """Mint AMOUNT test euros (devnets only: tEUR has no value)."""
+    with ctx.community() as c:
+        if "TestEuro" not in c.manifest["contracts"]:
+            raise GridshareError("this deployment pays in a real token: there is no faucet")
+        c.transact(c.payment.functions.faucet(_units(c, amount)))
+        balance = c.payment.functions.balanceOf(c.chain.sender).call()
+        console.print(f"{c.chain.sender} holds {_money(c, balance)} tEUR (test asset, no value)")
+
+
+@market.command("deposit")
+@click.argument("amount")
+@pass_ctx
+def market_deposit(ctx: Context, amount):
+    """Deposit AMOUNT tokens: orders lock it first, saving a transfer each."""
+    with ctx.community() as c:
+        units = _units(c, amount)
+        if c.payment.functions.allowance(c.chain.sender, c.market.address).call() < units:
+            c.transact(c.payment.functions.approve(c.market.address, m.MAX_UINT))
+        c.transact(c.market.functions.deposit(units))
+        console.print(f"deposited {amount}; claimable {_money(c, c.market.functions.claimable(c.chain.sender).call())}")
+
+
+@market.command("place")
+@click.argument("side", type=click.Choice(["bid", "ask"]))
+@click.argument("interval")
+@click.argument("price")
+@click.argument("wh", type=click.IntRange(min=1))
+@click.option("--forward", is_flag=True, help="An ask before delivery, backed by collateral (the retail price of "
+              "WH) instead of the seller's verified tokens.")
+@pass_ctx
+def market_place(ctx: Context, side, interval, price, wh, forward):
+    """Place a bid or an ask for WH of INTERVAL at PRICE per kWh."""
+    with ctx.community() as c:
+        iid = _interval(c, interval)
+        backing = m.Backing.COLLATERAL if forward else m.Backing.ENERGY
+        placed = m.place(c, c.chain.sender, m.Side[side.upper()], iid, _units(c, price), wh, backing)
+        console.print(f"order {placed.order_id}: {side} {wh:,} Wh of {_when(c, iid)} at {price}/kWh "
+                      f"({placed.gas_used:,} gas)")
+        for t in placed.trades:
+            console.print(f"  traded {t.quantity_wh:,} Wh at {_money(c, t.price)}/kWh (bid {t.bid_id}, ask {t.ask_id})")
+        left = wh - sum(t.quantity_wh for t in placed.trades)
+        if left:
+            console.print(f"  {left:,} Wh rest in the book until gate closure")
+
+
+@market.command("cancel")
+@click.argument("order_id", type=int)
+@pass_ctx
+def market_cancel(ctx: Context, order_id):
+    """Cancel what is left of ORDER_ID (before gate closure); the refund becomes claimable."""
+    with ctx.community() as c:
+        console.print(f"cancelled {m.cancel(c, c.chain.sender, order_id):,} Wh of order {order_id}")
+
+
+@market.command("book")
+@click.argument("interval")
+@pass_ctx
+def market_book(ctx: Context, interval):
+    """The open orders of INTERVAL, best first."""
+    with ctx.community() as c:
+        iid = _interval(c, interval)
+        table = Table(title=f"order book of {_when(c, iid)} (interval {iid})", title_justify="left")
+        for col in ("side", "order", "owner", "price/kWh", "Wh", "backing"):
+            table.add_column(col, justify="right" if col in ("order", "price/kWh", "Wh") else "left")
+        for side in m.Side:
+            for o in m.book(c, iid, side):
+                table.add_row(side.name.lower(), str(o.id), o.owner, _money(c, o.price), f"{o.remaining_wh:,}",
+                              o.backing.name.lower())
+        console.print(table)
+        closes = c.market.functions.gateClosure(iid).call()
+        console.print(f"gate closes {datetime.fromtimestamp(closes, timezone.utc):%Y-%m-%d %H:%M} UTC")
+
+
+@market.command("trades")
+@click.option("--interval", help="Only this interval (id or start time).")
+@pass_ctx
+def market_trades(ctx: Context, interval):
+    """Every trade, oldest first."""
+    with ctx.community() as c:
+        iid = None if interval is None else _interval(c, interval)
+        rows = m.trades(c, iid)
+        table = Table(title=f"{len(rows)} trades", title_justify="left")
+        for col in ("interval", "bid", "ask", "Wh", "price/kWh", "paid"):
+            table.add_column(col, justify="left" if col == "interval" else "right")
+        for t in rows:
+            table.add_row(_when(c, t.interval_id), str(t.bid_id), str(t.ask_id), f"{t.quantity_wh:,}",
+                          _money(c, t.price), _money(c, t.quantity_wh * t.price // 1000))
+        console.print(table)
+
+
+@market.command("settle")
+@click.argument("interval")
+@click.option("--seller", "sellers", type=ADDRESS, multiple=True, help="Settle this seller's forward sales (after the settlement "
+              "deadline anyone may) [default: the sender].")
+@pass_ctx
+def market_settle(ctx: Context, interval, sellers):
+    """After gate closure: clear the call auction, settle forward sales, expire what is left."""
+    with ctx.community() as c:
+        iid = _interval(c, interval)
+        done = m.close_interval(c, iid, c.chain.sender, list(sellers) or None)
+        if done.cleared:
+            cleared, price = c.market.functions.auction(iid).call()
+            console.print(f"auction cleared at {_money(c, price)}/kWh" if price else "auction cleared: no trade")
+        for s in done.settled:
+            sold, _ = c.market.functions.forwardSale(iid, s).call()
+            console.print(f"settled {s}'s forward sales ({sold:,} Wh)")
+        if done.expired:
+            console.print(f"expired orders {', '.join(map(str, done.expired))} (refunds claimable)")
+        if not (done.cleared or done.settled or done.expired):
+            console.print(f"nothing left to settle in {_when(c, iid)}")
+
+
+@market.command("claim")
+@click.option("--interval", "intervals", multiple=True, help="Claim tokens of these intervals [default: every "
+              "interval the sender placed orders in].")
+@pass_ctx
+def market_claim(ctx: Context, intervals):
+    """Pay out the sender's claimable money and tokens."""
+    with ctx.community() as c:
+        ids = [_interval(c, i) for i in intervals] or None
+        money, energy = m.claim(c, c.chain.sender, ids)
+        console.print(f"withdrew {_money(c, money)} {c.payment.functions.symbol().call()}")
+        for iid, wh in energy.items():
+            console.print(f"claimed {wh:,} Wh of {_when(c, iid)}")

@@ -1,0 +1,136 @@
+"""`gridshare meter ...`: meter keys, ids, registration, state and signing."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from gridshare.chain import deployment, network
+from gridshare.cli.context import Context, console, pass_ctx
+from gridshare.cli.params import ADDRESS, METER_ID, salt_option
+from gridshare.errors import GridshareError
+from gridshare.protocol.manifest import read_manifest
+from gridshare.protocol.meters import MeterKind, load_keystore, meter_id, new_meter_key, save_keystore
+from gridshare.protocol.readings import DAY_RUN, load_unsigned, save_signed, to_runs
+
+
+@click.group()
+def meter():
+    """Meters: keys, ids, registration and signing."""
+
+
+def _salt(salt: bytes | None) -> bytes:
+    if salt is None:
+        raise GridshareError("the community salt is needed: pass --salt HEX or set GRIDSHARE_COMMUNITY_SALT")
+    return salt
+
+
+def password(envvar: str, confirm: bool) -> str:
+    """A keystore's password: from ``envvar``, else asked on a terminal."""
+    secret = os.environ.get(envvar)
+    if secret is None:
+        if not sys.stdin.isatty():
+            raise GridshareError(f"a keystore password is needed: set {envvar}")
+        secret = click.prompt("keystore password", hide_input=True, confirmation_prompt=confirm)
+    return secret
+
+
+def _utc(t: int) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@meter.command("new-key")
+@click.argument("keystore", type=click.Path(path_type=Path))
+def meter_new_key(keystore: Path):
+    """Create a meter signer key, encrypted as a V3 keystore (password from GRIDSHARE_METER_PASSWORD)."""
+    if keystore.exists():
+        raise GridshareError(f"{keystore} exists; refusing to overwrite a key")
+    key = new_meter_key()
+    save_keystore(key, keystore, password("GRIDSHARE_METER_PASSWORD", confirm=True))
+    console.print(f"meter signer {key.address} -> {keystore}")
+
+
+@meter.command("id")
+@click.option("--point", required=True, help="Meter point number (PRM/PDL); never sent to the chain.")
+@salt_option
+def meter_id_cmd(point, salt):
+    """Print the meterId of a meter point."""
+    console.print("0x" + meter_id(_salt(salt), point).hex())
+
+
+@meter.command("register")
+@click.option("--point", required=True, help="Meter point number (PRM/PDL).")
+@salt_option
+@click.option("--signer", type=ADDRESS, required=True, help="Address of the meter's signer key.")
+@click.option("--owner", type=ADDRESS, required=True, help="Participant who receives what the meter earns.")
+@click.option("--kind", type=click.Choice(["producer", "consumer", "prosumer"]), required=True)
+@click.option("--capacity", "capacity_w", type=click.IntRange(1, 2**32 - 1), required=True, help="Capacity in W.")
+@click.option("--technology", default="solar-pv", show_default=True, help="Up to 32 bytes, e.g. solar-pv.")
+@click.option("--commissioned", type=click.DateTime(["%Y-%m-%d"]), help="Commissioning date.")
+@pass_ctx
+def meter_register(ctx: Context, point, salt, signer, owner, kind, capacity_w, technology, commissioned):
+    """Register a meter (operator only); its owner is admitted as a participant if needed."""
+    mid = meter_id(_salt(salt), point)
+    tech = technology.encode()
+    if len(tech) > 32:
+        raise GridshareError(f"--technology is {len(tech)} bytes; at most 32")
+    when = int(commissioned.replace(tzinfo=timezone.utc).timestamp()) if commissioned else 0
+    with ctx.community() as community:
+        registry = community.registry
+        if not registry.functions.isParticipant(owner).call():
+            community.transact(registry.functions.registerParticipant(owner))
+            console.print(f"participant {owner} registered")
+        community.transact(registry.functions.registerMeter(
+            mid, signer, owner, int(MeterKind.parse(kind)), capacity_w, tech.ljust(32, b"\0"), when))
+        first = registry.functions.meterState(mid).call()[0]
+    console.print(f"meter 0x{mid.hex()} registered ({kind}, {capacity_w} W, owner {owner}); its readings "
+                  f"start at {_utc(first)} (previousEnd {first})")
+
+
+@meter.command("state")
+@click.argument("meter_id", type=METER_ID)
+@pass_ctx
+def meter_state(ctx: Context, meter_id: bytes):
+    """Where METER_ID's verified readings end: the previousEnd its next run signs, and its registers."""
+    with ctx.community() as community:
+        state = community.registry.functions.meterState(meter_id).call()
+    nxt, imp, exp, verified, known = state
+    registers = f"registers import {imp:,} Wh, export {exp:,} Wh" if known else "no run verified yet"
+    console.print(f"verified readings end at {_utc(nxt)}: previousEnd {nxt}; {registers}; "
+                  f"verified export {verified:,} Wh")
+
+
+@meter.command("sign")
+@click.argument("keystore", type=click.Path(path_type=Path))
+@click.argument("readings", type=click.Path(path_type=Path))
+@click.argument("output", type=click.Path(path_type=Path))
+@click.option("--manifest", type=click.Path(path_type=Path),
+              help="Deployment manifest naming the chain and registry [default: deployments/31337.json].")
+@click.option("--previous-end", type=click.IntRange(0, 2**64 - 1), default=None,
+              help="Unix time where the meter's verified readings end (its nextIntervalStart on-chain): "
+                   "the first run declares an outage from there [default: its first interval].")
+@click.option("--run-intervals", type=click.IntRange(1, 2976), default=DAY_RUN, show_default=True,
+              help="Cut runs every this many intervals since the epoch (96: at each UTC day for 15-minute "
+                   "intervals). Members of an operation sign the operation's cadence.")
+def meter_sign(keystore: Path, readings: Path, output: Path, manifest: Path | None, previous_end: int | None,
+               run_intervals: int):
+    """Sign unsigned READINGS (CSV, one row per interval: meterId, intervalStart, importWh, exportWh,
+    importRegisterWh, exportRegisterWh) into runs in OUTPUT (CSV or JSON).
+
+    Signing needs no chain: the chain id, the registry and the interval length come from the
+    manifest. Intervals the file skips become outages the meter declares (signed).
+    """
+    m = read_manifest(manifest or deployment.manifest_path(network.ANVIL_CHAIN_ID))
+    key = load_keystore(keystore, password("GRIDSHARE_METER_PASSWORD", confirm=False))
+    rows = load_unsigned(readings)
+    if not rows:
+        raise GridshareError(f"{readings} holds no readings")
+    runs = to_runs(rows, m.interval_seconds, previous_end=previous_end, run_intervals=run_intervals)
+    signed = [r.sign(key, m.chain_id, m.address("MeterRegistry")) for r in runs]
+    save_signed(output, signed)
+    console.print(f"signed {len(rows)} readings in {len(signed)} runs with {key.address} for chain {m.chain_id} "
+                  f"-> {output}")

@@ -1,0 +1,84 @@
+"""`gridshare simulate SCENARIO` (and `gridshare demo`): a whole community end to end on a chain, and its reports."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gridshare.cli.context import Context, console, pass_ctx
+from gridshare.simulate.scenario import DEFAULT_SCENARIO, load_scenario
+from gridshare.simulate.simulation import DEFAULT_MARKET_INTERVALS, SimulationResult
+from gridshare.simulate.simulation import simulate as run
+from gridshare.reports.simulation import group_rows, summary_rows
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(path_type=Path), required=False)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
+              help="Folder of the reports [default: reports/simulate/<scenario file name>].")
+@click.option("--seed", type=int, help="Seed of the market agents [default: the scenario's seed].")
+@click.option("--market-intervals", type=click.IntRange(min=0), default=DEFAULT_MARKET_INTERVALS, show_default=True,
+              help="Intervals traded per day (0: every interval where a trade is possible).")
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+@pass_ctx
+def simulate(ctx: Context, scenario, out_dir, seed, market_intervals, no_plots):
+    """Simulate SCENARIO (a TOML file; default: the packaged 50-dwelling Lyon week) end to end.
+
+    Deploys the community, registers its meters, signs, verifies and shares every interval,
+    trades what is left in the market, issues guarantees of origin and claims them for the
+    households, and writes CSV files, plots and report.html. On --network anvil a run that was
+    interrupted resumes where it stopped when run again with the same --out.
+    """
+    path = scenario or DEFAULT_SCENARIO
+    _run(ctx, path, out_dir or Path("reports") / "simulate" / Path(path).stem, seed, market_intervals, not no_plots)
+
+
+@click.command()
+@pass_ctx
+def demo(ctx: Context):
+    """The main job on the default scenario: a 50-dwelling Lyon building for a June week, into reports/demo/."""
+    _run(ctx, DEFAULT_SCENARIO, Path("reports") / "demo", None, DEFAULT_MARKET_INTERVALS, True)
+
+
+def _run(ctx: Context, path: Path, out_dir: Path, seed, market_intervals: int, plots: bool) -> None:
+    sc = load_scenario(path)  # a bad file: one line naming the field
+    t0 = time.monotonic()
+    with ctx.chain() as chain:
+        console.print(f"[bold]{sc.name}[/]: {sc.households.count} households, "
+                      f"{sc.period.days} day(s) from {sc.period.start}, on {chain.network} (chain {chain.chain_id})",
+                      highlight=False)
+        with Progress(TextColumn("{task.description:<30}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console) as progress:
+            result = run(sc, chain, out_dir, progress, seed=seed, market_intervals=market_intervals, plots=plots)
+    _print(result)
+    console.print(f"{time.monotonic() - t0:.0f} s. Report: {result.files['html']} (and the CSV files and plots "
+                  f"next to it)", highlight=False)
+
+
+#: group_rows column -> terminal header
+COLUMNS = {"group": "group", "participants": "n", "exported_kwh": "export kWh", "given_locally_kwh": "given kWh",
+           "imported_kwh": "import kWh", "received_locally_kwh": "received kWh", "bought_market_kwh": "bought kWh",
+           "sold_market_kwh": "sold kWh", "from_supplier_kwh": "supplier kWh", "paid_market_eur": "paid EUR",
+           "earned_market_eur": "earned EUR"}
+
+
+def _print(result: SimulationResult) -> None:
+    summary = Table(title=result.scenario.name, title_justify="left", show_header=False)
+    summary.add_column("figure")
+    summary.add_column("value", justify="right")
+    for row in summary_rows(result):
+        value = row["value"]
+        summary.add_row(row["figure"], f"{value:,}" if isinstance(value, (int, float)) else str(value))
+    console.print(summary)
+    groups = Table(title="By group (every participant: participants.csv)", title_justify="left")
+    for header in COLUMNS.values():
+        groups.add_column(header, justify="left" if header == "group" else "right")
+    for g in group_rows(result):
+        groups.add_row(*(f"{g[c]:,.1f}" if isinstance(g[c], float) else str(g[c]) for c in COLUMNS))
+    console.print(groups)
+    if result.resumed:
+        console.print("resumed: " + ", ".join(f"{k} {v}" for k, v in result.resumed.items()), highlight=False)

@@ -1,0 +1,88 @@
+"""Disclosure statements: the guarantees of origin cancelled for one beneficiary, as CSV and HTML.
+
+Each line cites the certificate's data (device, source, technology, country, production period,
+issue date, issuing body, support) and the transaction of the claim that proves it.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+from datetime import datetime, timezone
+from pathlib import Path
+
+from gridshare.chain.certificates import ClaimRecord, period_text
+from gridshare.protocol.guarantees import Support
+
+COLUMNS = [
+    "certificate", "amount_kwh", "consumption_period", "consumption_country", "device", "energy_source",
+    "technology", "production_country", "region", "capacity_kw", "commissioned", "production_period",
+    "issued", "issuing_body", "support", "holder", "transaction", "block",
+]
+
+
+def _date(ts: int) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d") if ts else ""
+
+
+def rows(claims: list[ClaimRecord]) -> list[dict[str, str]]:
+    out = []
+    for c in claims:
+        cert = c.certificate
+        out.append({
+            "certificate": str(cert.id),
+            "amount_kwh": f"{c.amount_wh / 1000:.3f}",
+            "consumption_period": period_text(c.consumption_start, c.consumption_end),
+            "consumption_country": c.country,
+            "device": "0x" + cert.meter_id.hex(),
+            "energy_source": cert.energy_source,
+            "technology": cert.technology,
+            "production_country": cert.country,
+            "region": cert.region,
+            "capacity_kw": f"{cert.capacity_w / 1000:g}",
+            "commissioned": _date(cert.commissioning_date),
+            "production_period": period_text(cert.production_start, cert.production_end),
+            "issued": _date(cert.issue_date),
+            "issuing_body": cert.issuing_body,
+            "support": Support(cert.support).name.lower().replace("_", " "),
+            "holder": c.holder,
+            "transaction": c.transaction,
+            "block": str(c.block),
+        })
+    return out
+
+
+def write(beneficiary: str, claims: list[ClaimRecord], folder: Path, *, chain_id: int, contract: str) -> tuple[Path, Path]:
+    """Write ``statement-<beneficiary>.csv`` and ``.html`` into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = "statement-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in beneficiary)
+    table = rows(claims)
+    csv_path = folder / f"{stem}.csv"
+    with csv_path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(table)
+    total = sum(c.amount_wh for c in claims) / 1000
+    e = html.escape
+    head = "".join(f"<th>{e(col.replace('_', ' '))}</th>" for col in COLUMNS)
+    body = "".join("<tr>" + "".join(f"<td>{e(r[col])}</td>" for col in COLUMNS) + "</tr>" for r in table)
+    html_path = folder / f"{stem}.html"
+    html_path.write_text(f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Guarantees of origin - {e(beneficiary)}</title>
+<style>
+ body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
+ table {{ border-collapse: collapse; font-size: 0.85rem; }}
+ th, td {{ border: 1px solid #ccc; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }}
+ th {{ background: #eef5ea; }} td {{ font-variant-numeric: tabular-nums; word-break: break-all; }}
+ .total {{ font-size: 1.2rem; margin: 1rem 0; }}
+</style></head><body>
+<h1>Disclosure statement: guarantees of origin</h1>
+<p>Beneficiary: <strong>{e(beneficiary)}</strong></p>
+<p class="total">{total:,.3f} kWh of renewable electricity cancelled in {len(claims)} claim(s).</p>
+<p>Each claim is the <code>Claimed</code> event of the GuaranteeOfOrigin contract <code>{e(contract)}</code>
+on chain {chain_id}, in the transaction shown (EN 16325 cancellation).</p>
+<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
+<p>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by gridshare.</p>
+</body></html>
+""")
+    return csv_path, html_path

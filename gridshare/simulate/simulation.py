@@ -1,0 +1,870 @@
+"""`gridshare simulate`: a whole community, end to end on a chain, checked against the pure engines.
+
+:func:`simulate` takes a :class:`~gridshare.simulate.scenario.Scenario` and a chain and runs, for every
+participant of :func:`~gridshare.simulate.community.build_profiles` (the shared plant, the
+households, their rooftops):
+
+1. **setup**: deploys the community (the scenario's allocation key, market design and prices);
+   gives every participant an account (a deterministic key unlocked on the devnet: ``add_account``
+   on the embedded chain, impersonation on anvil) and every meter its own signing key; registers
+   participants and meters (capacity 9,000 W for a household, or its rooftop's peak if larger;
+   ``kWp * 1000`` for the plant); makes every meter a member of the self-consumption operation.
+2. **day after day** (simulated time: the chain's clock is moved to the end of each day): every
+   meter signs its readings of the day (EIP-712, its own key); ``SelfConsumption`` verifies them
+   and shares each interval in the same transactions (:func:`gridshare.chain.operation.allocate`); the
+   day's quantities are read back from the chain's events (``ReadingsVerified``,
+   ``SettledLocally``) and **checked** against the pure allocation engine
+   (:mod:`gridshare.domain.allocation`) on the same readings, and ``SelfConsumption.quantities`` too for
+   one interval a day.
+3. **market** (if ``market.enabled``), after each day's sharing: what sharing left is traded peer
+   to peer: every producer's remaining tokens (``export - given locally``) as energy-backed asks,
+   every household's remaining need (``import - received locally``) as bids, from the seeded
+   zero-intelligence agents (:func:`gridshare.simulate.agents.orders_for_interval`). Every order is one
+   transaction, so only a sample of intervals is traded: ``market_intervals`` per day (default 4),
+   evenly spread among the intervals where both a surplus and a need are left (0: all of them).
+   The gate closes ``days + 2`` days after each interval (so trading after verification works);
+   at the end the clock moves past every gate, intervals are closed (auction cleared, orders left
+   open expired), everyone claims its money and tokens, and buyers **redeem** the crypto-kWh they
+   bought against their verified import (``EnergyToken.redeemBatch``). Trades are **checked**
+   against the pure matching engine (:mod:`gridshare.domain.matching`): a
+   :class:`~gridshare.domain.matching.ContinuousBook` fed the same orders in the same order, or
+   :func:`~gridshare.domain.matching.clear_uniform`.
+4. **guarantees of origin**: every producer (plant and rooftops) is certified for the whole UTC
+   days its readings cover (the plant's meter adds its closing reading at the next UTC midnight
+   when the period does not end on one, so that its last day can be certified); the issuing body
+   approves them; the plant's owner then claims its certificates for the households, pro rata of
+   the local energy each received.
+5. **reports** in ``out_dir`` (:mod:`gridshare.reports.simulation`): CSV files, PNG plots and a
+   one-page ``report.html``.
+
+**Events.** Every transaction's receipt goes to an :class:`~gridshare.chain.events.EventLog`, and the
+checks and reports read the chain's events from there: the embedded chain answers
+``eth_getLogs`` by rebuilding every receipt of the range in Python (a week of sharing: minutes).
+
+**Time.** A chain's clock only moves forward: when the chain is already past the scenario's
+period (a past June on a chain started today), the period is shifted on-chain by a whole number
+of weeks (same weekdays, same UTC time of day); reports always show the scenario's dates, and
+``offset_seconds`` says the shift.
+
+**Resuming.** ``out_dir/simulation-state.json`` keeps the deployment, the community salt (meter
+and account keys derive from it) and the time shift. Run it again on the same chain (anvil keeps
+its state between commands) after a crash, with the same scenario, seed and market intervals
+(anything else starts over with a new deployment), and the simulation continues from what the chain
+holds (its past events are read once): registered meters are not registered again, intervals
+already shared are neither signed nor sent again (the operation's ``lastAllocated``; after a crash
+in the middle of a day, the meters sign the rest of it from their ``nextIntervalStart``), orders
+already placed are not placed again (the agents draw the same orders: the first ones found on
+the chain are skipped), market claims and redemptions pay what is left, certificates already
+requested are not requested again, and claims for a household already made are not made again.
+The reports are then those of an uninterrupted run, except ``gas.csv`` and ``timings.csv``,
+which count what this run did.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections import Counter, defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator, Mapping
+from zoneinfo import ZoneInfo
+
+from eth_account import Account
+from eth_utils import keccak
+from web3.logs import DISCARD
+from web3.middleware import SignAndSendRawMiddlewareBuilder
+
+from gridshare.chain import market as chain_market
+from gridshare.simulate.agents import orders_for_interval
+from gridshare.domain.allocation import Allocation, AllocationKey, DynamicDefaultKey, split_pro_rata
+from gridshare.simulate.community import CommunityProfiles, Participant, build_profiles
+from gridshare.chain.deployment import Community, ContractReverted, deploy, from_manifest
+from gridshare.errors import GridshareError
+from gridshare.chain.events import EventLog
+from gridshare.protocol.guarantees import DAY, Declaration, Status, beneficiary_id
+from gridshare.domain.matching import ContinuousBook, Fill, MarketRules, Order, clear_uniform
+from gridshare.domain.matching import Side as EngineSide
+from gridshare.protocol.meters import MeterKind, meter_id, new_community_salt
+from gridshare.chain.network import Chain
+from gridshare.chain.operation import MAX_MEMBERS, allocate, join
+from gridshare.chain.events import verified_intervals
+from gridshare.protocol.gas import run_intervals_for
+from gridshare.protocol.readings import MeterReadings, series_to_readings, to_runs
+from gridshare.protocol.units import ZERO_ADDRESS
+from gridshare.simulate.scenario import Scenario
+from gridshare.protocol.settlement import decode_entries
+from gridshare.reports.simulation import interval_rows, local_time, participant_rows, write_reports
+
+__all__ = ["SimulationResult", "simulate", "DEFAULT_MARKET_INTERVALS", "STATE_FILE"]
+
+STATE_FILE = "simulation-state.json"
+DEFAULT_MARKET_INTERVALS = 4  # traded intervals per day
+WEEK = 7 * DAY
+HOUSEHOLD_CAPACITY_W = 9_000  # a 9 kVA connection
+FUNDS_WEI = 100 * 10**18
+RPC_FUNDS_WEI = 10**18  # what the sender gives each participant on a node reached by URL
+TEST_EUROS = 1_000 * 10**6  # each household's test euros for bids (the faucet gives up to 10,000)
+ORDER_GAS = 5_000_000  # cap of an order's transaction (a taker filling ~50 orders uses ~1.5M)
+SOLAR = b"solar-pv".ljust(32, b"\0")
+GRID = b"grid-connection".ljust(32, b"\0")
+MAX_UINT = 2**256 - 1
+COUNTRY = "FR"
+
+
+# --------------------------------------------------------------------------------------------------
+# participants and results
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SimParticipant:
+    """A participant of the scenario as it exists on-chain: its account, its meter and the meter's key."""
+
+    name: str
+    role: str
+    energy_poor: bool
+    account: str
+    meter_id: bytes
+    meter_key: object  # LocalAccount
+    capacity_w: int
+    profile: Participant
+
+    @property
+    def hex(self) -> str:
+        return "0x" + self.meter_id.hex()
+
+
+@dataclass
+class SimulationResult:
+    scenario: Scenario
+    out_dir: Path
+    offset_seconds: int  # on-chain time = scenario time + offset
+    intervals: int
+    participants: list[dict]  # the rows of participants.csv
+    rows: list[dict]  # the rows of intervals.csv
+    trades: list[dict]  # the rows of trades.csv
+    gas: list[dict]  # the rows of gas.csv
+    timings: dict[str, float]
+    certificates: list[dict]
+    checks: dict[str, int]  # what was compared with the engines (count of comparisons)
+    mismatches: list[str]  # where the chain and the engines differ (the run raises if any)
+    orders: list[dict] = field(default_factory=list)  # the rows of orders.csv
+    files: dict[str, Path] = field(default_factory=dict)
+    resumed: dict[str, int] = field(default_factory=dict)  # what a rerun found done
+
+
+class _NoProgress:
+    """Stands in for a rich Progress when none is given."""
+
+    def add_task(self, *args, **kwargs) -> int:
+        return 0
+
+    def advance(self, *args, **kwargs) -> None:
+        pass
+
+
+class _Meter:
+    """Wall time per phase, and gas and transactions per on-chain operation (from the blocks mined)."""
+
+    def __init__(self, chain: Chain):
+        self.w3 = chain.w3
+        self.times: dict[str, float] = defaultdict(float)
+        self.gas: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # operation -> [transactions, gas]
+
+    @contextmanager
+    def phase(self, timing: str, operation: str | None = None) -> Iterator[None]:
+        first = self.w3.eth.block_number + 1 if operation else 0
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.times[timing] += time.perf_counter() - t0
+            if operation:
+                for n in range(first, self.w3.eth.block_number + 1):
+                    block = self.w3.eth.get_block(n)
+                    self.gas[operation][0] += len(block["transactions"])
+                    self.gas[operation][1] += block["gasUsed"]
+
+
+# --------------------------------------------------------------------------------------------------
+# the chain: clock, accounts, resumable deployment
+# --------------------------------------------------------------------------------------------------
+
+
+def _now(chain: Chain) -> int:
+    block = "pending" if chain.network == "embedded" else "latest"
+    return chain.w3.eth.get_block(block)["timestamp"]
+
+
+def _travel(chain: Chain, timestamp: int) -> None:
+    """The chain's next blocks are at ``timestamp`` or later (never backwards)."""
+    if _now(chain) < timestamp:
+        chain.travel(timestamp)
+
+
+def _check_clock(chain: Chain) -> None:
+    """A simulation moves the chain's clock: on a node reached by URL, make sure it can."""
+    if chain.network != "rpc":
+        return
+    response = chain.w3.provider.make_request("evm_setNextBlockTimestamp", [_now(chain) + 1])
+    if "error" in response:
+        raise GridshareError(f"simulate moves the chain's clock day by day, and this node refused to "
+                             f"(evm_setNextBlockTimestamp: {response['error'].get('message', response['error'])}): "
+                             "run it on a development node (anvil, hardhat) or use --network anvil")
+
+
+def _unlock(chain: Chain, keys: list) -> None:
+    """Make these accounts send and give them ether: unlocked on a devnet (no signing middleware),
+    signed here on a node reached by URL (their keys derive from the community salt), funded by
+    the sender."""
+    w3 = chain.w3
+    if chain.network == "rpc":
+        w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(keys), name="participants", layer=0)
+        for key in keys:
+            if w3.eth.get_balance(key.address) < RPC_FUNDS_WEI // 2:
+                tx = w3.eth.send_transaction({"from": chain.sender, "to": key.address, "value": RPC_FUNDS_WEI})
+                w3.eth.wait_for_transaction_receipt(tx)
+    elif chain.network == "embedded":
+        tester = w3.provider.ethereum_tester
+        known = set(w3.eth.accounts)
+        for key in keys:
+            if key.address not in known:
+                tester.add_account("0x" + key.key.hex().removeprefix("0x"))
+            if w3.eth.get_balance(key.address) < FUNDS_WEI // 2:
+                tx = w3.eth.send_transaction({"from": chain.sender, "to": key.address, "value": FUNDS_WEI})
+                w3.eth.wait_for_transaction_receipt(tx)
+    else:
+        for key in keys:
+            w3.provider.make_request("anvil_impersonateAccount", [key.address])
+            w3.provider.make_request("anvil_setBalance", [key.address, hex(FUNDS_WEI)])
+
+
+def _run_digest(scenario: Scenario, seed: int, market_intervals: int) -> str:
+    """What a run depends on: resuming with anything else would place other orders."""
+    return hashlib.sha256(repr((scenario, seed, market_intervals)).encode()).hexdigest()[:16]
+
+
+def _resume(chain: Chain, state_path: Path, digest: str) -> tuple[Community, dict] | None:
+    """The community of an earlier run of the same scenario and settings on this chain, if it is
+    still there (otherwise the run starts over)."""
+    if not state_path.exists():
+        return None
+    try:
+        state = json.loads(state_path.read_text())
+    except (OSError, ValueError):
+        return None
+    if state.get("chainId") != chain.chain_id or state.get("run") != digest:
+        return None
+    registry = state["manifest"]["contracts"]["MeterRegistry"]["address"]
+    if not chain.w3.eth.get_code(registry):
+        return None  # a fresh chain (the embedded one, a reset devnet)
+    return from_manifest(chain, state["manifest"]), state
+
+
+def _offset(chain: Chain, first_start: int) -> int:
+    """Whole weeks to shift the period by so that it starts at least a day after the chain's clock
+    (participants and meters are registered before their first UTC day: certificates need it)."""
+    first_day = first_start // DAY * DAY
+    lag = _now(chain) + DAY - first_day
+    return 0 if lag <= 0 else -(-lag // WEEK) * WEEK
+
+
+# --------------------------------------------------------------------------------------------------
+# the allocation engine, as the operation runs it
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _HouseholdsOnly:
+    """A key of the scenario applied to the households only (the plant, a member that never
+    consumes, gets no coefficient and no priority group)."""
+
+    inner: AllocationKey
+    households: frozenset[str]
+
+    def allocate(self, production: Mapping[str, int], consumption: Mapping[str, int]) -> Allocation:
+        own = {n: wh for n, wh in consumption.items() if n in self.households}
+        result = self.inner.allocate(production, own)
+        return Allocation(result.production, dict(consumption), result.flows)
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """One interval shared by the engine: Wh per member (meter id in hex)."""
+
+    production: dict[str, int]
+    consumption: dict[str, int]
+    shares: dict[str, int]
+    gives: dict[str, int]
+
+    def received(self, member: str) -> int:
+        return self.shares.get(member, 0)
+
+    def given(self, member: str) -> int:
+        return self.gives[member]
+
+    def producer_surplus(self, member: str) -> int:
+        return self.production[member] - self.gives[member]
+
+    def complement(self, member: str) -> int:
+        return self.consumption[member] - self.received(member)
+
+    def quantities(self, member: str) -> tuple[int, int, int, int]:
+        """PROD, AUTOPROD, CONS, AUTOCONS."""
+        return self.production[member], self.given(member), self.consumption[member], self.received(member)
+
+
+def _engine_key(scenario: Scenario, people: list[SimParticipant]) -> AllocationKey:
+    """The key the operation applies, naming members by meter id in hex (as operation.allocate does)."""
+    if scenario.allocation.deployment_key == "dynamic-default":
+        return DynamicDefaultKey()  # the contract's formula, producers giving pro rata
+    households = [p.hex for p in people if p.role != "producer"]
+    poor = [p.hex for p in people if p.energy_poor]
+    return _HouseholdsOnly(scenario.allocation.build(households, poor), frozenset(households))
+
+
+def _share_with_engine(key: AllocationKey, people: list[SimParticipant], i: int) -> _Shared:
+    production = {p.hex: p.profile.export_wh[i] for p in people}
+    consumption = {p.hex: p.profile.import_wh[i] for p in people}
+    received = key.allocate(production, consumption).shares
+    # producers give the total pro rata of their export, in member order (as the contract)
+    given = split_pro_rata(sum(received.values()), list(production.values()))
+    return _Shared(production, consumption, received, dict(zip(production, given)))
+
+
+# --------------------------------------------------------------------------------------------------
+# the simulation
+# --------------------------------------------------------------------------------------------------
+
+
+def _days(profiles: CommunityProfiles) -> list[list[int]]:
+    """Interval indexes per local day of the scenario."""
+    zone = ZoneInfo(profiles.scenario.location.timezone)
+    days: dict[object, list[int]] = {}
+    for i, s in enumerate(profiles.starts):
+        days.setdefault(datetime.fromtimestamp(s, zone).date(), []).append(i)
+    return list(days.values())
+
+
+def _sample(candidates: list[int], count: int) -> list[int]:
+    if count <= 0 or len(candidates) <= count:
+        return candidates
+    return [candidates[(2 * k + 1) * len(candidates) // (2 * count)] for k in range(count)]
+
+
+@dataclass
+class _Run:
+    """What the steps of one simulation share."""
+
+    scenario: Scenario
+    chain: Chain
+    community: Community
+    events: EventLog
+    people: list[SimParticipant]
+    starts: list[int]  # the scenario's interval starts (scenario time)
+    seconds: int
+    offset: int  # on-chain time = scenario time + offset
+    progress: object
+    meter: _Meter
+    resumed: Counter = field(default_factory=Counter)
+    checks: Counter = field(default_factory=Counter)
+    mismatches: list[str] = field(default_factory=list)
+
+    def interval_id(self, i: int) -> int:
+        return (self.starts[i] + self.offset) // self.seconds
+
+    def local(self, i: int) -> str:
+        return local_time(self.starts[i], self.scenario.location.timezone)
+
+    @property
+    def index(self) -> dict[int, int]:
+        """On-chain interval id -> index of the scenario's interval."""
+        return {self.interval_id(i): i for i in range(len(self.starts))}
+
+
+def simulate(
+    scenario: Scenario,
+    chain: Chain,
+    out_dir: str | Path,
+    progress=None,
+    *,
+    seed: int | None = None,
+    market_intervals: int = DEFAULT_MARKET_INTERVALS,
+    plots: bool = True,
+) -> SimulationResult:
+    """Run ``scenario`` on ``chain`` end to end and write its reports to ``out_dir`` (see the
+    module docstring). ``progress``: a rich ``Progress`` to show the steps in (None: silent).
+    ``seed``: the market agents' seed (default: the scenario's). ``market_intervals``: intervals
+    traded per day (0: every interval where a trade is possible). Raises
+    :class:`~gridshare.errors.GridshareError` if the chain and the engines disagree anywhere (the
+    reports are written first)."""
+    meters = scenario.households.count + (scenario.plant is not None)
+    if meters > MAX_MEMBERS:
+        raise GridshareError(f"households.count: {scenario.households.count} households"
+                             f"{' and the plant' if scenario.plant else ''} are {meters} meters; a self-consumption "
+                             f"operation takes at most {MAX_MEMBERS}: simulate at most "
+                             f"{MAX_MEMBERS - (scenario.plant is not None)} households")
+    progress = progress or _NoProgress()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    meter = _Meter(chain)
+    seed = scenario.seed if seed is None else seed
+    prices = scenario.prices
+    rules = MarketRules(prices.feed_in, prices.retail, prices.grid_fee)
+
+    with meter.phase("profiles"):
+        profiles = build_profiles(scenario)
+    starts, seconds = list(profiles.starts), profiles.interval_seconds
+    gate_delay = min(365 * DAY, (scenario.period.days + 2) * DAY)
+
+    # ---------------------------------------------------------------- deployment (or resume)
+    _check_clock(chain)
+    state_path = out / STATE_FILE
+    digest = _run_digest(scenario, seed, market_intervals)
+    found = _resume(chain, state_path, digest)
+    with meter.phase("setup: deploy", "deploy"):
+        if found is not None:
+            community, state = found
+        else:
+            community = deploy(chain, interval_seconds=seconds, allocation_key=scenario.allocation.deployment_key,
+                               market_design=scenario.market.design, retail_price=prices.retail,
+                               feed_in_price=prices.feed_in, grid_fee=prices.grid_fee,
+                               gate_closure_delay=gate_delay, settlement_window=gate_delay, write=False,
+                               test_euro=True)
+            state = {"chainId": chain.chain_id, "run": digest,
+                     "salt": "0x" + new_community_salt().hex(), "offset": _offset(chain, starts[0]),
+                     "manifest": community.manifest}
+            state_path.write_text(json.dumps(state) + "\n")
+    salt = bytes.fromhex(state["salt"][2:])
+    events = EventLog(chain.w3, [community.registry, community.token, community.guarantees, community.operation,
+                                 community.market])
+    if found is not None:  # what the earlier run did: its events, once (anvil: fast)
+        events.fetch(min(c["blockNumber"] for c in community.manifest["contracts"].values()))
+    community.on_receipt = events.record
+
+    def key(kind: str, name: str):
+        return Account.from_key(keccak(salt + f"{kind}:{name}".encode()))
+
+    people = [SimParticipant(p.name, p.role, p.energy_poor, key("account", p.name).address,
+                             meter_id(salt, f"sim-{p.name}"), key("meter", p.name),
+                             p.pv_w if p.role == "producer" else max(HOUSEHOLD_CAPACITY_W, p.pv_w), p)
+              for p in profiles.participants]
+    run = _Run(scenario, chain, community, events, people, starts, seconds, int(state["offset"]), progress, meter)
+    if found is not None:
+        run.resumed["deployment"] = 1
+
+    _register(run, [key("account", p.name) for p in people])
+    with meter.phase("allocation engine"):
+        engine_key = _engine_key(scenario, people)
+        engine = [_share_with_engine(engine_key, people, i) for i in range(len(starts))]
+
+    # ---------------------------------------------------------------- day by day
+    chain_rows: dict[tuple[str, int], tuple[int, int, int, int]] = {}  # (name, i) -> PROD, AUTOPROD, CONS, AUTOCONS
+    sign_task = progress.add_task("meters signing readings", total=len(starts) * len(people))
+    share_task = progress.add_task("verifying and sharing", total=len(starts))
+    days = _days(profiles)
+    plan, order_count = _market_plan(people, days, engine, market_intervals) if scenario.market.enabled else ([], 0)
+    market_task = progress.add_task("market orders", total=order_count)
+    placed_before = Counter(e.args.intervalId for e in events.events(community.market, "OrderPlaced"))
+    registers = {p.name: (1_000_000, 1_000_000) for p in people}  # the meters' registers, Wh
+    for d, day in enumerate(days):
+        _share_day(run, day, registers, engine_key, sign_task, share_task)
+        with meter.phase("reading back and checking"):
+            chain_rows.update(_check_day(run, day, engine, placed_before))
+        if plan:
+            with meter.phase("market: orders", "market: orders"):
+                _trade_day(run, plan[d], engine, rules, random.Random(f"{seed}:{day[0]}"), placed_before, market_task)
+    traded = [i for sampled in plan for i in sampled]  # indexes of the intervals traded
+
+    # ---------------------------------------------------------------- close the market, claims
+    trades: list[dict] = []
+    orders: dict[int, tuple[str, EngineSide, int, int, int]] = {}
+    if traded:
+        _close_market(run, [run.interval_id(i) for i in traded], gate_delay)
+        with meter.phase("market: checking"):
+            orders = _orders(run)
+            trades = _check_trades(run, orders, rules)
+            run.checks["market intervals"] += len(traded)
+
+    # ---------------------------------------------------------------- guarantees of origin
+    with meter.phase("guarantees of origin", "guarantees: closing reading, request and approve"):
+        certificates = _certify(run)
+    with meter.phase("guarantees of origin", "guarantees: claims for households"):
+        claimed = _claim_for_households(run, certificates, chain_rows)
+
+    # ---------------------------------------------------------------- reports
+    tz = scenario.location.timezone
+    n = len(starts)
+    result = SimulationResult(scenario, out, run.offset, n, [], [], trades, [], {}, certificates,
+                              dict(run.checks), run.mismatches, resumed={k: v for k, v in run.resumed.items() if v})
+    with meter.phase("reports: CSV and HTML"):
+        result.rows = interval_rows(people, starts, chain_rows, tz)
+        result.participants = participant_rows(people, chain_rows, trades, certificates, claimed, prices, n)
+        result.orders = [{"order_id": oid, "interval_start": run.local(i), "interval_id": run.interval_id(i),
+                          "owner": owner, "side": side.value, "price_eur_per_kwh": price / 1e6, "quantity_wh": qty}
+                         for oid, (owner, side, price, qty, i) in sorted(orders.items())]
+        result.gas = [{"operation": op, "transactions": t, "total_gas": g, "gas_per_interval": round(g / n)}
+                      for op, (t, g) in meter.gas.items()]
+    task = progress.add_task("writing reports", total=1)
+    result.files = write_reports(result, meter.times, plots)
+    progress.advance(task)
+    if run.mismatches:
+        raise GridshareError(f"the chain and the engines disagree in {len(run.mismatches)} places (first: "
+                             f"{run.mismatches[0]}); see {result.files['html']}")
+    return result
+
+
+def _register(run: _Run, account_keys: list) -> None:
+    """Participants, meters and members of the operation; the market's test euros and approvals.
+    What a rerun finds done is not done again."""
+    community, people, meter = run.community, run.people, run.meter
+    registry, token = community.registry, community.token
+    task = run.progress.add_task("registering participants", total=len(people))
+    with meter.phase("setup: accounts and registration", "register participants and meters"):
+        _unlock(run.chain, account_keys)
+        for p in people:
+            if not registry.functions.isParticipant(p.account).call():
+                community.transact(registry.functions.registerParticipant(p.account))
+            if community.simulate(registry.functions.meterOwner(p.meter_id)) is None:  # known meter
+                run.resumed["meters already registered"] += 1
+            else:
+                kind = MeterKind.parse(p.role)
+                community.transact(registry.functions.registerMeter(
+                    p.meter_id, p.meter_key.address, p.account, int(kind), p.capacity_w,
+                    SOLAR if kind == MeterKind.PRODUCER else GRID, int(run.starts[0] + run.offset - DAY)))
+            run.progress.advance(task)
+        join(community, [p.meter_id for p in people], run.interval_id(0))
+    if not run.scenario.market.enabled:
+        return
+    with meter.phase("setup: accounts and registration", "market setup (test euros, approvals)"):
+        market = community.market.address
+        for p in people:
+            if p.role != "producer" and community.payment.functions.allowance(p.account, market).call() == 0:
+                community.transact(community.payment.functions.faucet(TEST_EUROS), p.account)
+                community.transact(community.payment.functions.approve(market, MAX_UINT), p.account)
+            if p.role != "consumer" and not token.functions.isApprovedForAll(p.account, market).call():
+                community.transact(token.functions.setApprovalForAll(market, True), p.account)
+
+
+def _share_day(run: _Run, day: list[int], registers: dict, engine_key, sign_task, share_task) -> None:
+    """Every meter signs the day's readings in runs on the operation's cadence (so that a batch of
+    every member's run fits a transaction); the operation verifies and shares them."""
+    community, people, meter = run.community, run.people, run.meter
+    day_starts = [run.starts[i] + run.offset for i in day]
+    day_end = day_starts[-1] + run.seconds
+    with meter.phase("signing"):
+        last = community.operation.functions.lastAllocated().call()
+        done = last >= run.interval_id(day[-1])
+        signed = []
+        if not done:
+            cadence = run_intervals_for([MeterKind.parse(p.role) for p in people], run.seconds)
+            registry = community.registry.functions
+        for p in people:
+            imports = [p.profile.import_wh[i] for i in day]
+            exports = [p.profile.export_wh[i] for i in day]
+            imp0, exp0 = registers[p.name]
+            registers[p.name] = (imp0 + sum(imports), exp0 + sum(exports))
+            if not done:
+                # from where the meter's verified readings end: its registration on the first day;
+                # after a crash in the middle of a day, the end of the last batch shared (members'
+                # runs are verified and shared together): the day's readings before it are done
+                previous_end = registry.meterState(p.meter_id).call()[0]
+                readings = [r for r in series_to_readings(p.meter_id, day_starts, imports, exports,
+                                                          import_register_wh=imp0, export_register_wh=exp0)
+                            if r.interval_start >= previous_end]
+                signed += [r.sign(p.meter_key, run.chain.chain_id, community.registry.address)
+                           for r in to_runs(readings, run.seconds, previous_end=previous_end, run_intervals=cadence)]
+        run.progress.advance(sign_task, len(day) * len(people))
+    with meter.phase("verify and share (relaying)", "verify and share (submitAndAllocate)"):
+        _travel(run.chain, day_end + 1)
+        if done:
+            run.resumed["days already shared"] += 1
+            run.progress.advance(share_task, len(day))
+            return
+        shared = sum(1 for i in day if run.interval_id(i) <= last)  # by a crashed run, mid-day
+        if shared:
+            run.resumed["intervals already shared"] += shared
+            run.progress.advance(share_task, shared)
+        supplied = run.scenario.allocation.deployment_key == "supplied"
+        report = allocate(community, signed, key=engine_key if supplied else None, check_first=False,
+                          on_progress=lambda k: run.progress.advance(share_task, k))
+        if report.incomplete is not None:
+            raise GridshareError(f"the operation stopped at interval {report.incomplete[0]}: member "
+                                 f"0x{report.incomplete[1].hex()} has no run reaching it ({report.why})")
+
+
+def _check_day(run: _Run, day: list[int], engine: list[_Shared], placed_before: Counter) -> dict:
+    """The day's quantities as the chain's events say (``ReadingsVerified``: PROD and CONS of a
+    meter; ``SettledLocally``: what each account gave and received), compared with the engine
+    for every participant and interval; ``SelfConsumption.quantities`` for one interval."""
+    community, people = run.community, run.people
+    ids = {run.interval_id(i): i for i in day}
+    by_meter = {p.meter_id: p for p in people}
+    by_account = {p.account: p for p in people}
+    got: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for v in verified_intervals(run.events.events(community.registry, "ReadingsVerified"), run.seconds):
+        i = ids.get(v.interval_start // run.seconds)
+        if i is not None and bytes(v.meter_id) in by_meter:
+            cell = got[(by_meter[bytes(v.meter_id)].name, i)]
+            cell[0] += v.export_wh
+            cell[2] += v.import_wh
+    for e in run.events.events(community.token, "SettledLocally"):
+        i = ids.get(e.args.intervalId)
+        if i is not None:
+            for entry in decode_entries(e.args.entries):
+                if entry.account not in by_account:
+                    continue
+                cell = got[(by_account[entry.account].name, i)]
+                cell[1] += entry.given_wh
+                cell[3] += entry.received_wh
+    rows = {}
+    for i in day:
+        for p in people:
+            expect, actual = engine[i].quantities(p.hex), tuple(got.get((p.name, i), (0, 0, 0, 0)))
+            rows[(p.name, i)] = actual
+            run.checks["interval quantities"] += 1
+            if actual != expect:
+                run.mismatches.append(f"{p.name} {run.local(i)}: chain {actual}, engine {expect}")
+    # the contract's own view of one interval (its token balances: before any order escrows them)
+    mid = day[len(day) // 2]
+    if not placed_before.get(run.interval_id(mid)):
+        a = engine[mid]
+        for p in people:
+            q = tuple(community.operation.functions.quantities(p.account, run.interval_id(mid)).call())
+            expect = (a.production[p.hex], a.given(p.hex), a.producer_surplus(p.hex), a.consumption[p.hex],
+                      a.received(p.hex), a.complement(p.hex))
+            run.checks["SelfConsumption.quantities"] += 1
+            if q != expect:
+                run.mismatches.append(f"{p.name} {run.local(mid)}: quantities() {q}, engine {expect}")
+    return rows
+
+
+def _offers(people: list[SimParticipant], a: _Shared) -> tuple[dict[str, int], dict[str, int]]:
+    """What sharing left in an interval: producers' surpluses and households' needs (Wh, by name)."""
+    return ({p.name: a.producer_surplus(p.hex) for p in people if p.role != "consumer"},
+            {p.name: a.complement(p.hex) for p in people if p.role != "producer"})
+
+
+def _market_plan(people: list[SimParticipant], days: list[list[int]], engine: list[_Shared],
+                 market_intervals: int) -> tuple[list[list[int]], int]:
+    """The intervals traded each day (a sample of those where sharing left both a surplus and a
+    need) and how many orders that makes (one per positive surplus or need)."""
+    plan, orders = [], 0
+    for day in days:
+        tradable = []
+        for i in day:
+            surpluses, needs = _offers(people, engine[i])
+            if sum(surpluses.values()) > 0 and sum(needs.values()) > 0:
+                tradable.append(i)
+        plan.append(_sample(tradable, market_intervals))
+        for i in plan[-1]:
+            surpluses, needs = _offers(people, engine[i])
+            orders += sum(1 for wh in (*surpluses.values(), *needs.values()) if wh > 0)
+    return plan, orders
+
+
+def _trade_day(run: _Run, sampled: list[int], engine: list[_Shared], rules: MarketRules, rng: random.Random,
+               placed_before: Counter, task) -> None:
+    """The agents' orders for the day's ``sampled`` intervals, one transaction each. Orders a
+    crashed run already placed are skipped, not placed twice."""
+    people, market = run.people, run.community.market
+    by_name = {p.name: p for p in people}
+    for i in sampled:
+        iid = run.interval_id(i)
+        intents = orders_for_interval(rng, *_offers(people, engine[i]), rules)  # drawn even when resuming: same rng
+        skip = placed_before.get(iid, 0)
+        if skip:
+            run.resumed["orders already placed"] += skip
+            run.progress.advance(task, skip)
+        book: dict[EngineSide, list[Order]] = {EngineSide.BID: [], EngineSide.ASK: []}  # resting, for hints
+        for intent in intents[skip:]:
+            side = chain_market.Side.BID if intent.side is EngineSide.BID else chain_market.Side.ASK
+            after = chain_market.hint(book[intent.side], side, intent.price)  # type: ignore[arg-type]
+            if side == chain_market.Side.BID:
+                call = market.functions.placeBid(iid, intent.price, intent.quantity, after)
+            else:
+                call = market.functions.placeAsk(iid, intent.price, intent.quantity,
+                                                 int(chain_market.Backing.ENERGY), after)
+            receipt = run.community.transact(call, by_name[intent.owner].account, ORDER_GAS)
+            [placed] = market.events.OrderPlaced().process_receipt(receipt, errors=DISCARD)
+            # a stale hint (an order filled since) only costs gas: the book is not pruned
+            book[intent.side].append(Order(placed.args.orderId, intent.owner, intent.side, intent.price,
+                                           intent.quantity))
+            book[intent.side].sort(key=lambda o: (-o.price, o.id) if o.side is EngineSide.BID else (o.price, o.id))
+            run.progress.advance(task)
+
+
+def _close_market(run: _Run, interval_ids: list[int], gate_delay: int) -> None:
+    """Past every gate: close the traded intervals; everyone claims its money and tokens; buyers
+    redeem what they bought against their verified import. Each step pays only what is left."""
+    community, meter = run.community, run.meter
+    m, token = community.market.functions, community.token.functions
+    with meter.phase("market: closing and claims", "market: close intervals"):
+        _travel(run.chain, run.starts[-1] + run.seconds + run.offset + gate_delay + 1)
+        task = run.progress.add_task("closing market intervals", total=len(interval_ids))
+        for iid in interval_ids:
+            chain_market.close_interval(community, iid, run.chain.sender, sellers=[])
+            run.progress.advance(task)
+    with meter.phase("market: closing and claims", "market: claims and redemptions"):
+        placed: dict[str, set[int]] = defaultdict(set)  # account -> intervals it placed orders in
+        owners = {}
+        for e in run.events.events(community.market, "OrderPlaced"):
+            placed[e.args.owner].add(e.args.intervalId)
+            owners[e.args.orderId] = e.args.owner
+        bought: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))  # buyer -> interval -> Wh
+        for e in run.events.events(community.market, "Traded"):
+            bought[owners[e.args.bidId]][e.args.intervalId] += e.args.quantityWh
+        redeemed = {e.args["from"] for name in ("TransferSingle", "TransferBatch")  # (one id: a single)
+                    for e in run.events.events(community.token, name)
+                    if e.args.to == ZERO_ADDRESS and e.args.operator == e.args["from"]}
+        task = run.progress.add_task("claims and redemptions", total=len(run.people))
+        for p in run.people:
+            if p.role == "producer" and m.claimable(p.account).call():  # households keep refunds for bids
+                community.transact(m.withdraw(), p.account)
+            if placed[p.account]:  # tokens bought as a maker, or an ask's unsold tokens
+                claim = m.claimEnergy(sorted(placed[p.account]))
+                refusal = community.simulate(claim, p.account)
+                if refusal is None:
+                    community.transact(claim, p.account, simulated=True)
+                elif refusal.name != "EnergyMarketNothingToClaim":
+                    raise ContractReverted(refusal)
+            # what it bought, consumed against its verified import (at most its need: its bids')
+            mine = {iid: wh for iid, wh in sorted(bought[p.account].items())}
+            if mine and p.account not in redeemed:
+                community.transact(token.redeemBatch(p.account, list(mine), list(mine.values())), p.account)
+            run.progress.advance(task)
+
+
+def _orders(run: _Run) -> dict[int, tuple[str, EngineSide, int, int, int]]:
+    """Every order of the market: id -> owner, side, price, quantity, scenario interval index."""
+    index, by_account = run.index, {p.account: p for p in run.people}
+    out = {}
+    for e in run.events.events(run.community.market, "OrderPlaced"):
+        a = e.args
+        owner = by_account.get(a.owner)
+        if owner is not None and a.intervalId in index:
+            side = EngineSide.BID if a.side == 0 else EngineSide.ASK
+            out[a.orderId] = (owner.name, side, a.price, a.quantityWh, index[a.intervalId])
+    return out
+
+
+def _check_trades(run: _Run, orders: dict, rules: MarketRules) -> list[dict]:
+    """The chain's trades, as rows; where they differ from the matching engine fed the same orders
+    goes to ``run.mismatches``."""
+    by_interval: dict[int, list] = defaultdict(list)
+    for e in run.events.events(run.community.market, "Traded"):
+        by_interval[e.args.intervalId].append((e.args.bidId, e.args.askId, e.args.quantityWh, e.args.price))
+    per_interval: dict[int, list[Order]] = defaultdict(list)
+    for oid in sorted(orders):
+        owner, side, price, qty, i = orders[oid]
+        per_interval[i].append(Order(oid, owner, side, price, qty))
+    rows = []
+    for i, placed in sorted(per_interval.items()):
+        iid = run.interval_id(i)
+        if run.scenario.market.design == "continuous":
+            book = ContinuousBook(rules.feed_in, rules.retail, rules.grid_fee)
+            fills = [f for o in placed for f in book.place(o)]
+        else:
+            fills = clear_uniform([o for o in placed if o.side is EngineSide.BID],
+                                  [o for o in placed if o.side is EngineSide.ASK], rules.grid_fee).fills
+        expect = sorted((f.bid_id, f.ask_id, f.quantity_wh, f.price) for f in fills)
+        actual = sorted(by_interval.get(iid, []))
+        if expect != actual:
+            run.mismatches.append(f"market {run.local(i)}: chain trades {actual}, engine {expect}")
+        for bid, ask, qty, price in actual:
+            f = Fill(bid, ask, orders[bid][0], orders[ask][0], qty, price, rules.grid_fee)
+            rows.append({"interval_start": run.local(i), "interval_id": iid, "bid_id": bid, "ask_id": ask,
+                         "buyer": f.buyer, "seller": f.seller, "quantity_wh": qty,
+                         "price_eur_per_kwh": price / 1e6, "paid_eur": f.payment / 1e6,
+                         "grid_fee_eur": f.fee / 1e6, "seller_received_eur": f.proceeds / 1e6})
+    return rows
+
+
+def _certify(run: _Run) -> list[dict]:
+    """Certificates of every producer for the whole UTC days its readings cover, requested and
+    approved (days already requested are not requested again)."""
+    community, people = run.community, run.people
+    g, registry = community.guarantees.functions, community.registry
+    start, end = run.starts[0] + run.offset, run.starts[-1] + run.seconds + run.offset
+    from_day = start // DAY
+    decl = Declaration(country=COUNTRY).as_call_arg()
+    producers = [p for p in people if p.role != "consumer" and sum(p.profile.export_wh)]
+    to_day = end // DAY
+    if end % DAY:
+        # the period ends before a UTC midnight: every member's meter declares the rest of that day
+        # an outage (no data), shared through the operation, so that the last day is whole for all
+        closing = -(-end // DAY) * DAY
+        _travel(run.chain, closing + 1)
+        outages = []
+        for p in people:
+            state = registry.functions.meterState(p.meter_id).call()
+            if state[0] < closing:
+                outage = MeterReadings(p.meter_id, state[0], closing, (), (), state[1], state[2])
+                outages.append(outage.sign(p.meter_key, run.chain.chain_id, registry.address))
+        if outages:
+            allocate(community, outages, key=_engine_key(run.scenario, people)
+                     if run.scenario.allocation.deployment_key == "supplied" else None)
+        to_day = closing // DAY
+    task = run.progress.add_task("guarantees of origin", total=len(producers))
+    for p in producers:
+        if to_day > from_day:
+            request = g.requestCertification(p.meter_id, from_day, to_day, decl)
+            if g.isDayTaken(p.meter_id, from_day).call():
+                run.resumed["certificates already requested"] += 1
+            elif (refusal := community.simulate(request, p.account)) is None:
+                community.transact(request, p.account, simulated=True)
+            elif refusal.name != "GuaranteeOfOriginNothingToCertify":  # (a rooftop whose only whole
+                raise ContractReverted(refusal)                         # UTC day was a night)
+        run.progress.advance(task)
+    count = g.certificateCount().call()
+    views = [(cid, g.certificate(cid).call()) for cid in range(1, count + 1)]
+    pending = [cid for cid, c in views if Status(c[6]) == Status.PENDING]
+    if pending:
+        community.transact(g.approve(pending))
+    by_meter = {p.meter_id: p for p in people}
+    out = []
+    for cid in range(1, count + 1):
+        c = g.certificate(cid).call()
+        owner = by_meter.get(bytes(c[0]))
+        if owner is not None:
+            out.append({"id": cid, "producer": owner.name, "account": owner.account, "amount_wh": c[1],
+                        "from": c[2], "to": c[3], "status": Status(c[6]).name.lower(),
+                        "held_wh": g.balanceOf(owner.account, cid).call()})
+    return out
+
+
+def _claim_for_households(run: _Run, certificates: list[dict], chain_rows: dict) -> dict[str, int]:
+    """The plant's owner claims its certificates for the households, pro rata of the local energy
+    each received (AUTOCONS); a claim already made for a household is not made again. Returns Wh
+    claimed per beneficiary (from the chain's ``Claimed`` events, so a rerun reports the same)."""
+    community, people = run.community, run.people
+    g = community.guarantees
+    households = [p for p in people if p.role != "producer"]
+    autocons = {p.name: sum(chain_rows[(p.name, i)][3] for i in range(len(run.starts))) for p in households}
+    total = sum(autocons.values())
+    start, end = run.starts[0] + run.offset, run.starts[-1] + run.seconds + run.offset
+    done = {(e.args.certificateId, bytes(e.args.beneficiary)) for e in run.events.events(g, "Claimed")}
+    plant = [c for c in certificates if c["status"] == "issued"
+             and next(p for p in people if p.name == c["producer"]).role == "producer"]
+    task = run.progress.add_task("claiming certificates", total=len(plant) * len(households))
+    for cert in plant:
+        for h in households:
+            amount = cert["amount_wh"] * autocons[h.name] // total if total else 0
+            if (cert["id"], beneficiary_id(h.name)) in done:
+                run.resumed["certificate claims already made"] += 1
+            elif amount:
+                community.transact(g.functions.claim(cert["account"], cert["id"], amount, beneficiary_id(h.name),
+                                                     start, end, COUNTRY.encode()), cert["account"])
+            run.progress.advance(task)
+        cert["held_wh"] = g.functions.balanceOf(cert["account"], cert["id"]).call()
+    claimed: dict[str, int] = defaultdict(int)
+    names = {beneficiary_id(p.name): p.name for p in people}
+    for e in run.events.events(g, "Claimed"):
+        if (name := names.get(bytes(e.args.beneficiary))) is not None:
+            claimed[name] += e.args.amountWh
+    return dict(claimed)
