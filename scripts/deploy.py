@@ -1,4 +1,5 @@
-"""Deploy MeterRegistry, EnergyToken and GuaranteeOfOrigin with brownie: `brownie run scripts/deploy.py [--network ID]`.
+"""Deploy MeterRegistry, EnergyToken and GuaranteeOfOrigin (three contracts, linked) with brownie:
+`brownie run scripts/deploy.py [--network ID]`.
 
 On the default `development` network (anvil, started by brownie) the deployer is the first anvil
 dev account. gridshare's own deployments (manifests in deployments/) come from `gridshare deploy`.

@@ -10,6 +10,7 @@ import pytest
 from rich.console import Console
 
 from gridshare.protocol.meters import MeterKind
+from gridshare.chain.operation import allocate, join
 from gridshare.chain.quantities import quantities
 from gridshare.domain.quantities import Quantities
 from gridshare.reports.community import participants_table, period, summarize, write_report
@@ -75,34 +76,37 @@ def test_summary_lists_every_day_of_the_period_in_its_zone():
     assert period(day=date(2026, 6, 21)) == (T0 - 10 * 3600, T0 + 14 * 3600)
 
 
-def test_quantities_from_the_chain_equal_what_was_done(env):
+def test_quantities_from_the_chain_are_the_operations_sharing_alone(env):
+    """R15 from sharing alone: AUTOPROD and AUTOCONS are what the operation settled; a token moved
+    outside it (a sale, a gift) is neither, even once the receiver redeems it."""
     alice, bob, carol = env.alice, env.bob, env.carol
     plant = env.meter(alice, MeterKind.PRODUCER)
     flat_b = env.meter(bob, MeterKind.CONSUMER)
     flat_c = env.meter(carol, MeterKind.CONSUMER)
     start = env.next_start()
     s0, s1, s2 = start, start + 900, start + 1800
-    i0, i1, i2 = s0 // 900, s1 // 900, s2 // 900
-    env.submit(env.readings(plant, start, [0, 0, 0], [1000, 500, 800])
-               + env.readings(flat_b, start, [400, 300, 100], [0, 0, 0])
-               + env.readings(flat_c, start, [500, 600, 0], [0, 0, 0]))
+    join(env.c, [plant.id, flat_b.id, flat_c.id], s0 // 900)
+    report = allocate(env.c, env.readings(plant, start, [0, 0, 0], [1000, 500, 800])
+                      + env.readings(flat_b, start, [400, 300, 100], [0, 0, 0])
+                      + env.readings(flat_c, start, [500, 600, 0], [0, 0, 0]))
+    assert report.intervals == 3
+    # the plant's surplus of the first interval leaves the operation: to bob, who cannot redeem it
+    # (his import is covered), and of the second to carol, who redeems it against her complement
     token = env.token.functions
-    # local deliveries (a batch and singles), then redemptions (a batch and a single)
-    env.c.transact(token.safeBatchTransferFrom(alice, bob, [i0, i1, i2], [400, 200, 100], b""), alice)
-    env.c.transact(token.safeTransferFrom(alice, carol, i0, 200, b""), alice)
-    env.c.transact(token.safeTransferFrom(alice, carol, i1, 100, b""), alice)  # received, never redeemed
-    env.c.transact(token.redeemBatch(bob, [i0, i1, i2], [400, 200, 100]), bob)
-    env.c.transact(token.redeem(carol, i0, 200), carol)
+    env.c.transact(token.safeTransferFrom(alice, bob, s0 // 900, 100, b""), alice)
+    env.c.transact(token.safeTransferFrom(alice, carol, s1 // 900, 1, b""), alice)
+    env.c.transact(token.redeem(carol, s1 // 900, 1), carol)
 
     rows = quantities(env.c, s0, s2)  # the third interval is outside the period
     got = {(q.account, q.interval_start): (q.prod, q.autoprod, q.cons, q.autocons) for q in rows}
+    # dynamic default key: min(P, C) shared pro rata of consumption, floored
     assert got == {
-        (alice, s0): (1000, 600, 0, 0),
-        (alice, s1): (500, 300, 0, 0),
+        (alice, s0): (1000, 900, 0, 0),
+        (alice, s1): (500, 499, 0, 0),
         (bob, s0): (0, 0, 400, 400),
-        (bob, s1): (0, 0, 300, 200),
-        (carol, s0): (0, 0, 500, 200),
-        (carol, s1): (0, 0, 600, 0),
+        (bob, s1): (0, 0, 300, 500 * 300 // 900),
+        (carol, s0): (0, 0, 500, 500),
+        (carol, s1): (0, 0, 600, 500 * 600 // 900),
     }
     third = {(q.account, q.interval_start): (q.prod, q.autoprod, q.cons, q.autocons)
              for q in quantities(env.c, s0, s2 + 900) if q.interval_start == s2}
@@ -111,8 +115,8 @@ def test_quantities_from_the_chain_equal_what_was_done(env):
     assert quantities(env.c, s2 + 900, s2 + 86_400) == []
 
     s = summarize(rows)
-    assert s.community.self_consumption_rate == 900 / 1500
-    assert s.community.local_coverage_rate == 800 / 1800
+    assert s.community.self_consumption_rate == 1399 / 1500
+    assert s.community.local_coverage_rate == (900 + 166 + 333) / 1800
 
 
 @pytest.mark.parametrize("whole_month", [False, True])

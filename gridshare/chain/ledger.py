@@ -92,3 +92,9 @@ def positions(community: Community, accounts: list[str] | None = None) -> list[P
             rows.append(Position(account, iid, balance, token.verifiedImport(account, iid).call(),
                                  token.redeemed(account, iid).call()))
     return rows
+
+
+def redeem(community: Community, account: str, amounts: dict[int, int]) -> None:
+    """``account`` consumes crypto-kWh it holds against its verified import: Wh per interval id."""
+    ids = sorted(amounts)
+    community.transact(community.token.functions.redeemBatch(account, ids, [amounts[i] for i in ids]), account)

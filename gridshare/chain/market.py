@@ -31,6 +31,7 @@ __all__ = [
     "close_interval",
     "hint",
     "place",
+    "prepare",
     "trades",
 ]
 
@@ -113,27 +114,46 @@ def _ensure_token_approval(c: Community, account: str) -> None:
         c.transact(c.token.functions.setApprovalForAll(c.market.address, True), account)
 
 
+def prepare(c: Community, account: str, *, bids: bool, asks: bool) -> None:
+    """What ``account``'s orders need once: the market's allowance over its payment token (bids,
+    forward asks) and its approval over its crypto-kWh (asks). Done only where missing."""
+    if bids and c.payment.functions.allowance(account, c.market.address).call() == 0:
+        c.transact(c.payment.functions.approve(c.market.address, MAX_UINT), account)
+    if asks:
+        _ensure_token_approval(c, account)
+
+
 def place(c: Community, account: str, side: Side, interval_id: int, price: int, quantity_wh: int,
-          backing: Backing | None = None) -> Placed:
+          backing: Backing | None = None, *, after: int | None = None, prepared: bool = False,
+          gas: int | None = None) -> Placed:
     """Places an order for ``account`` (approving what it needs first) and returns its id, the
     trades it made at once (continuous design) and the gas of the placement itself. An ask is
-    backed by ``Backing.ENERGY`` (default) or ``Backing.COLLATERAL`` (a forward sale)."""
+    backed by ``Backing.ENERGY`` (default) or ``Backing.COLLATERAL`` (a forward sale).
+
+    A client placing many orders (an agent, the simulation) keeps its own view of the book and
+    passes ``after``, the insertion hint (:func:`hint`; default: the book is read), and
+    ``prepared=True`` once :func:`prepare` made the approvals and the account holds the funds: the
+    order is then sent without checks first (a refusal is still named, from a replay), with a gas
+    cap ``gas``."""
     backing = Backing.PAYMENT if side == Side.BID else (Backing.ENERGY if backing is None else backing)
-    after = hint(book(c, interval_id, side), side, price)
+    if after is None:
+        after = hint(book(c, interval_id, side), side, price)
     if side == Side.BID:
         call = c.market.functions.placeBid(interval_id, price, quantity_wh, after)
     else:
         call = c.market.functions.placeAsk(interval_id, price, quantity_wh, int(backing), after)
-    refusal = c.simulate(call, account)  # the contract's own reasons first (price, band, gate...)
-    if refusal is not None and refusal.name not in _FUNDING:
-        raise ContractReverted(refusal)
-    if side == Side.BID:
-        _ensure_allowance(c, account, quantity_wh * price // 1000)
-    else:
-        if backing == Backing.COLLATERAL:
-            _ensure_allowance(c, account, quantity_wh * c.market.functions.prices().call()[1] // 1000)
-        _ensure_token_approval(c, account)  # settlement of a forward sale pulls the tokens too
-    receipt = c.transact(call, account)
+    refusal = None
+    if not prepared:
+        refusal = c.simulate(call, account)  # the contract's own reasons first (price, band, gate...)
+        if refusal is not None and refusal.name not in _FUNDING:
+            raise ContractReverted(refusal)
+        if side == Side.BID:
+            _ensure_allowance(c, account, quantity_wh * price // 1000)
+        else:
+            if backing == Backing.COLLATERAL:
+                _ensure_allowance(c, account, quantity_wh * c.market.functions.prices().call()[1] // 1000)
+            _ensure_token_approval(c, account)  # settlement of a forward sale pulls the tokens too
+    receipt = c.transact(call, account, gas, simulated=refusal is None)
     [event] = c.market.events.OrderPlaced().process_receipt(receipt, errors=DISCARD)
     return Placed(event.args.orderId, _trades_of(c, receipt), receipt["gasUsed"])
 
@@ -189,20 +209,20 @@ def close_interval(c: Community, interval_id: int, sender: str, sellers: list[st
     return Closed(cleared, settled, open_ids)
 
 
-def claim(c: Community, account: str, interval_ids: list[int] | None = None) -> tuple[int, dict[int, int]]:
-    """Pays out ``account``'s claimable money and tokens (of ``interval_ids``, default: every
-    interval it placed orders in). Returns (money, {interval id: Wh})."""
+def claim(c: Community, account: str, interval_ids: list[int] | None = None, *,
+          money: bool = True) -> tuple[int, dict[int, int]]:
+    """Pays out ``account``'s claimable money (unless ``money=False``) and tokens (of
+    ``interval_ids``, default: every interval it placed orders in). Returns (money, {interval id:
+    Wh}) paid out: (0, {}) when there was nothing to claim."""
     m = c.market.functions
     if interval_ids is None:
-        placed = c.market.events.OrderPlaced().get_logs(from_block=0, argument_filters={"owner": account})
+        placed = c.market.events.OrderPlaced().get_logs(from_block=c.deployed_at, argument_filters={"owner": account})
         interval_ids = sorted({e.args.intervalId for e in placed})
     energy = {i: m.claimableEnergy(account, i).call() for i in interval_ids}
     energy = {i: wh for i, wh in energy.items() if wh}
-    money = m.claimable(account).call()
-    if not money and not energy:
-        raise GridshareError(f"{account} has nothing to claim from the market")
-    if money:
+    paid = m.claimable(account).call() if money else 0
+    if paid:
         c.transact(m.withdraw(), account)
     if energy:
         c.transact(m.claimEnergy(list(energy)), account)
-    return money, energy
+    return paid, energy

@@ -172,6 +172,7 @@ def allocate(
             ends[m.meter_id] = [e for e in ends[m.meter_id] if e > batch_end]
         args = [s.as_call_arg() for s in batch]
         if supplied:
+            assert key is not None  # checked above
             call = EncodedCall(operation, "submitAndAllocateSupplied", args,
                                _shares(key, batch, active, start, batch_end, seconds))
         else:
@@ -237,7 +238,7 @@ def _shares(key: AllocationKey, batch: list[SignedReadings], active: list[Member
         r = s.run
         for t, imp, exp in zip(r.interval_starts(seconds), r.import_wh, r.export_wh):
             energy[(r.meter_id, t // seconds)] = (imp, exp)
-    out = []
+    out: list[list[int]] = []
     for iid in range(start, end):
         now = [m for m in active if m.active(iid)]
         names = ["0x" + m.meter_id.hex() for m in now]

@@ -10,11 +10,12 @@ from rich.table import Table
 from web3.logs import DISCARD
 
 from gridshare.reports import statement
-from gridshare.chain.certificates import CertificateView, claims_for, holdings, issue_month, period_text
+from gridshare.chain import certificates
+from gridshare.chain.certificates import claims_for, holdings, issue_month
 from gridshare.cli.context import Context, console, err_console, pass_ctx, progress
 from gridshare.cli.params import ADDRESS, DAY, meter_of, salt_option
 from gridshare.errors import GridshareError
-from gridshare.protocol.guarantees import ENERGY_SOURCES, Declaration, Support, beneficiary_id, day_of
+from gridshare.protocol.guarantees import ENERGY_SOURCES, period_text, Declaration, Support, beneficiary_id, day_of
 from gridshare.chain.ledger import meters
 from gridshare.protocol.meters import MeterKind
 from gridshare.protocol.units import DAY as SECONDS_PER_DAY
@@ -59,7 +60,7 @@ def go_request(ctx: Context, meter, from_date, to_date, salt, source, country, r
     with ctx.community() as c:
         call = c.guarantees.functions.requestCertification(mid, from_day, to_day, decl)
         [cid] = _ids(c, c.transact(call), c.guarantees.events.CertificationRequested)
-        view = CertificateView.read(c, cid)
+        view = certificates.read(c, cid)
     console.print(f"request {cid}: {view.amount_wh / 1000:,.3f} kWh from 0x{mid.hex()[:12]}.. over "
                   f"{period_text(view.production_start, view.production_end)}, pending approval")
 
@@ -79,7 +80,7 @@ def go_issue_month(ctx: Context, month, request_only, source, country, region, s
         with progress("certifying producers") as bar:
             task = bar.add_task("go", total=total)
             result = issue_month(c, month, decl, approve=not request_only, on_progress=lambda n: bar.advance(task, n))
-        amounts = {cid: CertificateView.read(c, cid).amount_wh for cid in result.requested}
+        amounts = {cid: certificates.read(c, cid).amount_wh for cid in result.requested}
     verb = "requested" if request_only else "issued"
     console.print(f"{month}: {len(result.requested)} certificates {verb}, "
                   f"{sum(amounts.values()) / 1000:,.3f} kWh; {len(result.skipped)} producers skipped")
@@ -155,8 +156,7 @@ def go_claim(ctx: Context, certificate_id, amount_wh, beneficiary, from_date, to
     start, end = day_of(from_date) * SECONDS_PER_DAY, day_of(to_date) * SECONDS_PER_DAY
     who = beneficiary_id(beneficiary)
     with ctx.community() as c:
-        c.transact(c.guarantees.functions.claim(c.chain.sender, certificate_id, amount_wh, who, start, end,
-                                                country.upper().encode()))
+        certificates.claim(c, c.chain.sender, certificate_id, amount_wh, who, start, end, country)
     console.print(f"claimed {amount_wh:,} Wh of certificate {certificate_id} for {beneficiary}")
 
 
@@ -167,7 +167,7 @@ def go_list(ctx: Context, holder):
     """Certificates with their data, status and holders."""
     with ctx.community() as c:
         count = c.guarantees.functions.certificateCount().call()
-        views = [CertificateView.read(c, i) for i in range(1, count + 1)]
+        views = [certificates.read(c, i) for i in range(1, count + 1)]
         held = holdings(c)
     table = Table(title="Guarantees of origin", title_justify="left")
     for col in ("id", "device", "production", "kWh", "status", "issued", "expires", "holders (kWh)"):

@@ -175,6 +175,8 @@ def market_claim(ctx: Context, intervals):
     with ctx.community() as c:
         ids = [_interval(c, i) for i in intervals] or None
         money, energy = m.claim(c, c.chain.sender, ids)
+        if not money and not energy:
+            raise GridshareError(f"{c.chain.sender} has nothing to claim from the market")
         console.print(f"withdrew {_money(c, money)} {c.payment.functions.symbol().call()}")
         for iid, wh in energy.items():
             console.print(f"claimed {wh:,} Wh of {_when(c, iid)}")

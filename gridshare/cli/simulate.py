@@ -13,7 +13,7 @@ from gridshare.cli.context import Context, console, pass_ctx
 from gridshare.simulate.scenario import DEFAULT_SCENARIO, load_scenario
 from gridshare.simulate.simulation import DEFAULT_MARKET_INTERVALS, SimulationResult
 from gridshare.simulate.simulation import simulate as run
-from gridshare.reports.simulation import group_rows, summary_rows
+from gridshare.simulate.report import group_rows, summary_rows
 
 
 @click.command()

@@ -48,6 +48,8 @@ __all__ = [
     "dynamic_default",
     "route",
     "split_pro_rata",
+    "settle_pooled",
+    "ConsumersOnly",
 ]
 
 #: The keys the engine computes, by the names a scenario uses (``allocation.key``). On-chain the
@@ -518,3 +520,41 @@ def split_pro_rata(total: int, weights: Sequence[int]) -> list[int]:
             parts[i] += 1
             rest -= 1
     return parts
+
+
+def settle_pooled(production: Mapping[str, int], consumption: Mapping[str, int],
+                  shares: Mapping[str, int]) -> Allocation:
+    """An interval as the SelfConsumption contract settles it: each consumer receives its share;
+    the producers give the total pro rata of their production (:func:`split_pro_rata`, in the
+    order of ``production``: the members' order); the pairs are routed in that order (each
+    consumer, in order, is served by the producers' remaining gives, in order). The contract
+    settles totals per member only, so the pairs are one valid routing of them."""
+    gives = split_pro_rata(sum(shares.values()), list(production.values()))
+    left = dict(zip(production, gives))
+    flows: Flows = {}
+    for consumer, need in shares.items():
+        for producer in production:
+            if need == 0:
+                break
+            take = min(need, left[producer])
+            if take:
+                flows[(producer, consumer)] = take
+                left[producer] -= take
+                need -= take
+    return Allocation(production, consumption, flows)
+
+
+@dataclass(frozen=True)
+class ConsumersOnly:
+    """A key applied to some consumers only (e.g. the households of a building: the shared plant,
+    a member that never consumes, gets no coefficient and no priority group); the others receive
+    nothing."""
+
+    inner: AllocationKey
+    consumers: frozenset[str]
+
+    def allocate(self, production: Mapping[str, int], consumption: Mapping[str, int]) -> Allocation:
+        own = {n: wh for n, wh in consumption.items() if n in self.consumers}
+        result = self.inner.allocate(production, own)
+        return Allocation(result.production, dict(consumption), result.flows)
+

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gridshare.domain.allocation import Allocation
+
 
 class _Derived:
     """SURPLUS and COMPLEMENT follow from PROD, AUTOPROD, CONS and AUTOCONS."""
@@ -38,6 +40,15 @@ class Quantities(_Derived):
     autoprod: int = 0
     cons: int = 0
     autocons: int = 0
+
+    @classmethod
+    def of(cls, allocation: Allocation, member: str, account: str, interval_start: int) -> Quantities:
+        """A member's quantities in an interval the engine shared (a member both produces and
+        consumes in ``allocation``'s mappings, with zeros where it does not)."""
+        return cls(account, interval_start, allocation.production.get(member, 0),
+                   allocation.given(member) if member in allocation.production else 0,
+                   allocation.consumption.get(member, 0),
+                   allocation.received(member) if member in allocation.consumption else 0)
 
 
 @dataclass(frozen=True)

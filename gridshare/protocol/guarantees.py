@@ -99,3 +99,52 @@ def add_months(timestamp: int, months: int) -> int:
     year, month = moment.year + total // 12, total % 12 + 1
     day = min(moment.day, calendar.monthrange(year, month)[1])
     return int(moment.replace(year=year, month=month, day=day).timestamp())
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A certificate (or a request), decoded from ``GuaranteeOfOrigin.certificate(id)``."""
+
+    id: int
+    meter_id: bytes
+    amount_wh: int
+    production_start: int
+    production_end: int
+    issue_date: int
+    expires_at: int
+    status: Status
+    revoked: bool
+    issuing_body: str
+    energy_source: str
+    country: str
+    region: str
+    support: int
+    technology: str
+    capacity_w: int
+    commissioning_date: int
+
+    @classmethod
+    def from_call(cls, certificate_id: int, c: tuple) -> Certificate:
+        """From the ABI tuple the contract returns."""
+        source, country, region, support = c[9]
+        return cls(certificate_id, c[0], c[1], c[2], c[3], c[4], c[5], Status(c[6]), c[7], c[8], text_of(source),
+                   text_of(country), text_of(region), support, text_of(c[10]), c[11], c[12])
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    certificate: Certificate
+    holder: str
+    amount_wh: int
+    consumption_start: int
+    consumption_end: int
+    country: str
+    transaction: str
+    block: int
+
+
+def period_text(start: int, end: int) -> str:
+    """A day period as ``2026-06-01 .. 2026-06-30`` (inclusive end day)."""
+    first = datetime.fromtimestamp(start, timezone.utc).date()
+    last = datetime.fromtimestamp(end - DAY if end - start >= DAY else end, timezone.utc).date()
+    return f"{first} .. {last}"

@@ -11,8 +11,7 @@ import html
 from datetime import datetime, timezone
 from pathlib import Path
 
-from gridshare.chain.certificates import ClaimRecord, period_text
-from gridshare.protocol.guarantees import Support
+from gridshare.protocol.guarantees import ClaimRecord, Support, period_text
 
 COLUMNS = [
     "certificate", "amount_kwh", "consumption_period", "consumption_country", "device", "energy_source",

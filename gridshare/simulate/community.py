@@ -149,9 +149,9 @@ def build_profiles(scenario: Scenario) -> CommunityProfiles:
     zeros = (0,) * len(starts)
     if scenario.plant is not None:
         plant = scenario.plant
-        production = tuple(int(v) for v in pv(plant.capacity_w, plant.tilt, plant.azimuth))
+        plant_wh = tuple(int(v) for v in pv(plant.capacity_w, plant.tilt, plant.azimuth))
         participants.append(Participant(PLANT_NAME, "producer", False, plant.capacity_w, 0.0,
-                                        zeros, production, zeros, production))
+                                        zeros, plant_wh, zeros, plant_wh))
 
     rooftop = h.rooftop
     rooftop_wh = pv(rooftop.capacity_w, rooftop.tilt, rooftop.azimuth) if rooftop and rooftop.count else None
@@ -162,7 +162,7 @@ def build_profiles(scenario: Scenario) -> CommunityProfiles:
         load = np.asarray(household_import_wh(annual, starts, interval, noise_seed, h.noise, tz=site.tz),
                           dtype=np.int64)
         prosumer = rooftop_wh is not None and i <= h.rooftops
-        production = rooftop_wh if prosumer else np.zeros_like(load)
+        production = rooftop_wh if prosumer and rooftop_wh is not None else np.zeros_like(load)
         net = load - production
         participants.append(Participant(
             name=f"household-{i:0{width}d}",

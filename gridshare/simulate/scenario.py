@@ -102,7 +102,7 @@ import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Collection, Literal, Mapping, Sequence
+from typing import Any, Collection, Literal, Mapping, Sequence, overload
 
 from gridshare.domain.allocation import ALLOCATION_KEYS, AllocationKey, DynamicDefaultKey, PriorityKey, StaticKey, per_mille
 from gridshare.errors import GridshareError
@@ -357,6 +357,14 @@ class _Reader:
                 hint = f'did you mean "{close[0]}"?' if close else f"expected one of {', '.join(known)}"
                 raise self.fail(where, f"unknown key, {hint}")
         return dict(data)
+
+    @overload
+    def sub(self, data: Mapping[str, Any], path: str, key: str, known: Sequence[str],
+            optional: Literal[False] = False) -> dict[str, Any]: ...
+
+    @overload
+    def sub(self, data: Mapping[str, Any], path: str, key: str, known: Sequence[str],
+            optional: bool) -> dict[str, Any] | None: ...
 
     def sub(self, data: Mapping[str, Any], path: str, key: str, known: Sequence[str],
             optional: bool = False) -> dict[str, Any] | None:

@@ -34,7 +34,7 @@ households, their rooftops):
    when the period does not end on one, so that its last day can be certified); the issuing body
    approves them; the plant's owner then claims its certificates for the households, pro rata of
    the local energy each received.
-5. **reports** in ``out_dir`` (:mod:`gridshare.reports.simulation`): CSV files, PNG plots and a
+5. **reports** in ``out_dir`` (:mod:`gridshare.simulate.report`): CSV files, PNG plots and a
    one-page ``report.html``.
 
 **Events.** Every transaction's receipt goes to an :class:`~gridshare.chain.events.EventLog`, and the
@@ -71,34 +71,37 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Any, Iterator, Protocol
 from zoneinfo import ZoneInfo
 
 from eth_account import Account
 from eth_utils import keccak
-from web3.logs import DISCARD
 from web3.middleware import SignAndSendRawMiddlewareBuilder
+from web3.types import BlockIdentifier, RPCEndpoint, Wei
 
+from gridshare.chain import certificates, ledger
 from gridshare.chain import market as chain_market
-from gridshare.simulate.agents import orders_for_interval
-from gridshare.domain.allocation import Allocation, AllocationKey, DynamicDefaultKey, split_pro_rata
-from gridshare.simulate.community import CommunityProfiles, Participant, build_profiles
 from gridshare.chain.deployment import Community, ContractReverted, deploy, from_manifest
-from gridshare.errors import GridshareError
 from gridshare.chain.events import EventLog
-from gridshare.protocol.guarantees import DAY, Declaration, Status, beneficiary_id
-from gridshare.domain.matching import ContinuousBook, Fill, MarketRules, Order, clear_uniform
-from gridshare.domain.matching import Side as EngineSide
-from gridshare.protocol.meters import MeterKind, meter_id, new_community_salt
 from gridshare.chain.network import Chain
 from gridshare.chain.operation import MAX_MEMBERS, allocate, join
-from gridshare.chain.events import verified_intervals
+from gridshare.chain.quantities import quantities_of
+from gridshare.domain.allocation import Allocation, AllocationKey, ConsumersOnly, DynamicDefaultKey, settle_pooled
+from gridshare.domain.matching import ContinuousBook, Fill, MarketRules, Order, clear_uniform
+from gridshare.domain.matching import Side as EngineSide
+from gridshare.domain.quantities import Quantities
+from gridshare.errors import GridshareError
 from gridshare.protocol.gas import run_intervals_for
+from gridshare.protocol.guarantees import Declaration, Status, beneficiary_id
+from gridshare.protocol.market import Backing, Side
+from gridshare.protocol.meters import MeterKind, meter_id, new_community_salt
 from gridshare.protocol.readings import MeterReadings, series_to_readings, to_runs
-from gridshare.protocol.units import ZERO_ADDRESS
+from gridshare.protocol.units import DAY, ZERO_ADDRESS
+from gridshare.simulate.report import interval_rows, local_time, participant_rows, write_reports
+from gridshare.simulate.agents import orders_for_interval
+from gridshare.simulate.community import CommunityProfiles, build_profiles
+from gridshare.simulate.result import SimParticipant, SimulationResult
 from gridshare.simulate.scenario import Scenario
-from gridshare.protocol.settlement import decode_entries
-from gridshare.reports.simulation import interval_rows, local_time, participant_rows, write_reports
 
 __all__ = ["SimulationResult", "simulate", "DEFAULT_MARKET_INTERVALS", "STATE_FILE"]
 
@@ -106,13 +109,12 @@ STATE_FILE = "simulation-state.json"
 DEFAULT_MARKET_INTERVALS = 4  # traded intervals per day
 WEEK = 7 * DAY
 HOUSEHOLD_CAPACITY_W = 9_000  # a 9 kVA connection
-FUNDS_WEI = 100 * 10**18
-RPC_FUNDS_WEI = 10**18  # what the sender gives each participant on a node reached by URL
+FUNDS_WEI = Wei(100 * 10**18)
+RPC_FUNDS_WEI = Wei(10**18)  # what the sender gives each participant on a node reached by URL
 TEST_EUROS = 1_000 * 10**6  # each household's test euros for bids (the faucet gives up to 10,000)
 ORDER_GAS = 5_000_000  # cap of an order's transaction (a taker filling ~50 orders uses ~1.5M)
 SOLAR = b"solar-pv".ljust(32, b"\0")
 GRID = b"grid-connection".ljust(32, b"\0")
-MAX_UINT = 2**256 - 1
 COUNTRY = "FR"
 
 
@@ -121,41 +123,12 @@ COUNTRY = "FR"
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class SimParticipant:
-    """A participant of the scenario as it exists on-chain: its account, its meter and the meter's key."""
+class _Progress(Protocol):
+    """What a simulation needs of a rich ``Progress``."""
 
-    name: str
-    role: str
-    energy_poor: bool
-    account: str
-    meter_id: bytes
-    meter_key: object  # LocalAccount
-    capacity_w: int
-    profile: Participant
+    def add_task(self, description: str, *, total: float | None = ...) -> Any: ...
 
-    @property
-    def hex(self) -> str:
-        return "0x" + self.meter_id.hex()
-
-
-@dataclass
-class SimulationResult:
-    scenario: Scenario
-    out_dir: Path
-    offset_seconds: int  # on-chain time = scenario time + offset
-    intervals: int
-    participants: list[dict]  # the rows of participants.csv
-    rows: list[dict]  # the rows of intervals.csv
-    trades: list[dict]  # the rows of trades.csv
-    gas: list[dict]  # the rows of gas.csv
-    timings: dict[str, float]
-    certificates: list[dict]
-    checks: dict[str, int]  # what was compared with the engines (count of comparisons)
-    mismatches: list[str]  # where the chain and the engines differ (the run raises if any)
-    orders: list[dict] = field(default_factory=list)  # the rows of orders.csv
-    files: dict[str, Path] = field(default_factory=dict)
-    resumed: dict[str, int] = field(default_factory=dict)  # what a rerun found done
+    def advance(self, task_id: Any, advance: float = ...) -> None: ...
 
 
 class _NoProgress:
@@ -197,7 +170,7 @@ class _Meter:
 
 
 def _now(chain: Chain) -> int:
-    block = "pending" if chain.network == "embedded" else "latest"
+    block: BlockIdentifier = "pending" if chain.network == "embedded" else "latest"
     return chain.w3.eth.get_block(block)["timestamp"]
 
 
@@ -211,7 +184,7 @@ def _check_clock(chain: Chain) -> None:
     """A simulation moves the chain's clock: on a node reached by URL, make sure it can."""
     if chain.network != "rpc":
         return
-    response = chain.w3.provider.make_request("evm_setNextBlockTimestamp", [_now(chain) + 1])
+    response = chain.w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [_now(chain) + 1])
     if "error" in response:
         raise GridshareError(f"simulate moves the chain's clock day by day, and this node refused to "
                              f"(evm_setNextBlockTimestamp: {response['error'].get('message', response['error'])}): "
@@ -230,7 +203,7 @@ def _unlock(chain: Chain, keys: list) -> None:
                 tx = w3.eth.send_transaction({"from": chain.sender, "to": key.address, "value": RPC_FUNDS_WEI})
                 w3.eth.wait_for_transaction_receipt(tx)
     elif chain.network == "embedded":
-        tester = w3.provider.ethereum_tester
+        tester = w3.provider.ethereum_tester  # type: ignore[attr-defined]  # the embedded chain's provider
         known = set(w3.eth.accounts)
         for key in keys:
             if key.address not in known:
@@ -240,8 +213,8 @@ def _unlock(chain: Chain, keys: list) -> None:
                 w3.eth.wait_for_transaction_receipt(tx)
     else:
         for key in keys:
-            w3.provider.make_request("anvil_impersonateAccount", [key.address])
-            w3.provider.make_request("anvil_setBalance", [key.address, hex(FUNDS_WEI)])
+            w3.provider.make_request(RPCEndpoint("anvil_impersonateAccount"), [key.address])
+            w3.provider.make_request(RPCEndpoint("anvil_setBalance"), [key.address, hex(FUNDS_WEI)])
 
 
 def _run_digest(scenario: Scenario, seed: int, market_intervals: int) -> str:
@@ -279,62 +252,20 @@ def _offset(chain: Chain, first_start: int) -> int:
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _HouseholdsOnly:
-    """A key of the scenario applied to the households only (the plant, a member that never
-    consumes, gets no coefficient and no priority group)."""
-
-    inner: AllocationKey
-    households: frozenset[str]
-
-    def allocate(self, production: Mapping[str, int], consumption: Mapping[str, int]) -> Allocation:
-        own = {n: wh for n, wh in consumption.items() if n in self.households}
-        result = self.inner.allocate(production, own)
-        return Allocation(result.production, dict(consumption), result.flows)
-
-
-@dataclass(frozen=True)
-class _Shared:
-    """One interval shared by the engine: Wh per member (meter id in hex)."""
-
-    production: dict[str, int]
-    consumption: dict[str, int]
-    shares: dict[str, int]
-    gives: dict[str, int]
-
-    def received(self, member: str) -> int:
-        return self.shares.get(member, 0)
-
-    def given(self, member: str) -> int:
-        return self.gives[member]
-
-    def producer_surplus(self, member: str) -> int:
-        return self.production[member] - self.gives[member]
-
-    def complement(self, member: str) -> int:
-        return self.consumption[member] - self.received(member)
-
-    def quantities(self, member: str) -> tuple[int, int, int, int]:
-        """PROD, AUTOPROD, CONS, AUTOCONS."""
-        return self.production[member], self.given(member), self.consumption[member], self.received(member)
-
-
 def _engine_key(scenario: Scenario, people: list[SimParticipant]) -> AllocationKey:
     """The key the operation applies, naming members by meter id in hex (as operation.allocate does)."""
     if scenario.allocation.deployment_key == "dynamic-default":
         return DynamicDefaultKey()  # the contract's formula, producers giving pro rata
     households = [p.hex for p in people if p.role != "producer"]
     poor = [p.hex for p in people if p.energy_poor]
-    return _HouseholdsOnly(scenario.allocation.build(households, poor), frozenset(households))
+    return ConsumersOnly(scenario.allocation.build(households, poor), frozenset(households))
 
 
-def _share_with_engine(key: AllocationKey, people: list[SimParticipant], i: int) -> _Shared:
+def _share_with_engine(key: AllocationKey, people: list[SimParticipant], i: int) -> Allocation:
+    """Interval ``i`` shared by the engine and settled as the operation settles it (members in order)."""
     production = {p.hex: p.profile.export_wh[i] for p in people}
     consumption = {p.hex: p.profile.import_wh[i] for p in people}
-    received = key.allocate(production, consumption).shares
-    # producers give the total pro rata of their export, in member order (as the contract)
-    given = split_pro_rata(sum(received.values()), list(production.values()))
-    return _Shared(production, consumption, received, dict(zip(production, given)))
+    return settle_pooled(production, consumption, key.allocate(production, consumption).shares)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -369,7 +300,7 @@ class _Run:
     starts: list[int]  # the scenario's interval starts (scenario time)
     seconds: int
     offset: int  # on-chain time = scenario time + offset
-    progress: object
+    progress: _Progress
     meter: _Meter
     resumed: Counter = field(default_factory=Counter)
     checks: Counter = field(default_factory=Counter)
@@ -464,7 +395,7 @@ def simulate(
         engine = [_share_with_engine(engine_key, people, i) for i in range(len(starts))]
 
     # ---------------------------------------------------------------- day by day
-    chain_rows: dict[tuple[str, int], tuple[int, int, int, int]] = {}  # (name, i) -> PROD, AUTOPROD, CONS, AUTOCONS
+    chain_rows: dict[tuple[str, int], Quantities] = {}  # (name, interval index) -> R15 quantities
     sign_task = progress.add_task("meters signing readings", total=len(starts) * len(people))
     share_task = progress.add_task("verifying and sharing", total=len(starts))
     days = _days(profiles)
@@ -493,18 +424,18 @@ def simulate(
 
     # ---------------------------------------------------------------- guarantees of origin
     with meter.phase("guarantees of origin", "guarantees: closing reading, request and approve"):
-        certificates = _certify(run)
+        certified = _certify(run)
     with meter.phase("guarantees of origin", "guarantees: claims for households"):
-        claimed = _claim_for_households(run, certificates, chain_rows)
+        claimed = _claim_for_households(run, certified, chain_rows)
 
     # ---------------------------------------------------------------- reports
     tz = scenario.location.timezone
     n = len(starts)
-    result = SimulationResult(scenario, out, run.offset, n, [], [], trades, [], {}, certificates,
+    result = SimulationResult(scenario, out, run.offset, n, [], [], trades, [], {}, certified,
                               dict(run.checks), run.mismatches, resumed={k: v for k, v in run.resumed.items() if v})
     with meter.phase("reports: CSV and HTML"):
         result.rows = interval_rows(people, starts, chain_rows, tz)
-        result.participants = participant_rows(people, chain_rows, trades, certificates, claimed, prices, n)
+        result.participants = participant_rows(people, chain_rows, trades, certified, claimed, prices, n)
         result.orders = [{"order_id": oid, "interval_start": run.local(i), "interval_id": run.interval_id(i),
                           "owner": owner, "side": side.value, "price_eur_per_kwh": price / 1e6, "quantity_wh": qty}
                          for oid, (owner, side, price, qty, i) in sorted(orders.items())]
@@ -544,11 +475,10 @@ def _register(run: _Run, account_keys: list) -> None:
     with meter.phase("setup: accounts and registration", "market setup (test euros, approvals)"):
         market = community.market.address
         for p in people:
-            if p.role != "producer" and community.payment.functions.allowance(p.account, market).call() == 0:
-                community.transact(community.payment.functions.faucet(TEST_EUROS), p.account)
-                community.transact(community.payment.functions.approve(market, MAX_UINT), p.account)
-            if p.role != "consumer" and not token.functions.isApprovedForAll(p.account, market).call():
-                community.transact(token.functions.setApprovalForAll(market, True), p.account)
+            bids, asks = p.role != "producer", p.role != "consumer"
+            if bids and community.payment.functions.allowance(p.account, market).call() == 0:
+                community.transact(community.payment.functions.faucet(TEST_EUROS), p.account)  # test euros
+            chain_market.prepare(community, p.account, bids=bids, asks=asks)
 
 
 def _share_day(run: _Run, day: list[int], registers: dict, engine_key, sign_task, share_task) -> None:
@@ -598,34 +528,24 @@ def _share_day(run: _Run, day: list[int], registers: dict, engine_key, sign_task
                                  f"0x{report.incomplete[1].hex()} has no run reaching it ({report.why})")
 
 
-def _check_day(run: _Run, day: list[int], engine: list[_Shared], placed_before: Counter) -> dict:
-    """The day's quantities as the chain's events say (``ReadingsVerified``: PROD and CONS of a
-    meter; ``SettledLocally``: what each account gave and received), compared with the engine
-    for every participant and interval; ``SelfConsumption.quantities`` for one interval."""
+def _check_day(run: _Run, day: list[int], engine: list[Allocation], placed_before: Counter) -> dict:
+    """The day's R15 quantities as the chain's events say (:func:`gridshare.chain.quantities.quantities_of`:
+    ``ReadingsVerified`` and ``SettledLocally``), compared with the engine for every participant
+    and interval; ``SelfConsumption.quantities`` for one interval. Returns (name, interval index)
+    -> :class:`~gridshare.domain.quantities.Quantities`."""
     community, people = run.community, run.people
-    ids = {run.interval_id(i): i for i in day}
-    by_meter = {p.meter_id: p for p in people}
-    by_account = {p.account: p for p in people}
-    got: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for v in verified_intervals(run.events.events(community.registry, "ReadingsVerified"), run.seconds):
-        i = ids.get(v.interval_start // run.seconds)
-        if i is not None and bytes(v.meter_id) in by_meter:
-            cell = got[(by_meter[bytes(v.meter_id)].name, i)]
-            cell[0] += v.export_wh
-            cell[2] += v.import_wh
-    for e in run.events.events(community.token, "SettledLocally"):
-        i = ids.get(e.args.intervalId)
-        if i is not None:
-            for entry in decode_entries(e.args.entries):
-                if entry.account not in by_account:
-                    continue
-                cell = got[(by_account[entry.account].name, i)]
-                cell[1] += entry.given_wh
-                cell[3] += entry.received_wh
+    start = run.starts[day[0]] + run.offset
+    end = run.starts[day[-1]] + run.offset + run.seconds
+    events = (run.events.events(community.registry, "ReadingsVerified")
+              + run.events.events(community.token, "SettledLocally"))
+    got = {(q.account, q.interval_start): q
+           for q in quantities_of(events, {p.meter_id: p.account for p in people}, run.seconds, start, end)}
     rows = {}
     for i in day:
+        at = run.starts[i] + run.offset
         for p in people:
-            expect, actual = engine[i].quantities(p.hex), tuple(got.get((p.name, i), (0, 0, 0, 0)))
+            expect = Quantities.of(engine[i], p.hex, p.account, at)
+            actual = got.get((p.account, at), Quantities(p.account, at))
             rows[(p.name, i)] = actual
             run.checks["interval quantities"] += 1
             if actual != expect:
@@ -633,24 +553,23 @@ def _check_day(run: _Run, day: list[int], engine: list[_Shared], placed_before: 
     # the contract's own view of one interval (its token balances: before any order escrows them)
     mid = day[len(day) // 2]
     if not placed_before.get(run.interval_id(mid)):
-        a = engine[mid]
         for p in people:
-            q = tuple(community.operation.functions.quantities(p.account, run.interval_id(mid)).call())
-            expect = (a.production[p.hex], a.given(p.hex), a.producer_surplus(p.hex), a.consumption[p.hex],
-                      a.received(p.hex), a.complement(p.hex))
+            q = Quantities.of(engine[mid], p.hex, p.account, run.starts[mid] + run.offset)
+            expected = (q.prod, q.autoprod, q.surplus, q.cons, q.autocons, q.complement)
+            view = tuple(community.operation.functions.quantities(p.account, run.interval_id(mid)).call())
             run.checks["SelfConsumption.quantities"] += 1
-            if q != expect:
-                run.mismatches.append(f"{p.name} {run.local(mid)}: quantities() {q}, engine {expect}")
+            if view != expected:
+                run.mismatches.append(f"{p.name} {run.local(mid)}: quantities() {view}, engine {expected}")
     return rows
 
 
-def _offers(people: list[SimParticipant], a: _Shared) -> tuple[dict[str, int], dict[str, int]]:
+def _offers(people: list[SimParticipant], a: Allocation) -> tuple[dict[str, int], dict[str, int]]:
     """What sharing left in an interval: producers' surpluses and households' needs (Wh, by name)."""
     return ({p.name: a.producer_surplus(p.hex) for p in people if p.role != "consumer"},
             {p.name: a.complement(p.hex) for p in people if p.role != "producer"})
 
 
-def _market_plan(people: list[SimParticipant], days: list[list[int]], engine: list[_Shared],
+def _market_plan(people: list[SimParticipant], days: list[list[int]], engine: list[Allocation],
                  market_intervals: int) -> tuple[list[list[int]], int]:
     """The intervals traded each day (a sample of those where sharing left both a surplus and a
     need) and how many orders that makes (one per positive surplus or need)."""
@@ -668,11 +587,11 @@ def _market_plan(people: list[SimParticipant], days: list[list[int]], engine: li
     return plan, orders
 
 
-def _trade_day(run: _Run, sampled: list[int], engine: list[_Shared], rules: MarketRules, rng: random.Random,
+def _trade_day(run: _Run, sampled: list[int], engine: list[Allocation], rules: MarketRules, rng: random.Random,
                placed_before: Counter, task) -> None:
     """The agents' orders for the day's ``sampled`` intervals, one transaction each. Orders a
     crashed run already placed are skipped, not placed twice."""
-    people, market = run.people, run.community.market
+    people = run.people
     by_name = {p.name: p for p in people}
     for i in sampled:
         iid = run.interval_id(i)
@@ -683,17 +602,12 @@ def _trade_day(run: _Run, sampled: list[int], engine: list[_Shared], rules: Mark
             run.progress.advance(task, skip)
         book: dict[EngineSide, list[Order]] = {EngineSide.BID: [], EngineSide.ASK: []}  # resting, for hints
         for intent in intents[skip:]:
-            side = chain_market.Side.BID if intent.side is EngineSide.BID else chain_market.Side.ASK
+            side = Side.BID if intent.side is EngineSide.BID else Side.ASK
+            # the agents keep the book they placed (a stale hint, an order filled since, only costs gas)
             after = chain_market.hint(book[intent.side], side, intent.price)  # type: ignore[arg-type]
-            if side == chain_market.Side.BID:
-                call = market.functions.placeBid(iid, intent.price, intent.quantity, after)
-            else:
-                call = market.functions.placeAsk(iid, intent.price, intent.quantity,
-                                                 int(chain_market.Backing.ENERGY), after)
-            receipt = run.community.transact(call, by_name[intent.owner].account, ORDER_GAS)
-            [placed] = market.events.OrderPlaced().process_receipt(receipt, errors=DISCARD)
-            # a stale hint (an order filled since) only costs gas: the book is not pruned
-            book[intent.side].append(Order(placed.args.orderId, intent.owner, intent.side, intent.price,
+            placed = chain_market.place(run.community, by_name[intent.owner].account, side, iid, intent.price,
+                                        intent.quantity, Backing.ENERGY, after=after, prepared=True, gas=ORDER_GAS)
+            book[intent.side].append(Order(placed.order_id, intent.owner, intent.side, intent.price,
                                            intent.quantity))
             book[intent.side].sort(key=lambda o: (-o.price, o.id) if o.side is EngineSide.BID else (o.price, o.id))
             run.progress.advance(task)
@@ -703,7 +617,6 @@ def _close_market(run: _Run, interval_ids: list[int], gate_delay: int) -> None:
     """Past every gate: close the traded intervals; everyone claims its money and tokens; buyers
     redeem what they bought against their verified import. Each step pays only what is left."""
     community, meter = run.community, run.meter
-    m, token = community.market.functions, community.token.functions
     with meter.phase("market: closing and claims", "market: close intervals"):
         _travel(run.chain, run.starts[-1] + run.seconds + run.offset + gate_delay + 1)
         task = run.progress.add_task("closing market intervals", total=len(interval_ids))
@@ -724,19 +637,12 @@ def _close_market(run: _Run, interval_ids: list[int], gate_delay: int) -> None:
                     if e.args.to == ZERO_ADDRESS and e.args.operator == e.args["from"]}
         task = run.progress.add_task("claims and redemptions", total=len(run.people))
         for p in run.people:
-            if p.role == "producer" and m.claimable(p.account).call():  # households keep refunds for bids
-                community.transact(m.withdraw(), p.account)
-            if placed[p.account]:  # tokens bought as a maker, or an ask's unsold tokens
-                claim = m.claimEnergy(sorted(placed[p.account]))
-                refusal = community.simulate(claim, p.account)
-                if refusal is None:
-                    community.transact(claim, p.account, simulated=True)
-                elif refusal.name != "EnergyMarketNothingToClaim":
-                    raise ContractReverted(refusal)
+            # tokens bought as a maker, an ask's unsold tokens; the producers' proceeds (households
+            # keep their bids' refunds in the market)
+            chain_market.claim(community, p.account, sorted(placed[p.account]), money=p.role == "producer")
             # what it bought, consumed against its verified import (at most its need: its bids')
-            mine = {iid: wh for iid, wh in sorted(bought[p.account].items())}
-            if mine and p.account not in redeemed:
-                community.transact(token.redeemBatch(p.account, list(mine), list(mine.values())), p.account)
+            if bought[p.account] and p.account not in redeemed:
+                ledger.redeem(community, p.account, dict(bought[p.account]))
             run.progress.advance(task)
 
 
@@ -789,11 +695,10 @@ def _certify(run: _Run) -> list[dict]:
     """Certificates of every producer for the whole UTC days its readings cover, requested and
     approved (days already requested are not requested again)."""
     community, people = run.community, run.people
-    g, registry = community.guarantees.functions, community.registry
+    registry = community.registry
     start, end = run.starts[0] + run.offset, run.starts[-1] + run.seconds + run.offset
     from_day = start // DAY
-    decl = Declaration(country=COUNTRY).as_call_arg()
-    producers = [p for p in people if p.role != "consumer" and sum(p.profile.export_wh)]
+    producers = [p for p in people if p.role != "consumer" and sum(p.profile.export_wh) > 0]
     to_day = end // DAY
     if end % DAY:
         # the period ends before a UTC midnight: every member's meter declares the rest of that day
@@ -811,45 +716,47 @@ def _certify(run: _Run) -> list[dict]:
                      if run.scenario.allocation.deployment_key == "supplied" else None)
         to_day = closing // DAY
     task = run.progress.add_task("guarantees of origin", total=len(producers))
-    for p in producers:
-        if to_day > from_day:
-            request = g.requestCertification(p.meter_id, from_day, to_day, decl)
-            if g.isDayTaken(p.meter_id, from_day).call():
+    if to_day > from_day:
+        done = certificates.issue(community, [(p.meter_id, p.account) for p in producers], from_day, to_day,
+                                  Declaration(country=COUNTRY), approve=False,
+                                  on_progress=lambda n: run.progress.advance(task, n))
+        for _, refusal in done.skipped:
+            if refusal.name == "GuaranteeOfOriginAlreadyCertified":
                 run.resumed["certificates already requested"] += 1
-            elif (refusal := community.simulate(request, p.account)) is None:
-                community.transact(request, p.account, simulated=True)
             elif refusal.name != "GuaranteeOfOriginNothingToCertify":  # (a rooftop whose only whole
                 raise ContractReverted(refusal)                         # UTC day was a night)
-        run.progress.advance(task)
-    count = g.certificateCount().call()
-    views = [(cid, g.certificate(cid).call()) for cid in range(1, count + 1)]
-    pending = [cid for cid, c in views if Status(c[6]) == Status.PENDING]
+    else:
+        run.progress.advance(task, len(producers))
+    views = [certificates.read(community, cid)
+             for cid in range(1, community.guarantees.functions.certificateCount().call() + 1)]
+    pending = [v.id for v in views if v.status == Status.PENDING]  # a crashed run's requests too
     if pending:
-        community.transact(g.approve(pending))
+        certificates.approve_requests(community, pending)
+        views = [certificates.read(community, v.id) for v in views]
     by_meter = {p.meter_id: p for p in people}
     out = []
-    for cid in range(1, count + 1):
-        c = g.certificate(cid).call()
-        owner = by_meter.get(bytes(c[0]))
+    for v in views:
+        owner = by_meter.get(bytes(v.meter_id))
         if owner is not None:
-            out.append({"id": cid, "producer": owner.name, "account": owner.account, "amount_wh": c[1],
-                        "from": c[2], "to": c[3], "status": Status(c[6]).name.lower(),
-                        "held_wh": g.balanceOf(owner.account, cid).call()})
+            out.append({"id": v.id, "producer": owner.name, "account": owner.account, "amount_wh": v.amount_wh,
+                        "from": v.production_start, "to": v.production_end,
+                        "status": v.status.name.lower(),
+                        "held_wh": community.guarantees.functions.balanceOf(owner.account, v.id).call()})
     return out
 
 
-def _claim_for_households(run: _Run, certificates: list[dict], chain_rows: dict) -> dict[str, int]:
+def _claim_for_households(run: _Run, issued: list[dict], chain_rows: dict) -> dict[str, int]:
     """The plant's owner claims its certificates for the households, pro rata of the local energy
     each received (AUTOCONS); a claim already made for a household is not made again. Returns Wh
     claimed per beneficiary (from the chain's ``Claimed`` events, so a rerun reports the same)."""
     community, people = run.community, run.people
     g = community.guarantees
     households = [p for p in people if p.role != "producer"]
-    autocons = {p.name: sum(chain_rows[(p.name, i)][3] for i in range(len(run.starts))) for p in households}
+    autocons = {p.name: sum(chain_rows[(p.name, i)].autocons for i in range(len(run.starts))) for p in households}
     total = sum(autocons.values())
     start, end = run.starts[0] + run.offset, run.starts[-1] + run.seconds + run.offset
     done = {(e.args.certificateId, bytes(e.args.beneficiary)) for e in run.events.events(g, "Claimed")}
-    plant = [c for c in certificates if c["status"] == "issued"
+    plant = [c for c in issued if c["status"] == "issued"
              and next(p for p in people if p.name == c["producer"]).role == "producer"]
     task = run.progress.add_task("claiming certificates", total=len(plant) * len(households))
     for cert in plant:
@@ -858,8 +765,8 @@ def _claim_for_households(run: _Run, certificates: list[dict], chain_rows: dict)
             if (cert["id"], beneficiary_id(h.name)) in done:
                 run.resumed["certificate claims already made"] += 1
             elif amount:
-                community.transact(g.functions.claim(cert["account"], cert["id"], amount, beneficiary_id(h.name),
-                                                     start, end, COUNTRY.encode()), cert["account"])
+                certificates.claim(community, cert["account"], cert["id"], amount, beneficiary_id(h.name),
+                                   start, end, COUNTRY)
             run.progress.advance(task)
         cert["held_wh"] = g.functions.balanceOf(cert["account"], cert["id"]).call()
     claimed: dict[str, int] = defaultdict(int)

@@ -23,11 +23,10 @@ import time
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-if TYPE_CHECKING:
-    from gridshare.simulate.simulation import SimulationResult
+from gridshare.domain.quantities import Totals
+from gridshare.simulate.result import SimulationResult
 
 __all__ = ["interval_rows", "participant_rows", "summary_rows", "group_rows", "write_reports", "local_time"]
 
@@ -43,7 +42,8 @@ def interval_rows(people, starts, chain_rows, tz) -> list[dict]:
     rows = []
     for i, s in enumerate(starts):
         for p in people:
-            prod, autoprod, cons, autocons = chain_rows[(p.name, i)]
+            q = chain_rows[(p.name, i)]
+            prod, autoprod, cons, autocons = q.prod, q.autoprod, q.cons, q.autocons
             rows.append({"interval_start": local_time(s, tz), "unix": s, "participant": p.name, "role": p.role,
                          "PROD": prod, "AUTOPROD": autoprod, "SURPLUS": prod - autoprod,
                          "CONS": cons, "AUTOCONS": autocons, "COMPLEMENT": cons - autocons})
@@ -52,16 +52,14 @@ def interval_rows(people, starts, chain_rows, tz) -> list[dict]:
 
 def participant_rows(people, chain_rows, trades, certificates, claimed, prices, n) -> list[dict]:
     """The rows of participants.csv: energy (kWh), money (EUR) and certificates (kWh) per
-    participant, from the chain's quantities (``chain_rows``: (name, interval index) -> PROD,
-    AUTOPROD, CONS, AUTOCONS in Wh), the trades, the certificates and the Wh claimed per
+    participant, from the chain's quantities (``chain_rows``: (name, interval index) ->
+    :class:`~gridshare.domain.quantities.Quantities`), the trades, the certificates and the Wh claimed per
     beneficiary. What the market did not cover comes from the supplier at retail; what it did not
     take goes to the grid at the feed-in price."""
     rows = []
     for p in people:
-        prod = sum(chain_rows[(p.name, i)][0] for i in range(n))
-        autoprod = sum(chain_rows[(p.name, i)][1] for i in range(n))
-        cons = sum(chain_rows[(p.name, i)][2] for i in range(n))
-        autocons = sum(chain_rows[(p.name, i)][3] for i in range(n))
+        totals = sum((chain_rows[(p.name, i)] for i in range(n)), Totals())
+        prod, autoprod, cons, autocons = totals.prod, totals.autoprod, totals.cons, totals.autocons
         bought = sum(t["quantity_wh"] for t in trades if t["buyer"] == p.name)
         sold = sum(t["quantity_wh"] for t in trades if t["seller"] == p.name)
         paid = sum(t["paid_eur"] for t in trades if t["buyer"] == p.name)
@@ -160,11 +158,11 @@ def _plots(result: SimulationResult) -> dict[str, Path]:
     kw = 3600 / seconds / 1000  # Wh per interval -> kW
 
     fig, ax = plt.subplots(figsize=(11, 4))
-    ax.fill_between(times, [per[s][1] * kw for s in sorted(per)], step="post", color="#b0bec5",
+    ax.fill_between(times, [per[s][1] * kw for s in sorted(per)], step="post", color="#b0bec5",  # type: ignore[arg-type]
                     label="community load (grid import)")
-    ax.fill_between(times, [per[s][2] * kw for s in sorted(per)], step="post", color="#2e7d32",
+    ax.fill_between(times, [per[s][2] * kw for s in sorted(per)], step="post", color="#2e7d32",  # type: ignore[arg-type]
                     label="shared locally")
-    ax.step(times, [per[s][0] * kw for s in sorted(per)], where="post", color="#ef6c00",
+    ax.step(times, [per[s][0] * kw for s in sorted(per)], where="post", color="#ef6c00",  # type: ignore[arg-type]
             label="production (export)")
     ax.set_ylabel("kW")
     ax.set_title(f"{result.scenario.name}: load, production and local share")
@@ -195,7 +193,7 @@ def _plots(result: SimulationResult) -> dict[str, Path]:
             by_time[t["interval_start"]].append((t["price_eur_per_kwh"], t["quantity_wh"]))
         xs = [datetime.strptime(k, "%Y-%m-%d %H:%M").replace(tzinfo=tz) for k in by_time]
         avg = [sum(p * q for p, q in v) / sum(q for _, q in v) for v in by_time.values()]
-        ax.plot(xs, avg, "o", color="#1565c0", label="trade price (quantity-weighted)")
+        ax.plot(xs, avg, "o", color="#1565c0", label="trade price (quantity-weighted)")  # type: ignore[arg-type]
     ax.axhline(prices.retail / 1e6, color="#c62828", ls="--", lw=1, label="retail")
     ax.axhline(prices.feed_in / 1e6, color="#ef6c00", ls="--", lw=1, label="feed-in")
     ax.set_ylabel("EUR/kWh")
