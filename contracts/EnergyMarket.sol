@@ -115,7 +115,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
     // Orders
 
     /// @inheritdoc IEnergyMarket
-    function placeBid(uint32 intervalId, uint256 price, uint256 quantityWh, uint64 hint)
+    function placeBid(uint256 intervalId, uint256 price, uint256 quantityWh, uint64 hint)
         external
         nonReentrant
         returns (uint64 orderId)
@@ -130,7 +130,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
     }
 
     /// @inheritdoc IEnergyMarket
-    function placeAsk(uint32 intervalId, uint256 price, uint256 quantityWh, Backing backing, uint64 hint)
+    function placeAsk(uint256 intervalId, uint256 price, uint256 quantityWh, Backing backing, uint64 hint)
         external
         nonReentrant
         returns (uint64 orderId)
@@ -173,7 +173,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
     function expire(uint64[] calldata orderIds) external nonReentrant {
         for (uint256 i; i < orderIds.length; ++i) {
             Order storage o = _openOrder(orderIds[i]);
-            uint32 intervalId = o.intervalId;
+            uint256 intervalId = o.intervalId;
             if (!_tradingClosed(intervalId)) revert EnergyMarketTradingOpen(intervalId, _gateClosure(intervalId));
             // left in its list: nothing is inserted or matched once trading closed
             emit OrderExpired(orderIds[i], _refund(o));
@@ -184,7 +184,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
     // Call auction
 
     /// @inheritdoc IEnergyMarket
-    function clear(uint32 intervalId) external nonReentrant {
+    function clear(uint256 intervalId) external nonReentrant {
         if (_design != Design.CallAuctionPayAsClear) revert EnergyMarketWrongDesign(_design);
         Book storage b = _books[intervalId];
         if (b.cleared) revert EnergyMarketAlreadyCleared(intervalId);
@@ -243,7 +243,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
     /// @dev The same walk as {_clearingPrice}, now trading at `pricePerWh`: buyers are refunded
     /// the difference to their bid, sellers paid the price less the fee. Each order's storage is
     /// written once, when the walk leaves it.
-    function _fillAtUniformPrice(Book storage b, uint32 intervalId, uint256 pricePerWh)
+    function _fillAtUniformPrice(Book storage b, uint256 intervalId, uint256 pricePerWh)
         private
         returns (uint256)
     {
@@ -283,7 +283,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
         return w.volume;
     }
 
-    function _settleBid(Order storage bid, uint32 intervalId, Walk memory w, uint256 left) private {
+    function _settleBid(Order storage bid, uint256 intervalId, Walk memory w, uint256 left) private {
         bid.remainingWh = uint40(left);
         address buyer = bid.owner;
         if (w.refund != 0) _claimable[buyer] += w.refund;
@@ -301,7 +301,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
     // Settlement and payouts
 
     /// @inheritdoc IEnergyMarket
-    function settle(uint32 intervalId, address seller) external nonReentrant {
+    function settle(uint256 intervalId, address seller) external nonReentrant {
         ForwardSale storage sale = _forwardSales[intervalId][seller];
         uint256 sold = sale.soldWh;
         if (sold == 0) revert EnergyMarketNothingToSettle(intervalId, seller);
@@ -417,11 +417,11 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
         return (_feedInPerWh * PRICE_TICK, _retailPerWh * PRICE_TICK, _feePerWh * PRICE_TICK);
     }
 
-    function gateClosure(uint32 intervalId) external view returns (uint256) {
+    function gateClosure(uint256 intervalId) external view returns (uint256) {
         return _gateClosure(intervalId);
     }
 
-    function settlementDeadline(uint32 intervalId) external view returns (uint256) {
+    function settlementDeadline(uint256 intervalId) external view returns (uint256) {
         return _gateClosure(intervalId) + _settlementWindow;
     }
 
@@ -430,7 +430,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
         return _view(orderId);
     }
 
-    function book(uint32 intervalId, Side side) external view returns (OrderView[] memory orders) {
+    function book(uint256 intervalId, Side side) external view returns (OrderView[] memory orders) {
         Book storage b = _books[intervalId];
         uint64 head = side == Side.Bid ? b.bestBid : b.bestAsk;
         uint256 n;
@@ -444,7 +444,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
         }
     }
 
-    function auction(uint32 intervalId) external view returns (bool cleared, uint256 price) {
+    function auction(uint256 intervalId) external view returns (bool cleared, uint256 price) {
         Book storage b = _books[intervalId];
         return (b.cleared, b.clearingPricePerWh * PRICE_TICK);
     }
@@ -457,19 +457,20 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
         return _claimableEnergy[account][intervalId];
     }
 
-    function forwardSale(uint32 intervalId, address seller) external view returns (uint256 soldWh, bool settled) {
+    function forwardSale(uint256 intervalId, address seller) external view returns (uint256 soldWh, bool settled) {
         ForwardSale storage sale = _forwardSales[intervalId][seller];
         return (sale.soldWh, sale.settled);
     }
 
-    function deliveries(uint32 intervalId, address seller) external view returns (Delivery[] memory) {
+    function deliveries(uint256 intervalId, address seller) external view returns (Delivery[] memory) {
         return _deliveries[intervalId][seller];
     }
 
     // ----------------------------------------------------------------------------------------
     // Internals
 
-    function _checkOrder(uint32 intervalId, uint256 price, uint256 quantityWh) private view returns (uint64) {
+    function _checkOrder(uint256 intervalId, uint256 price, uint256 quantityWh) private view returns (uint64) {
+        if (intervalId > type(uint32).max) revert EnergyMarketInvalidInterval(intervalId);
         if (!_registry.isParticipant(msg.sender)) revert EnergyMarketNotParticipant(msg.sender);
         if (price % PRICE_TICK != 0) revert EnergyMarketPriceOffTick(price, PRICE_TICK);
         uint256 pricePerWh = price / PRICE_TICK;
@@ -495,7 +496,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
     }
 
     /// @dev A continuous bid takes the best asks it reaches, each at the bid's own price.
-    function _takeAsks(uint32 intervalId, uint64 bidId, uint256 pricePerWh, uint256 left)
+    function _takeAsks(uint256 intervalId, uint64 bidId, uint256 pricePerWh, uint256 left)
         private
         returns (uint256)
     {
@@ -526,7 +527,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
     }
 
     /// @dev A continuous ask takes the best bids it reaches, each at that bid's price.
-    function _takeBids(uint32 intervalId, uint64 askId, uint256 pricePerWh, Backing backing, uint256 left)
+    function _takeBids(uint256 intervalId, uint64 askId, uint256 pricePerWh, Backing backing, uint256 left)
         private
         returns (uint256)
     {
@@ -556,7 +557,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
         return left;
     }
 
-    function _sellForward(uint32 intervalId, address seller, address buyer, uint256 q) private {
+    function _sellForward(uint256 intervalId, address seller, address buyer, uint256 q) private {
         _forwardSales[intervalId][seller].soldWh += uint64(q); // q < 2^40; the sum of a book's asks too
         _deliveries[intervalId][seller].push(Delivery(buyer, uint64(q)));
     }
@@ -565,7 +566,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
     /// (searching from `hint` when it is an open order of the same list ahead of it).
     function _rest(
         uint64 orderId,
-        uint32 intervalId,
+        uint256 intervalId,
         Side side,
         Backing backing,
         uint64 pricePerWh,
@@ -591,7 +592,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
         _orders[orderId] = Order({
             owner: msg.sender,
             remainingWh: uint40(remainingWh),
-            intervalId: intervalId,
+            intervalId: uint32(intervalId), // below 2^32: _checkOrder
             side: side,
             backing: backing,
             pricePerWh: pricePerWh,

@@ -60,7 +60,14 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
     mapping(address account => bool) private _participants;
     mapping(bytes32 meterId => Meter) private _meters;
     mapping(bytes32 meterId => State) private _states;
-    mapping(bytes32 meterId => Binding) private _bindings;
+    /// @dev `Binding`, packed in one slot (interval ids below 2^32; 2^32 - 1: open-ended)
+    struct PackedBinding {
+        address operation;
+        uint32 fromInterval;
+        uint32 untilInterval;
+    }
+
+    mapping(bytes32 meterId => PackedBinding) private _bindings;
     /// @dev `verifiedExportWh` before the meter's first verified reading of a UTC day, plus
     /// 2^64 to tell a checkpoint at zero from none.
     mapping(bytes32 meterId => mapping(uint256 day => uint256)) private _exportCheckpoints;
@@ -157,28 +164,31 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
     // ------------------------------------------------------------------------------------------
 
     /// @inheritdoc IMeterRegistry
-    function bindOperation(bytes32 meterId, uint32 fromInterval) external {
+    function bindOperation(bytes32 meterId, uint256 fromInterval) external {
         _checkAllocator();
-        Binding storage b = _bindings[meterId];
+        PackedBinding storage b = _bindings[meterId];
         uint64 next = _knownMeterState(meterId).nextIntervalStart;
         // a binding that ended may be replaced once every interval it covered is verified
         bool free = b.operation == address(0) || (b.untilInterval != type(uint32).max && next >= uint256(b.untilInterval) * _intervalSeconds);
-        if (!free || uint256(fromInterval) * _intervalSeconds < next) {
+        if (fromInterval >= type(uint32).max || !free || fromInterval * _intervalSeconds < next) {
             revert MeterRegistryInvalidBinding(meterId, b.operation, fromInterval, next);
         }
-        (b.operation, b.fromInterval, b.untilInterval) = (msg.sender, fromInterval, type(uint32).max);
+        (b.operation, b.fromInterval, b.untilInterval) = (msg.sender, uint32(fromInterval), type(uint32).max);
         emit MeterBound(meterId, msg.sender, fromInterval, type(uint32).max);
     }
 
     /// @inheritdoc IMeterRegistry
-    function unbindOperation(bytes32 meterId, uint32 untilInterval) external {
+    function unbindOperation(bytes32 meterId, uint256 untilInterval) external {
         _checkAllocator();
-        Binding storage b = _bindings[meterId];
+        PackedBinding storage b = _bindings[meterId];
         uint64 next = _knownMeterState(meterId).nextIntervalStart;
-        if (b.operation != msg.sender || untilInterval < b.fromInterval || uint256(untilInterval) * _intervalSeconds < next) {
+        if (
+            untilInterval > type(uint32).max || b.operation != msg.sender || untilInterval < b.fromInterval
+                || untilInterval * _intervalSeconds < next
+        ) {
             revert MeterRegistryInvalidBinding(meterId, b.operation, untilInterval, next);
         }
-        b.untilInterval = untilInterval;
+        b.untilInterval = uint32(untilInterval);
         emit MeterBound(meterId, msg.sender, b.fromInterval, untilInterval);
     }
 
@@ -283,7 +293,7 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
 
     /// @dev Refuses a run touching intervals bound to an operation, unless the operation sends it.
     function _checkBinding(bytes32 meterId, uint256 previousEnd, uint256 end) private view {
-        Binding memory b = _bindings[meterId];
+        PackedBinding memory b = _bindings[meterId];
         if (b.operation == address(0) || b.operation == msg.sender) return;
         uint256 seconds_ = _intervalSeconds;
         if (previousEnd < uint256(b.untilInterval) * seconds_ && end > uint256(b.fromInterval) * seconds_) {
@@ -499,7 +509,8 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
 
     /// @inheritdoc IMeterRegistry
     function binding(bytes32 meterId) external view returns (Binding memory) {
-        return _bindings[meterId];
+        PackedBinding memory b = _bindings[meterId];
+        return Binding(b.operation, b.fromInterval, b.untilInterval);
     }
 
     /// @inheritdoc IMeterRegistry

@@ -77,7 +77,8 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
     // ------------------------------------------------------------------------------------------
 
     /// @inheritdoc ISelfConsumption
-    function join(bytes32[] calldata meterIds, uint32 fromInterval) external onlyRole(OPERATOR_ROLE) {
+    function join(bytes32[] calldata meterIds, uint256 fromInterval) external onlyRole(OPERATOR_ROLE) {
+        if (fromInterval >= _STILL_IN) revert SelfConsumptionInvalidInterval(fromInterval);
         _checkNotAllocated(fromInterval);
         bytes memory old = CodeData.read(_memberList);
         uint256 n = old.length / _RECORD;
@@ -101,7 +102,7 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
         if (meterIds.length == 0) return;
         // nobody in the operation from the next interval to share on: start sharing at
         // `fromInterval` (the intervals before have no member to share among)
-        if (_nobodyAfter(old, _lastAllocated) && fromInterval > _lastAllocated + 1) _lastAllocated = fromInterval - 1;
+        if (_nobodyAfter(old, _lastAllocated) && fromInterval > _lastAllocated + 1) _lastAllocated = uint64(fromInterval - 1);
         _store(list);
         for (uint256 q; q < meterIds.length; ++q) {
             // from now on the meter's readings of these intervals go through this operation
@@ -113,7 +114,8 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
     }
 
     /// @inheritdoc ISelfConsumption
-    function leave(bytes32 meterId, uint32 untilInterval) external onlyRole(OPERATOR_ROLE) {
+    function leave(bytes32 meterId, uint256 untilInterval) external onlyRole(OPERATOR_ROLE) {
+        if (untilInterval >= _STILL_IN) revert SelfConsumptionInvalidInterval(untilInterval);
         bytes memory list = CodeData.read(_memberList);
         uint256 m = _find(list, list.length / _RECORD, meterId);
         if (m == _NOT_FOUND) revert SelfConsumptionNotMember(meterId);

@@ -263,6 +263,10 @@ def test_placement_refusals(env, t):
         env.c.transact(m.placeBid(iid, 100_000, 2**40, 0), env.bob)
     with reverts("EnergyMarketInvalidBacking", side=ASK, backing=PAYMENT):
         env.c.transact(m.placeAsk(iid, 100_000, 1, PAYMENT, 0), env.bob)
+    with reverts("EnergyMarketInvalidInterval", intervalId=2**32):  # interval ids are below 2^32
+        env.c.transact(m.placeBid(2**32, 100_000, 1, 0), env.bob)
+    with reverts("EnergyMarketInvalidInterval", intervalId=2**256 - 1):
+        env.c.transact(m.placeAsk(2**256 - 1, 100_000, 1, COLLATERAL, 0), env.bob)
     past = iid - 2
     with reverts("EnergyMarketGateClosed", intervalId=past, gateClosure=(past + 1) * 900 + 900):
         env.c.transact(m.placeBid(past, 100_000, 1, 0), env.bob)

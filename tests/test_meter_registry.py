@@ -668,7 +668,14 @@ def test_a_meter_cannot_be_bound_from_intervals_already_verified(env):
     with reverts("MeterRegistryInvalidBinding", meterId=m.id, operation="0x" + "00" * 20, fromInterval=f,
                  nextIntervalStart=m.first + 1800):
         env.c.transact(env.registry.functions.bindOperation(m.id, f), op)
+    for beyond in (2**32 - 1, 2**256 - 1):  # interval ids are below 2^32 - 1 (open-ended)
+        with reverts("MeterRegistryInvalidBinding", meterId=m.id, operation="0x" + "00" * 20, fromInterval=beyond,
+                     nextIntervalStart=m.first + 1800):
+            env.c.transact(env.registry.functions.bindOperation(m.id, beyond), op)
     env.c.transact(env.registry.functions.bindOperation(m.id, f + 1), op)
+    with reverts("MeterRegistryInvalidBinding", meterId=m.id, operation=op, fromInterval=2**32,
+                 nextIntervalStart=m.first + 1800):
+        env.c.transact(env.registry.functions.unbindOperation(m.id, 2**32), op)
 
 
 def test_a_run_reaching_into_bound_intervals_is_refused(env):

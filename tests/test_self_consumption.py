@@ -542,6 +542,11 @@ def test_membership_refusals(env):
     late = env.meter(env.carol)
     with reverts("SelfConsumptionIntervalAlreadyAllocated", intervalId=start // 900, lastAllocated=start // 900):
         env.c.transact(op.join([late.id], start // 900))
+    for beyond in (2**32 - 1, 2**256 - 1):  # interval ids are below 2^32 - 1, which means "still in"
+        with reverts("SelfConsumptionInvalidInterval", intervalId=beyond):
+            env.c.transact(op.join([late.id], beyond))
+        with reverts("SelfConsumptionInvalidInterval", intervalId=beyond):
+            env.c.transact(op.leave(ms[0].id, beyond))
     with reverts("SelfConsumptionIntervalAlreadyAllocated", intervalId=start // 900, lastAllocated=start // 900):
         env.c.transact(op.leave(ms[0].id, start // 900))
 

@@ -51,7 +51,7 @@ interface IEnergyMarket {
         address owner;
         Side side;
         Backing backing;
-        uint32 intervalId;
+        uint256 intervalId;
         uint256 price; // per kWh
         uint256 remainingWh;
     }
@@ -75,6 +75,8 @@ interface IEnergyMarket {
     /// @notice A bid is backed by payment, an ask by energy or collateral.
     error EnergyMarketInvalidBacking(Side side, Backing backing);
     error EnergyMarketGateClosed(uint256 intervalId, uint256 gateClosure);
+    /// @notice Interval ids are below 2^32 (an interval id is its start divided by the interval length).
+    error EnergyMarketInvalidInterval(uint256 intervalId);
     error EnergyMarketUnknownOrder(uint64 orderId);
     error EnergyMarketNotOrderOwner(uint64 orderId, address owner);
     /// @notice Nothing left of the order: filled, cancelled or expired.
@@ -95,7 +97,7 @@ interface IEnergyMarket {
     error EnergyMarketUnexpectedTokens(address token, address operator);
 
     event OrderPlaced(
-        uint32 indexed intervalId,
+        uint256 indexed intervalId,
         uint64 indexed orderId,
         address indexed owner,
         Side side,
@@ -106,9 +108,9 @@ interface IEnergyMarket {
     event OrderCancelled(uint64 indexed orderId, uint256 remainingWh);
     event OrderExpired(uint64 indexed orderId, uint256 remainingWh);
     /// @notice `price` is what the buyer pays per kWh; the seller gets it less the grid fee.
-    event Traded(uint32 indexed intervalId, uint64 indexed bidId, uint64 indexed askId, uint256 quantityWh, uint256 price);
-    event AuctionCleared(uint32 indexed intervalId, uint256 price, uint256 quantityWh);
-    event ForwardSettled(uint32 indexed intervalId, address indexed seller, uint256 soldWh, uint256 deliveredWh);
+    event Traded(uint256 indexed intervalId, uint64 indexed bidId, uint64 indexed askId, uint256 quantityWh, uint256 price);
+    event AuctionCleared(uint256 indexed intervalId, uint256 price, uint256 quantityWh);
+    event ForwardSettled(uint256 indexed intervalId, address indexed seller, uint256 soldWh, uint256 deliveredWh);
     event Deposited(address indexed account, uint256 amount);
     event Withdrawn(address indexed account, uint256 amount);
     event EnergyClaimed(address indexed account, uint256[] intervalIds, uint256[] amountsWh);
@@ -118,11 +120,11 @@ interface IEnergyMarket {
     /// In the continuous design it first trades with the best asks; the tokens bought from
     /// energy-backed asks are transferred to the bidder at once. `hint`: an order of the same
     /// book after which it rests (0: search from the best); a stale hint only costs gas.
-    function placeBid(uint32 intervalId, uint256 price, uint256 quantityWh, uint64 hint) external returns (uint64 orderId);
+    function placeBid(uint256 intervalId, uint256 price, uint256 quantityWh, uint64 hint) external returns (uint64 orderId);
 
     /// @notice Places an ask backed by `backing`: Energy pulls the seller's tokens of the interval
     /// (approval needed), Collateral locks `quantityWh * retailPrice / 1000` like a bid.
-    function placeAsk(uint32 intervalId, uint256 price, uint256 quantityWh, Backing backing, uint64 hint)
+    function placeAsk(uint256 intervalId, uint256 price, uint256 quantityWh, Backing backing, uint64 hint)
         external
         returns (uint64 orderId);
 
@@ -134,13 +136,13 @@ interface IEnergyMarket {
 
     /// @notice Call auction: clears the interval's book at one uniform price, from gate closure
     /// until the settlement deadline. Anyone may call.
-    function clear(uint32 intervalId) external;
+    function clear(uint256 intervalId) external;
 
     /// @notice Delivers `seller`'s forward sales of the interval once trading closed: moves up to
     /// the sold quantity of its tokens (approval needed) to the buyers, first trades first; pays
     /// each buyer the retail price of what it did not receive, from the collateral; returns the
     /// rest of the collateral to the seller.
-    function settle(uint32 intervalId, address seller) external;
+    function settle(uint256 intervalId, address seller) external;
 
     /// @notice Adds `amount` (by `transferFrom`) to the caller's claimable money, which orders lock
     /// first: trading from a deposit saves a token transfer per order.
@@ -161,16 +163,16 @@ interface IEnergyMarket {
     /// @return feedIn the lowest price, retail the highest and the compensation for undelivered Wh,
     /// gridFee per kWh to the operator (all per kWh)
     function prices() external view returns (uint256 feedIn, uint256 retail, uint256 gridFee);
-    function gateClosure(uint32 intervalId) external view returns (uint256);
-    function settlementDeadline(uint32 intervalId) external view returns (uint256);
+    function gateClosure(uint256 intervalId) external view returns (uint256);
+    function settlementDeadline(uint256 intervalId) external view returns (uint256);
     function order(uint64 orderId) external view returns (OrderView memory);
     /// @notice The open orders of one side of a book, best first (price, then time).
-    function book(uint32 intervalId, Side side) external view returns (OrderView[] memory);
+    function book(uint256 intervalId, Side side) external view returns (OrderView[] memory);
     /// @return cleared whether the call auction ran, price its uniform price (0 if nothing traded)
-    function auction(uint32 intervalId) external view returns (bool cleared, uint256 price);
+    function auction(uint256 intervalId) external view returns (bool cleared, uint256 price);
     function claimable(address account) external view returns (uint256);
     function claimableEnergy(address account, uint256 intervalId) external view returns (uint256);
     /// @return soldWh the seller's forward sales of the interval, settled whether delivered
-    function forwardSale(uint32 intervalId, address seller) external view returns (uint256 soldWh, bool settled);
-    function deliveries(uint32 intervalId, address seller) external view returns (Delivery[] memory);
+    function forwardSale(uint256 intervalId, address seller) external view returns (uint256 soldWh, bool settled);
+    function deliveries(uint256 intervalId, address seller) external view returns (Delivery[] memory);
 }

@@ -74,8 +74,8 @@ interface IMeterRegistry {
     /// (before) `untilInterval`, only `operation` may submit them (`operation` zero: none).
     struct Binding {
         address operation;
-        uint32 fromInterval;
-        uint32 untilInterval;
+        uint256 fromInterval;
+        uint256 untilInterval; // 2^32 - 1: open-ended
     }
 
     // ------------------------------------------------------------------------------------------
@@ -122,10 +122,10 @@ interface IMeterRegistry {
     error MeterRegistryRunTooLong(bytes32 meterId, uint64 previousEnd, uint256 end, uint256 maxSeconds);
     /// @notice The meter's readings from interval `fromInterval` on go through the operation
     /// `operation` (a collective self-consumption operation shares them as they are verified).
-    error MeterRegistryMeterInOperation(bytes32 meterId, address operation, uint32 fromInterval);
+    error MeterRegistryMeterInOperation(bytes32 meterId, address operation, uint256 fromInterval);
     /// @notice A binding to an operation that cannot be made or changed: the meter is bound to
     /// `operation` (zero: none), or readings after `fromInterval`'s start are already verified.
-    error MeterRegistryInvalidBinding(bytes32 meterId, address operation, uint32 fromInterval, uint64 nextIntervalStart);
+    error MeterRegistryInvalidBinding(bytes32 meterId, address operation, uint256 fromInterval, uint64 nextIntervalStart);
     /// @notice Only an account with `ALLOCATOR_ROLE` (a self-consumption operation) binds meters.
     error MeterRegistryUnauthorizedAllocator(address caller);
     /// @notice A cumulative register went down from `previousWh` to `registerWh`.
@@ -170,7 +170,7 @@ interface IMeterRegistry {
     event ReadingsVerified(
         bytes32 indexed meterId, uint64 previousEnd, uint64 firstIntervalStart, uint32[] importWh, uint32[] exportWh
     );
-    event MeterBound(bytes32 indexed meterId, address indexed operation, uint32 fromInterval, uint32 untilInterval);
+    event MeterBound(bytes32 indexed meterId, address indexed operation, uint256 fromInterval, uint256 untilInterval);
 
     // ------------------------------------------------------------------------------------------
     // Operator functions
@@ -217,12 +217,12 @@ interface IMeterRegistry {
     /// `ALLOCATOR_ROLE`). Requirements: the meter is not bound to another operation (a binding that
     /// ended, with every bound interval verified, may be replaced); no reading at or after
     /// `fromInterval`'s start is verified yet.
-    function bindOperation(bytes32 meterId, uint32 fromInterval) external;
+    function bindOperation(bytes32 meterId, uint256 fromInterval) external;
 
     /// @notice Ends the calling operation's binding of a meter at `untilInterval` (its first
     /// interval no longer bound). Requirements: the meter is bound to the caller;
     /// `untilInterval >= fromInterval`; no reading at or after `untilInterval`'s start verified.
-    function unbindOperation(bytes32 meterId, uint32 untilInterval) external;
+    function unbindOperation(bytes32 meterId, uint256 untilInterval) external;
 
     // ------------------------------------------------------------------------------------------
     // Views

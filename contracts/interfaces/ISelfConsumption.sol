@@ -33,13 +33,15 @@ interface ISelfConsumption {
     struct Member {
         bytes32 meterId;
         address account; // the meter's owner
-        uint32 fromInterval; // first interval id in the operation
-        uint32 untilInterval; // first interval id after it (type(uint32).max: still in)
+        uint256 fromInterval; // first interval id in the operation
+        uint256 untilInterval; // first interval id after it (2^32 - 1: still in)
     }
 
     error SelfConsumptionInvalidAddress(address value);
     error SelfConsumptionAlreadyMember(bytes32 meterId);
     error SelfConsumptionNotMember(bytes32 meterId);
+    /// @notice Interval ids of membership are below 2^32 - 1 (which stands for "still in").
+    error SelfConsumptionInvalidInterval(uint256 intervalId);
     error SelfConsumptionTooManyMembers(uint256 max);
     /// @notice The new member list (`members` members) could not be stored: the transaction ran out
     /// of gas creating its data contract.
@@ -68,8 +70,8 @@ interface ISelfConsumption {
     /// @notice Supplied shares adding up to more than the verified production.
     error SelfConsumptionSharesAboveProduction(uint256 intervalId, uint256 sharesWh, uint256 productionWh);
 
-    event MemberJoined(bytes32 indexed meterId, address indexed account, uint32 fromInterval);
-    event MemberLeft(bytes32 indexed meterId, uint32 untilInterval);
+    event MemberJoined(bytes32 indexed meterId, address indexed account, uint256 fromInterval);
+    event MemberLeft(bytes32 indexed meterId, uint256 untilInterval);
     /// @notice One interval shared: total verified production and consumption of the members and
     /// the energy shared locally (the rest of the production is surplus).
     event IntervalAllocated(uint256 indexed intervalId, uint64 productionWh, uint64 consumptionWh, uint64 sharedWh);
@@ -83,12 +85,12 @@ interface ISelfConsumption {
     /// `fromInterval` (`lastAllocated` becomes `fromInterval - 1`).
     /// @dev Rewrites the member list (200 gas per byte of it, 64 bytes per member): join many
     /// meters in one call.
-    function join(bytes32[] calldata meterIds, uint32 fromInterval) external;
+    function join(bytes32[] calldata meterIds, uint256 fromInterval) external;
 
     /// @notice Removes a member from interval `untilInterval` on (operator); its readings from
     /// then on are free of the operation. Requirements: a member; `untilInterval` after the last
     /// allocated interval and not before its `fromInterval`.
-    function leave(bytes32 meterId, uint32 untilInterval) external;
+    function leave(bytes32 meterId, uint256 untilInterval) external;
 
     /// @notice Verifies the runs and shares each of their intervals with the dynamic default key;
     /// callable by anyone (the operation's key must be DynamicDefault).

@@ -15,7 +15,7 @@ from gridshare.protocol.guarantees import Certificate, ClaimRecord, Declaration,
 from gridshare.chain.ledger import meters
 from gridshare.protocol.meters import MeterKind
 from gridshare.chain.revert import CustomError
-from gridshare.protocol.units import month_bounds
+from gridshare.protocol.units import ZERO_ADDRESS, month_bounds
 
 
 def read(community: Community, certificate_id: int) -> Certificate:
@@ -108,7 +108,7 @@ def holdings(community: Community) -> dict[int, dict[str, int]]:
             touched.setdefault(cid, set()).add(e.args.to)
     result = {}
     for cid, holders in touched.items():
-        holders.discard("0x" + "00" * 20)
+        holders.discard(ZERO_ADDRESS)
         ordered = sorted(holders)
         balances = g.functions.balanceOfBatch(ordered, [cid] * len(ordered)).call()
         result[cid] = {h: b for h, b in zip(ordered, balances, strict=True) if b}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from gridshare.chain.events import verified_intervals
 from gridshare.chain.deployment import Community
 from gridshare.protocol.meters import MeterKind
+from gridshare.protocol.units import ZERO_ADDRESS
 
 
 @dataclass
@@ -75,11 +76,11 @@ def positions(community: Community, accounts: list[str] | None = None) -> list[P
     touched = intervals_with_energy(community)
     for e in community.token.events.TransferSingle().get_logs(from_block=start):
         a = e["args"]
-        if a["to"] != "0x" + "00" * 20:
+        if a["to"] != ZERO_ADDRESS:
             touched[a["to"]].add(a["id"])
     for e in community.token.events.TransferBatch().get_logs(from_block=start):
         a = e["args"]
-        if a["to"] != "0x" + "00" * 20:
+        if a["to"] != ZERO_ADDRESS:
             touched[a["to"]].update(a["ids"])
     token = community.token.functions
     rows = []

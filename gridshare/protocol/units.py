@@ -65,6 +65,11 @@ def to_base_units(amount: Decimal | str, decimals: int = TOKEN_DECIMALS, what: s
     return int(scaled)
 
 
+def euros(base_units: int | float, decimals: int = TOKEN_DECIMALS) -> float:
+    """Base units of the payment token as a float number of tokens, for reports and plots."""
+    return base_units / 10**decimals
+
+
 def from_base_units(units: int, decimals: int = TOKEN_DECIMALS) -> Decimal:
     """Base units as tokens, without trailing zeros (``150000`` -> ``0.15``)."""
     return Decimal(units).scaleb(-decimals).normalize()

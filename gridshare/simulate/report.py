@@ -26,6 +26,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from gridshare.domain.quantities import Totals
+from gridshare.protocol.units import euros
 from gridshare.simulate.result import SimulationResult
 
 __all__ = ["interval_rows", "participant_rows", "summary_rows", "group_rows", "write_reports", "local_time"]
@@ -78,8 +79,8 @@ def participant_rows(people, chain_rows, trades, certificates, claimed, prices, 
             "bought_market_kwh": bought / 1000, "sold_market_kwh": sold / 1000,
             "from_supplier_kwh": supplier / 1000, "to_grid_kwh": grid / 1000,
             "paid_market_eur": round(paid, 6), "earned_market_eur": round(earned, 6),
-            "supplier_cost_eur": round(supplier * prices.retail / 1e9, 6),
-            "feed_in_revenue_eur": round(grid * prices.feed_in / 1e9, 6),
+            "supplier_cost_eur": round(euros(supplier * prices.retail / 1000), 6),
+            "feed_in_revenue_eur": round(euros(grid * prices.feed_in / 1000), 6),
             "certified_kwh": certified / 1000, "certificates_held_kwh": held / 1000,
             "certificates_claimed_for_it_kwh": claimed.get(p.name, 0) / 1000,
         })
@@ -194,8 +195,8 @@ def _plots(result: SimulationResult) -> dict[str, Path]:
         xs = [datetime.strptime(k, "%Y-%m-%d %H:%M").replace(tzinfo=tz) for k in by_time]
         avg = [sum(p * q for p, q in v) / sum(q for _, q in v) for v in by_time.values()]
         ax.plot(xs, avg, "o", color="#1565c0", label="trade price (quantity-weighted)")  # type: ignore[arg-type]
-    ax.axhline(prices.retail / 1e6, color="#c62828", ls="--", lw=1, label="retail")
-    ax.axhline(prices.feed_in / 1e6, color="#ef6c00", ls="--", lw=1, label="feed-in")
+    ax.axhline(euros(prices.retail), color="#c62828", ls="--", lw=1, label="retail")
+    ax.axhline(euros(prices.feed_in), color="#ef6c00", ls="--", lw=1, label="feed-in")
     ax.set_ylabel("EUR/kWh")
     ax.set_title("Market prices" + ("" if result.trades else " (no trade)"))
     ax.legend(fontsize=8)
@@ -302,8 +303,8 @@ text-align:right}}th{{background:#eee}}td:first-child{{text-align:left}}img{{max
 <h1>{html.escape(s.name)}</h1>
 <p>{s.period.start} + {s.period.days} day(s), {s.period.interval_minutes}-minute intervals, {html.escape(s.location.timezone)};
 allocation key <b>{html.escape(s.allocation.key)}</b>; market <b>{html.escape(s.market.design)}</b>
-({'enabled' if s.market.enabled else 'disabled'}); retail {s.prices.retail / 1e6:.3f}, feed-in
-{s.prices.feed_in / 1e6:.3f}, grid fee {s.prices.grid_fee / 1e6:.3f} EUR/kWh.</p>
+({'enabled' if s.market.enabled else 'disabled'}); retail {euros(s.prices.retail):.3f}, feed-in
+{euros(s.prices.feed_in):.3f}, grid fee {euros(s.prices.grid_fee):.3f} EUR/kWh.</p>
 {_table(summary)}
 {mismatch}
 {''.join(images)}

@@ -104,9 +104,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Collection, Literal, Mapping, Sequence, overload
 
+from gridshare.domain.matching import TICK
 from gridshare.domain.allocation import ALLOCATION_KEYS, AllocationKey, DynamicDefaultKey, PriorityKey, StaticKey, per_mille
 from gridshare.errors import GridshareError
 from gridshare.protocol.market import MARKET_DESIGNS
+from gridshare.protocol.units import TOKEN_DECIMALS, from_base_units
 from gridshare.simulate.profiles import Site, interval_starts
 
 __all__ = [
@@ -136,9 +138,9 @@ _OPERATOR_KEYS = ("dynamic-simple", "dynamic-complete")  # known keys, but coeff
 INNER_KEYS = ("dynamic-default", "static")
 INTERVAL_MINUTES = (15, 30)
 
-PRICE_DECIMALS = 6
+PRICE_DECIMALS = TOKEN_DECIMALS
 """Decimals of the (test) euro payment token: 1 EUR = 10**6 base units."""
-PRICE_TICK = 1000
+PRICE_TICK = TICK
 """Prices are multiples of 1000 base units per kWh, i.e. 0.001 EUR/kWh."""
 
 
@@ -264,7 +266,7 @@ class Prices:
     @staticmethod
     def eur(base_units: int) -> str:
         """Base units as EUR, in plain notation (``252000`` -> ``"0.252"``)."""
-        return format(Decimal(base_units).scaleb(-PRICE_DECIMALS).normalize(), "f")
+        return format(from_base_units(base_units, PRICE_DECIMALS), "f")
 
 
 @dataclass(frozen=True)

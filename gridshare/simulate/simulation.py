@@ -96,7 +96,7 @@ from gridshare.protocol.guarantees import Declaration, Status, beneficiary_id
 from gridshare.protocol.market import Backing, Side
 from gridshare.protocol.meters import MeterKind, meter_id, new_community_salt
 from gridshare.protocol.readings import MeterReadings, series_to_readings, to_runs
-from gridshare.protocol.units import DAY, ZERO_ADDRESS
+from gridshare.protocol.units import DAY, TOKEN_DECIMALS, ZERO_ADDRESS, euros
 from gridshare.simulate.report import interval_rows, local_time, participant_rows, write_reports
 from gridshare.simulate.agents import orders_for_interval
 from gridshare.simulate.community import CommunityProfiles, build_profiles
@@ -111,7 +111,7 @@ WEEK = 7 * DAY
 HOUSEHOLD_CAPACITY_W = 9_000  # a 9 kVA connection
 FUNDS_WEI = Wei(100 * 10**18)
 RPC_FUNDS_WEI = Wei(10**18)  # what the sender gives each participant on a node reached by URL
-TEST_EUROS = 1_000 * 10**6  # each household's test euros for bids (the faucet gives up to 10,000)
+TEST_EUROS = 1_000 * 10**TOKEN_DECIMALS  # each household's test euros for bids (the faucet gives up to 10,000)
 ORDER_GAS = 5_000_000  # cap of an order's transaction (a taker filling ~50 orders uses ~1.5M)
 SOLAR = b"solar-pv".ljust(32, b"\0")
 GRID = b"grid-connection".ljust(32, b"\0")
@@ -437,7 +437,7 @@ def simulate(
         result.rows = interval_rows(people, starts, chain_rows, tz)
         result.participants = participant_rows(people, chain_rows, trades, certified, claimed, prices, n)
         result.orders = [{"order_id": oid, "interval_start": run.local(i), "interval_id": run.interval_id(i),
-                          "owner": owner, "side": side.value, "price_eur_per_kwh": price / 1e6, "quantity_wh": qty}
+                          "owner": owner, "side": side.value, "price_eur_per_kwh": euros(price), "quantity_wh": qty}
                          for oid, (owner, side, price, qty, i) in sorted(orders.items())]
         result.gas = [{"operation": op, "transactions": t, "total_gas": g, "gas_per_interval": round(g / n)}
                       for op, (t, g) in meter.gas.items()]
@@ -686,8 +686,8 @@ def _check_trades(run: _Run, orders: dict, rules: MarketRules) -> list[dict]:
             f = Fill(bid, ask, orders[bid][0], orders[ask][0], qty, price, rules.grid_fee)
             rows.append({"interval_start": run.local(i), "interval_id": iid, "bid_id": bid, "ask_id": ask,
                          "buyer": f.buyer, "seller": f.seller, "quantity_wh": qty,
-                         "price_eur_per_kwh": price / 1e6, "paid_eur": f.payment / 1e6,
-                         "grid_fee_eur": f.fee / 1e6, "seller_received_eur": f.proceeds / 1e6})
+                         "price_eur_per_kwh": euros(price), "paid_eur": euros(f.payment),
+                         "grid_fee_eur": euros(f.fee), "seller_received_eur": euros(f.proceeds)})
     return rows
 
 
