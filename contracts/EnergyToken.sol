@@ -11,13 +11,14 @@ import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 /// @notice ERC-1155 whose token id is the interval id and whose amounts are Wh of verified local
 /// energy. See {IEnergyToken}.
 /// @dev Supply only enters through {creditVerifiedEnergy} (called by the registry for verified
-/// export) and only leaves through {redeem} and {settleLocal} (bounded by verified import), so,
-/// per interval id, balances + redeemed = verified export by construction. Minting skips the
+/// export) and only leaves through {redeem} and {settleLocal} (bounded by verified import) and
+/// {certify} (into guarantees of origin), so, per interval id, balances + redeemed + certified =
+/// verified export by construction: one Wh, one claim. Minting skips the
 /// ERC-1155 acceptance hook on purpose: verified energy belongs to the meter owner whatever its
 /// code, and no external code runs inside the registry's reading loop.
 ///
 /// Storage, laid out for gas: an account's figures (balance, verified export minted to it,
-/// verified import, redeemed) are uint32 Wh "lanes", eight consecutive intervals of one figure per
+/// verified import, received locally, claimed) are uint32 Wh "lanes", eight consecutive intervals of one figure per
 /// slot (interval id `8g + l` in lane `l` of group `g`). A meter's day of readings then writes 12
 /// fresh slots per figure rather than 96, and sharing updates slots the verification has just
 /// written. OpenZeppelin's own `_balances` mapping is not used: {balanceOf} and {_update} read and
@@ -25,12 +26,17 @@ import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 contract EnergyToken is ERC1155, IEnergyToken {
     /// @notice The registry role that lets a self-consumption operation settle local sharing.
     bytes32 public constant ALLOCATOR_ROLE = keccak256("ALLOCATOR_ROLE");
+    /// @notice The registry role that lets the guarantees of origin burn unspent crypto-kWh.
+    bytes32 public constant CERTIFIER_ROLE = keccak256("CERTIFIER_ROLE");
 
-    /// @dev The figures, each a field of the lanes' key: `(id >> 3) << 2 | field`.
+    /// @dev The figures, each a field of the lanes' key: `(id >> 3) << 3 | field`. Received
+    /// locally: what the operation's settlements gave the account and it consumed (AUTOCONS);
+    /// claimed: what it redeemed itself (time-matched claims of crypto-kWh it acquired).
     uint256 private constant _BALANCE = 0;
     uint256 private constant _MINTED = 1;
     uint256 private constant _IMPORTED = 2;
-    uint256 private constant _REDEEMED = 3;
+    uint256 private constant _RECEIVED = 3;
+    uint256 private constant _CLAIMED = 4;
     uint256 private constant _LANE = 0xffffffff;
     /// @dev The even lanes of a slot, and the carry bit above each (see {_addLanes}).
     uint256 private constant _EVEN = 0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff;
@@ -56,7 +62,7 @@ contract EnergyToken is ERC1155, IEnergyToken {
     // ------------------------------------------------------------------------------------------
 
     function _key(uint256 id, uint256 field) private pure returns (uint256) {
-        return ((id >> 3) << 2) | field;
+        return ((id >> 3) << 3) | field;
     }
 
     function _get(address account, uint256 id, uint256 field) private view returns (uint256) {
@@ -97,10 +103,12 @@ contract EnergyToken is ERC1155, IEnergyToken {
     function creditVerifiedEnergy(
         address account,
         uint256 firstIntervalId,
+        uint256 settleable,
         uint32[] calldata importWh,
         uint32[] calldata exportWh
     ) external {
         if (msg.sender != address(_registry)) revert EnergyTokenUnauthorizedRegistry(msg.sender);
+        if (settleable != 0) _allowSettlement(account, settleable, firstIntervalId, firstIntervalId + importWh.length);
         uint256 imports;
         uint256 exports;
         assembly ("memory-safe") {
@@ -153,7 +161,7 @@ contract EnergyToken is ERC1155, IEnergyToken {
                 if gt(end, n) { end := n }
                 let importLanes, exportLanes := pack(k, end, first, imports, exports)
                 k := end
-                let key := shl(2, group)
+                let key := shl(3, group)
                 let lane := 0
                 if importLanes { lane := addLanes(base, or(key, _IMPORTED), importLanes) }
                 if and(iszero(lane), iszero(iszero(exportLanes))) {
@@ -234,8 +242,15 @@ contract EnergyToken is ERC1155, IEnergyToken {
         uint256 given;
         uint256 received;
         uint256 shift = (id & 7) << 5;
-        uint256 group = (id >> 3) << 2;
+        uint256 group = (id >> 3) << 3;
         assembly ("memory-safe") {
+            function refusedHere(account, interval) -> refuse {
+                let flag := tload(account)
+                refuse := or(
+                    iszero(eq(and(flag, 0xffffffffffffffffffffffffffffffffffffffff), caller())),
+                    or(lt(interval, and(shr(160, flag), 0xffffffff)), iszero(lt(interval, and(shr(192, flag), 0xffffffff))))
+                )
+            }
             let lanesSlot := _lanes.slot
             for {
                 let e := entries.offset
@@ -244,6 +259,14 @@ contract EnergyToken is ERC1155, IEnergyToken {
                 let who := shr(96, calldataload(e))
                 let gives := shr(192, calldataload(add(e, 20))) // givenWh: 8 bytes after the account
                 let gets := shr(192, calldataload(add(e, 28))) // receivedWh: the next 8
+                // only an account the caller verified in this transaction, as the operation its
+                // meter is bound to, for this interval (see {_allowSettlement})
+                if or(gives, gets) {
+                    if refusedHere(who, id) {
+                        refused := e
+                        break
+                    }
+                }
                 mstore(0, who)
                 mstore(0x20, lanesSlot)
                 let base := keccak256(0, 0x40)
@@ -266,10 +289,12 @@ contract EnergyToken is ERC1155, IEnergyToken {
                 if gets {
                     mstore(0, or(group, _IMPORTED))
                     let imported := and(shr(shift, sload(keccak256(0, 0x40))), _LANE)
-                    mstore(0, or(group, _REDEEMED))
+                    mstore(0, or(group, _RECEIVED))
                     let slot := keccak256(0, 0x40)
                     let lanes := sload(slot)
-                    // redeemed <= imported always: gets <= imported - redeemed
+                    // received + claimed <= imported always; claimed is 0 for an interval the
+                    // caller verified in this transaction (see {_consume}): gets <= imported -
+                    // received
                     if gt(gets, sub(imported, and(shr(shift, lanes), _LANE))) {
                         refused := e
                         break
@@ -296,9 +321,10 @@ contract EnergyToken is ERC1155, IEnergyToken {
             gives := shr(192, calldataload(add(e, 20)))
             gets := shr(192, calldataload(add(e, 28)))
         }
+        if (!_settleable(account, id, msg.sender)) revert EnergyTokenNotSettleable(account, id, msg.sender);
         uint256 balance = _get(account, id, _BALANCE);
         if (gives > balance) revert ERC1155InsufficientBalance(account, balance, gives, id);
-        revert EnergyTokenRedeemExceedsImport(account, id, gets, _get(account, id, _IMPORTED) - _get(account, id, _REDEEMED));
+        revert EnergyTokenRedeemExceedsImport(account, id, gets, _redeemable(account, id));
     }
 
     /// @inheritdoc IEnergyToken
@@ -319,14 +345,134 @@ contract EnergyToken is ERC1155, IEnergyToken {
         }
     }
 
-    /// @dev Records `amountWh` as redeemed against the account's verified import of the interval.
+    /// @dev Records `amountWh` as claimed against the account's verified import of the interval
+    /// (a time-matched claim). Not while the operation may still settle that interval for the
+    /// account in this transaction: its share comes first.
     function _consume(address account, uint256 intervalId, uint256 amountWh) private {
-        uint256 redeemedWh = _get(account, intervalId, _REDEEMED);
-        uint256 redeemableWh = _get(account, intervalId, _IMPORTED) - redeemedWh; // redeemed <= import
+        if (_settleable(account, intervalId, address(0))) revert EnergyTokenSettlementPending(account, intervalId);
+        uint256 redeemableWh = _redeemable(account, intervalId);
         if (amountWh > redeemableWh) {
             revert EnergyTokenRedeemExceedsImport(account, intervalId, amountWh, redeemableWh);
         }
-        _set(account, intervalId, _REDEEMED, redeemedWh + amountWh); // <= import < 2^32
+        _add(account, intervalId, _CLAIMED, amountWh); // received + claimed <= import < 2^32
+    }
+
+    /// @dev Verified import not yet consumed: imported - received locally - claimed.
+    function _redeemable(address account, uint256 id) private view returns (uint256) {
+        return _get(account, id, _IMPORTED) - _get(account, id, _RECEIVED) - _get(account, id, _CLAIMED);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Who may settle: transient, for the transaction that verified the readings
+    // ------------------------------------------------------------------------------------------
+
+    /// @dev The registry credited `account` the run of intervals [first, end) submitted by the
+    /// operation its meter is bound to; `settleable` packs `operation | from << 160 | until << 192`,
+    /// the interval ids of the binding. In this transaction, the operation may settle the
+    /// account's intervals of the run within the binding (merged with those of its other runs of
+    /// the transaction). Transient storage, keyed by the account.
+    function _allowSettlement(address account, uint256 settleable, uint256 first, uint256 end) private {
+        address operation = address(uint160(settleable));
+        uint256 from = (settleable >> 160) & _LANE;
+        uint256 until = (settleable >> 192) & _LANE;
+        if (first > from) from = first;
+        if (end < until) until = end;
+        if (from >= until) return;
+        uint256 flag;
+        assembly ("memory-safe") {
+            flag := tload(account)
+        }
+        if (address(uint160(flag)) == operation) {
+            uint256 oldFrom = (flag >> 160) & _LANE;
+            uint256 oldUntil = (flag >> 192) & _LANE;
+            if (oldFrom < from) from = oldFrom;
+            if (oldUntil > until) until = oldUntil;
+        }
+        flag = uint256(uint160(operation)) | (from << 160) | (until << 192);
+        assembly ("memory-safe") {
+            tstore(account, flag)
+        }
+    }
+
+    /// @dev Whether `operation` (any operation if zero) may settle `account`'s interval `id` in
+    /// this transaction.
+    function _settleable(address account, uint256 id, address operation) private view returns (bool) {
+        uint256 flag;
+        assembly ("memory-safe") {
+            flag := tload(account)
+        }
+        address holder = address(uint160(flag));
+        return holder != address(0) && (operation == address(0) || holder == operation)
+            && id >= ((flag >> 160) & _LANE) && id < ((flag >> 192) & _LANE);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Certification
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IEnergyToken
+    /// @dev Group by group of eight intervals: one balance slot read and written, the minted slot
+    /// read only where the balance is not zero.
+    function certify(address account, uint256 firstIntervalId, uint256 count, uint256 maxWh)
+        external
+        returns (uint256 burned)
+    {
+        if (!IAccessControl(address(_registry)).hasRole(CERTIFIER_ROLE, msg.sender)) {
+            revert EnergyTokenUnauthorizedCertifier(msg.sender);
+        }
+        Burns memory b = Burns(new uint256[](count), new uint256[](count), 0, 0, maxWh);
+        uint256 end = firstIntervalId + count;
+        for (uint256 id = firstIntervalId; id < end && b.burned < maxWh;) {
+            uint256 groupEnd = ((id >> 3) + 1) << 3;
+            if (groupEnd > end) groupEnd = end;
+            _certifyGroup(_lanes[account], id, groupEnd, b);
+            id = groupEnd;
+        }
+        (uint256[] memory ids, uint256[] memory values, uint256 n) = (b.ids, b.values, b.n);
+        if (n == 1) {
+            emit TransferSingle(msg.sender, account, address(0), ids[0], values[0]);
+        } else if (n != 0) {
+            assembly ("memory-safe") {
+                mstore(ids, n)
+                mstore(values, n)
+            }
+            emit TransferBatch(msg.sender, account, address(0), ids, values);
+        }
+        return b.burned;
+    }
+
+    /// @dev What {certify} burns: the intervals and amounts so far, their count and sum, the cap.
+    struct Burns {
+        uint256[] ids;
+        uint256[] values;
+        uint256 n;
+        uint256 burned;
+        uint256 maxWh;
+    }
+
+    /// @dev {certify} in the intervals [id, groupEnd) of one group of eight.
+    function _certifyGroup(mapping(uint256 => uint256) storage lanes, uint256 id, uint256 groupEnd, Burns memory b)
+        private
+    {
+        uint256 key = _key(id, _BALANCE);
+        uint256 balances = lanes[key];
+        if (balances == 0) return;
+        uint256 minted = lanes[_key(id, _MINTED)];
+        uint256 before = balances;
+        for (; id < groupEnd; ++id) {
+            uint256 shift = (id & 7) << 5;
+            uint256 take = (balances >> shift) & _LANE;
+            uint256 own = (minted >> shift) & _LANE;
+            if (take > own) take = own;
+            if (take > b.maxWh - b.burned) take = b.maxWh - b.burned;
+            if (take != 0) {
+                balances -= take << shift; // take <= the lane: no borrow
+                b.burned += take;
+                (b.ids[b.n], b.values[b.n]) = (id, take);
+                ++b.n;
+            }
+        }
+        if (balances != before) lanes[key] = balances;
     }
 
     /// @inheritdoc IEnergyToken
@@ -346,25 +492,26 @@ contract EnergyToken is ERC1155, IEnergyToken {
 
     /// @inheritdoc IEnergyToken
     function redeemed(address account, uint256 intervalId) external view returns (uint64) {
-        return uint64(_get(account, intervalId, _REDEEMED));
+        return uint64(_get(account, intervalId, _RECEIVED) + _get(account, intervalId, _CLAIMED));
     }
 
     /// @inheritdoc IEnergyToken
     function redeemable(address account, uint256 intervalId) external view returns (uint64) {
-        return uint64(_get(account, intervalId, _IMPORTED) - _get(account, intervalId, _REDEEMED));
+        return uint64(_redeemable(account, intervalId));
     }
 
     /// @inheritdoc IEnergyToken
     function intervalAccount(address account, uint256 intervalId)
         external
         view
-        returns (uint64 balance, uint64 mintedWh, uint64 importWh, uint64 redeemedWh)
+        returns (uint64 balance, uint64 mintedWh, uint64 importWh, uint64 receivedLocallyWh, uint64 claimedWh)
     {
         return (
             uint64(_get(account, intervalId, _BALANCE)),
             uint64(_get(account, intervalId, _MINTED)),
             uint64(_get(account, intervalId, _IMPORTED)),
-            uint64(_get(account, intervalId, _REDEEMED))
+            uint64(_get(account, intervalId, _RECEIVED)),
+            uint64(_get(account, intervalId, _CLAIMED))
         );
     }
 

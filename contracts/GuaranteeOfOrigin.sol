@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {IMeterRegistry} from "./interfaces/IMeterRegistry.sol";
+import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 import {IGuaranteeOfOrigin} from "./interfaces/IGuaranteeOfOrigin.sol";
 import {CalendarMonths} from "./libraries/CalendarMonths.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
@@ -14,12 +15,17 @@ import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 /// @notice Guarantees of origin issued from a community's verified production. See
 /// {IGuaranteeOfOrigin}.
 /// @dev Roles: `ISSUER_ROLE` (the issuing body) approves, rejects and revokes;
-/// `DEFAULT_ADMIN_ROLE` manages roles. Requesters are meter owners or the registry's operator.
-contract GuaranteeOfOrigin is IGuaranteeOfOrigin, ERC1155, AccessControl {
+/// `DEFAULT_ADMIN_ROLE` manages roles, transferred in two steps after a delay. Requesters are meter
+/// owners or the registry's operator. Issuing burns the producer's unspent crypto-kWh of the
+/// period (the registry grants this contract `CERTIFIER_ROLE`): one Wh, one claim.
+contract GuaranteeOfOrigin is IGuaranteeOfOrigin, ERC1155, AccessControlDefaultAdminRules {
     bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
     /// @dev The MeterRegistry's operator role, which may request on a producer's behalf.
     bytes32 private constant _OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     uint256 private constant _DAY = 86_400;
+    /// @notice The reason of a request {approve} rejects because none of the producer's
+    /// crypto-kWh of the period were left: "nothing unspent".
+    bytes32 public constant NOTHING_UNSPENT = "nothing unspent";
 
     /// @dev A request and then its certificate, in three slots. Device data the registry holds
     /// immutably (technology, capacity, commissioning date) is read from it, not copied.
@@ -55,14 +61,19 @@ contract GuaranteeOfOrigin is IGuaranteeOfOrigin, ERC1155, AccessControl {
 
     /// @param expiryMonths_ months after the production period during which a certificate can be
     /// transferred and claimed (12 under RED art. 19; 18 in Germany, Hungary, Estonia).
-    constructor(IMeterRegistry registry_, address admin, address issuingBody, uint8 expiryMonths_, string memory uri_)
-        ERC1155(uri_)
-    {
+    /// @param adminDelay seconds a transfer of the admin role waits between its two steps
+    constructor(
+        IMeterRegistry registry_,
+        address admin,
+        address issuingBody,
+        uint8 expiryMonths_,
+        string memory uri_,
+        uint48 adminDelay
+    ) ERC1155(uri_) AccessControlDefaultAdminRules(adminDelay, admin) {
         if (address(registry_) == address(0)) revert GuaranteeOfOriginInvalidRegistry(address(registry_));
         if (expiryMonths_ == 0) revert GuaranteeOfOriginInvalidExpiry(expiryMonths_);
         _registry = registry_;
         _expiryMonths = expiryMonths_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(ISSUER_ROLE, issuingBody);
     }
 
@@ -82,6 +93,11 @@ contract GuaranteeOfOrigin is IGuaranteeOfOrigin, ERC1155, AccessControl {
         if (fromDay >= toDay || toDay > type(uint32).max) {
             revert GuaranteeOfOriginInvalidPeriod(uint256(fromDay) * _DAY, uint256(toDay) * _DAY);
         }
+        {
+            (uint256 y0, uint256 m0,) = CalendarMonths.civilFromDays(fromDay);
+            (uint256 y1, uint256 m1,) = CalendarMonths.civilFromDays(toDay - 1);
+            if (y0 != y1 || m0 != m1) revert GuaranteeOfOriginPeriodAcrossMonths(fromDay, toDay);
+        }
         if (uint256(fromDay) * _DAY < registeredAt) {
             revert GuaranteeOfOriginBeforeRegistration(meterId, uint256(fromDay) * _DAY, registeredAt);
         }
@@ -100,15 +116,28 @@ contract GuaranteeOfOrigin is IGuaranteeOfOrigin, ERC1155, AccessControl {
 
     /// @inheritdoc IGuaranteeOfOrigin
     function approve(uint256[] calldata certificateIds) external onlyRole(ISSUER_ROLE) {
+        IEnergyToken token = IEnergyToken(_registry.energyToken());
+        uint256 intervals = _DAY / _registry.intervalSeconds();
         for (uint256 i; i < certificateIds.length; ++i) {
             uint256 id = certificateIds[i];
             Record storage r = _records[id];
             if (r.status != Status.Pending) revert GuaranteeOfOriginRequestNotPending(id, r.status);
-            (r.status, r.issueDate, r.issuingBody) = (Status.Issued, uint40(block.timestamp), msg.sender);
             (address owner,) = _registry.meterOwner(r.meterId);
-            emit CertificateIssued(id, r.meterId, owner, r.amountWh, msg.sender);
+            // the producer's crypto-kWh of the period still unspent become the certificate
+            uint256 amount = token.certify(owner, uint256(r.fromDay) * intervals,
+                                           uint256(r.toDay - r.fromDay) * intervals, r.amountWh);
+            if (amount == 0) {
+                // all of it was shared, sold or consumed since the request
+                r.status = Status.Rejected;
+                _setDays(r.meterId, r.fromDay, r.toDay, false);
+                emit CertificationRejected(id, NOTHING_UNSPENT);
+                continue;
+            }
+            (r.amountWh, r.status, r.issueDate, r.issuingBody) =
+                (uint64(amount), Status.Issued, uint40(block.timestamp), msg.sender); // amount <= r.amountWh
+            emit CertificateIssued(id, r.meterId, owner, uint64(amount), msg.sender);
             // effects are done; the receiver hook of a contract owner is the last thing to run
-            _mint(owner, id, r.amountWh, "");
+            _mint(owner, id, amount, "");
         }
     }
 
@@ -204,10 +233,10 @@ contract GuaranteeOfOrigin is IGuaranteeOfOrigin, ERC1155, AccessControl {
     function supportsInterface(bytes4 interfaceId)
         public
         view
-        override(ERC1155, AccessControl, IERC165)
+        override(ERC1155, AccessControlDefaultAdminRules, IERC165)
         returns (bool)
     {
-        return ERC1155.supportsInterface(interfaceId) || AccessControl.supportsInterface(interfaceId);
+        return ERC1155.supportsInterface(interfaceId) || AccessControlDefaultAdminRules.supportsInterface(interfaceId);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -247,8 +276,10 @@ contract GuaranteeOfOrigin is IGuaranteeOfOrigin, ERC1155, AccessControl {
         if (r.status != Status.Issued) revert GuaranteeOfOriginUnknownCertificate(certificateId);
     }
 
+    /// @dev Counted from the production period's start, so that no unit of it stays tradable
+    /// longer than `expiryMonths` after its production (RED II art. 19(3)).
     function _expiresAt(Record storage r) private view returns (uint256) {
-        return CalendarMonths.add(uint256(r.toDay) * _DAY, _expiryMonths);
+        return CalendarMonths.add(uint256(r.fromDay) * _DAY, _expiryMonths);
     }
 
     /// @dev Marks (or releases) the days [fromDay, toDay) of a device; marking refuses a day

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
@@ -12,10 +12,12 @@ import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 /// @notice Participants, meters and their signer keys; verifies EIP-712 signed runs of meter
 /// readings and credits verified energy to `EnergyToken`. See {IMeterRegistry} for the full contract.
 /// @dev EIP-712 domain: name "gridshare", version "2", this contract; readable via EIP-5267
-/// `eip712Domain()`. Roles: `DEFAULT_ADMIN_ROLE` sets the energy token once and manages roles;
+/// `eip712Domain()`. Roles (docs/threat-model.md): `DEFAULT_ADMIN_ROLE` sets the energy token once
+/// and manages roles, transferred in two steps after a delay (`AccessControlDefaultAdminRules`);
 /// `OPERATOR_ROLE` (the community operator) registers participants and meters; `ALLOCATOR_ROLE`
-/// (a self-consumption operation) binds its members' meters and settles local sharing.
-contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
+/// (a self-consumption operation) binds its members' meters and settles local sharing;
+/// `CERTIFIER_ROLE` (the guarantees of origin) burns unspent crypto-kWh into certificates.
+contract MeterRegistry is IMeterRegistry, AccessControlDefaultAdminRules, EIP712 {
     // ------------------------------------------------------------------------------------------
     // Constants
     // ------------------------------------------------------------------------------------------
@@ -23,6 +25,8 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
 
     bytes32 public constant ALLOCATOR_ROLE = keccak256("ALLOCATOR_ROLE");
+
+    bytes32 public constant CERTIFIER_ROLE = keccak256("CERTIFIER_ROLE");
 
     /// @notice keccak256 of the protocol's `MeterReadings` type string (docs/protocol.md).
     bytes32 public constant READINGS_TYPEHASH = keccak256(
@@ -60,6 +64,9 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
     mapping(address account => bool) private _participants;
     mapping(bytes32 meterId => Meter) private _meters;
     mapping(bytes32 meterId => State) private _states;
+    /// @dev The one meter whose export an account receives (its crypto-kWh of an interval are
+    /// then that meter's production: claims on them are per meter and interval).
+    mapping(address owner => bytes32 meterId) private _exportingMeter;
     /// @dev `Binding`, packed in one slot (interval ids below 2^32; 2^32 - 1: open-ended)
     struct PackedBinding {
         address operation;
@@ -82,12 +89,15 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
 
     /// @param intervalSeconds_ metering interval length: 900 (15 min) or 1800 (30 min).
     /// @param admin receives `DEFAULT_ADMIN_ROLE` and `OPERATOR_ROLE`.
-    constructor(uint64 intervalSeconds_, address admin) EIP712("gridshare", "2") {
+    /// @param adminDelay seconds a transfer of the admin role waits between its two steps
+    constructor(uint64 intervalSeconds_, address admin, uint48 adminDelay)
+        AccessControlDefaultAdminRules(adminDelay, admin)
+        EIP712("gridshare", "2")
+    {
         if (intervalSeconds_ != 900 && intervalSeconds_ != 1800) {
             revert MeterRegistryInvalidIntervalSeconds(intervalSeconds_);
         }
         _intervalSeconds = intervalSeconds_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(OPERATOR_ROLE, admin);
     }
 
@@ -129,6 +139,11 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
         if (signer == address(0)) revert MeterRegistryInvalidSignerKey(meterId, signer);
         if (!_participants[owner]) revert MeterRegistryNotParticipant(owner);
         if (capacityW == 0) revert MeterRegistryZeroCapacity(meterId);
+        if (kind != MeterKind.Consumer) {
+            bytes32 exporting = _exportingMeter[owner];
+            if (exporting != bytes32(0)) revert MeterRegistryOwnerExports(owner, exporting);
+            _exportingMeter[owner] = meterId;
+        }
         _meters[meterId] = Meter({
             signer: signer,
             capacityW: capacityW,
@@ -220,7 +235,7 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
             if (!mp.active) revert MeterRegistryMeterDeactivated(meterId);
             State memory st = _states[meterId];
             uint256 end = _checkRun(r, st);
-            _checkBinding(meterId, r.previousEnd, end);
+            uint256 settleable = _checkBinding(meterId, r.previousEnd, end);
             _checkSignature(r, signer);
             (uint256 importSum, uint256 exportSum) = _checkEnergy(r, capacityW, kind);
             _checkRegisters(r, st, importSum, exportSum);
@@ -229,16 +244,18 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
             st.verifiedExportWh += uint56(exportSum); // checked: a meter's lifetime export < 2^56 Wh
             st.registersKnown = true;
             _states[meterId] = st;
-            _emitAndCredit(r, token, (importSum | exportSum) != 0 ? mp.owner : address(0));
+            _emitAndCredit(r, token, (importSum | exportSum) != 0 ? mp.owner : address(0), settleable);
         }
     }
 
     /// @dev Emits `ReadingsVerified` for the run and, if `owner` is not zero, credits its energy:
-    /// `token.creditVerifiedEnergy(owner, firstIntervalId, importWh, exportWh)`. The event's data
-    /// and the call's arguments share their tail (the two arrays, ABI-encoded), copied once from
-    /// calldata (every word checked clean by {_checkEnergy}), at the free memory pointer without
-    /// allocating it. The trusted energy token calls no one (it mints without acceptance hooks).
-    function _emitAndCredit(SignedReadings calldata r, IEnergyToken token, address owner) private {
+    /// `token.creditVerifiedEnergy(owner, firstIntervalId, settleable, importWh, exportWh)`. The
+    /// event's data and the call's arguments share their tail (the two arrays, ABI-encoded),
+    /// copied once from calldata (every word checked clean by {_checkEnergy}) 0xa4 bytes past the
+    /// free memory pointer, without allocating it: the event's 4 head words come first (from
+    /// p + 0x24), then the call's selector and 5 head words overwrite them (from p). The trusted
+    /// energy token calls no one (it mints without acceptance hooks).
+    function _emitAndCredit(SignedReadings calldata r, IEnergyToken token, address owner, uint256 settleable) private {
         uint256 seconds_ = _intervalSeconds;
         bytes32 topic = ReadingsVerified.selector;
         bytes4 selector = IEnergyToken.creditVerifiedEnergy.selector;
@@ -249,22 +266,25 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
             let exports := add(r, calldataload(add(r, 0x80)))
             let n := calldataload(imports)
             let p := mload(0x40)
-            // p: selector (4 bytes), then 4 head words, then [n, imports...], [n, exports...]
-            let size := add(0x80, shl(6, add(n, 1))) // the 4 head words and both arrays
-            calldatacopy(add(p, 0x84), imports, add(0x20, shl(5, n)))
-            calldatacopy(add(p, add(0xa4, shl(5, n))), exports, add(0x20, shl(5, n)))
+            let arrays := shl(6, add(n, 1)) // both arrays: [n, imports...], [n, exports...]
+            calldatacopy(add(p, 0xa4), imports, add(0x20, shl(5, n)))
+            calldatacopy(add(p, add(0xc4, shl(5, n))), exports, add(0x20, shl(5, n)))
             // ReadingsVerified(meterId, previousEnd, firstIntervalStart, importWh, exportWh)
-            mstore(add(p, 0x04), calldataload(add(r, 0x20)))
-            mstore(add(p, 0x24), calldataload(add(r, 0x40)))
-            mstore(add(p, 0x44), 0x80)
-            mstore(add(p, 0x64), add(0xa0, shl(5, n)))
-            log2(add(p, 0x04), size, topic, calldataload(r))
+            mstore(add(p, 0x24), calldataload(add(r, 0x20)))
+            mstore(add(p, 0x44), calldataload(add(r, 0x40)))
+            mstore(add(p, 0x64), 0x80)
+            mstore(add(p, 0x84), add(0xa0, shl(5, n)))
+            log2(add(p, 0x24), add(0x80, arrays), topic, calldataload(r))
             if owner {
-                // creditVerifiedEnergy(owner, firstIntervalStart / intervalSeconds, importWh, exportWh)
+                // creditVerifiedEnergy(owner, firstIntervalStart / intervalSeconds, settleable,
+                // importWh, exportWh)
                 mstore(p, selector)
                 mstore(add(p, 0x04), owner)
                 mstore(add(p, 0x24), div(calldataload(add(r, 0x40)), seconds_))
-                if iszero(call(gas(), token, 0, p, add(4, size), 0, 0)) {
+                mstore(add(p, 0x44), settleable)
+                mstore(add(p, 0x64), 0xa0)
+                mstore(add(p, 0x84), add(0xc0, shl(5, n)))
+                if iszero(call(gas(), token, 0, p, add(0xa4, arrays), 0, 0)) {
                     returndatacopy(p, 0, returndatasize())
                     revert(p, returndatasize())
                 }
@@ -292,13 +312,20 @@ contract MeterRegistry is IMeterRegistry, AccessControl, EIP712 {
     }
 
     /// @dev Refuses a run touching intervals bound to an operation, unless the operation sends it.
-    function _checkBinding(bytes32 meterId, uint256 previousEnd, uint256 end) private view {
+    /// Returns what the energy token lets the sender settle (see {_emitAndCredit}): when the
+    /// sender is the meter's operation, `operation | from << 160 | until << 192`, the interval
+    /// ids it is bound for; otherwise 0.
+    function _checkBinding(bytes32 meterId, uint256 previousEnd, uint256 end) private view returns (uint256) {
         PackedBinding memory b = _bindings[meterId];
-        if (b.operation == address(0) || b.operation == msg.sender) return;
+        if (b.operation == address(0)) return 0;
+        if (b.operation == msg.sender) {
+            return uint256(uint160(b.operation)) | (uint256(b.fromInterval) << 160) | (uint256(b.untilInterval) << 192);
+        }
         uint256 seconds_ = _intervalSeconds;
         if (previousEnd < uint256(b.untilInterval) * seconds_ && end > uint256(b.fromInterval) * seconds_) {
             revert MeterRegistryMeterInOperation(meterId, b.operation, b.fromInterval);
         }
+        return 0;
     }
 
     function _checkSignature(SignedReadings calldata r, address signer) private view {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IMeterRegistry} from "./interfaces/IMeterRegistry.sol";
 import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 import {ISelfConsumption} from "./interfaces/ISelfConsumption.sol";
@@ -19,7 +19,7 @@ import {CodeData} from "./libraries/CodeData.sol";
 /// two cold slots per member), reads the runs' energies in place in calldata (the registry has just
 /// validated every word of them), and hands the token one packed settlement per interval, built in
 /// memory as the call's calldata, whose lanes the verification has just written. See docs/design.md.
-contract SelfConsumption is ISelfConsumption, AccessControl {
+contract SelfConsumption is ISelfConsumption, AccessControlDefaultAdminRules {
     // ------------------------------------------------------------------------------------------
     // Constants
     // ------------------------------------------------------------------------------------------
@@ -61,14 +61,16 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
     address private _memberList;
     uint64 private _lastAllocated;
 
-    constructor(IMeterRegistry registry_, IEnergyToken token_, Key key_, address operator) {
+    /// @param adminDelay seconds a transfer of the admin role waits between its two steps
+    constructor(IMeterRegistry registry_, IEnergyToken token_, Key key_, address operator, uint48 adminDelay)
+        AccessControlDefaultAdminRules(adminDelay, operator)
+    {
         if (address(registry_) == address(0)) revert SelfConsumptionInvalidAddress(address(registry_));
         if (token_.registry() != address(registry_)) revert SelfConsumptionInvalidAddress(address(token_));
         _registry = registry_;
         _token = token_;
         _key = key_;
         _intervalSeconds = registry_.intervalSeconds();
-        _grantRole(DEFAULT_ADMIN_ROLE, operator);
         _grantRole(OPERATOR_ROLE, operator);
     }
 
@@ -560,9 +562,65 @@ contract SelfConsumption is ISelfConsumption, AccessControl {
         view
         returns (uint64 prod, uint64 autoprod, uint64 surplus, uint64 cons, uint64 autocons, uint64 complement)
     {
-        (uint64 balance, uint64 minted, uint64 imported, uint64 redeemed) = _token.intervalAccount(account, intervalId);
-        // tokens it still holds are its surplus; what left it of its own production went locally
-        surplus = balance < minted ? balance : minted;
-        return (minted, minted - surplus, surplus, imported, redeemed, imported - redeemed);
+        (, uint64 minted, uint64 imported, uint64 received,) = _token.intervalAccount(account, intervalId);
+        autoprod = _given(account, intervalId);
+        return (minted, autoprod, minted - autoprod, imported, received, imported - received);
+    }
+
+    /// @dev What `account` gave in interval `id`, as {_settlement} split it: the interval's total
+    /// received by the active members (their tokens' received-locally figures), given by them
+    /// pro rata of their export in member order (a member's export: its owner's minted crypto-kWh
+    /// if the meter exports, the registry keeping one exporting meter per account).
+    function _given(address account, uint256 id) private view returns (uint64 mine) {
+        bytes memory list = CodeData.read(_memberList);
+        uint256 n = list.length / _RECORD;
+        uint256[] memory exports = new uint256[](n);
+        address[] memory accounts = new address[](n);
+        uint256 production;
+        uint256 total;
+        for (uint256 m; m < n; ++m) {
+            (address member, uint256 exportWh, uint256 receivedWh) = _activeMember(list, m, id);
+            if (member == address(0)) continue;
+            exports[m] = exportWh;
+            production += exportWh;
+            bool counted;
+            for (uint256 k; k < m && !counted; ++k) counted = accounts[k] == member;
+            if (!counted) total += receivedWh;
+            accounts[m] = member;
+        }
+        if (total == 0 || production == 0) return 0;
+        uint256 given;
+        for (uint256 m; m < n; ++m) given += total * exports[m] / production;
+        uint256 left = total - given;
+        for (uint256 m; m < n; ++m) {
+            uint256 gives = total * exports[m] / production;
+            if (gives < exports[m] && left > 0) {
+                ++gives;
+                --left;
+            }
+            if (accounts[m] == account) mine += uint64(gives);
+        }
+    }
+
+    /// @dev Member `m` of `list` if active in interval `id` (else the zero address): its account,
+    /// its export (its owner's minted crypto-kWh, zero for a consumer meter) and what its account
+    /// received locally.
+    function _activeMember(bytes memory list, uint256 m, uint256 id)
+        private
+        view
+        returns (address member, uint256 exportWh, uint256 receivedWh)
+    {
+        uint256 word = _recordWord(list, m);
+        if (id < uint32(word >> 160) || id >= uint32(word >> 192)) return (address(0), 0, 0);
+        member = address(uint160(word));
+        bytes32 meterId;
+        assembly ("memory-safe") {
+            meterId := mload(add(add(list, 0x20), mul(m, _RECORD)))
+        }
+        uint64 mintedWh;
+        uint64 received;
+        (, mintedWh,, received,) = _token.intervalAccount(member, id);
+        if (_registry.meter(meterId).kind != IMeterRegistry.MeterKind.Consumer) exportWh = mintedWh;
+        receivedWh = received;
     }
 }

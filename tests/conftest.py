@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from gridshare.cli.app import main
 from gridshare.chain.deployment import Community, ContractReverted, deploy
-from gridshare.protocol.meters import MeterKind, meter_id, new_meter_key
 from gridshare.chain.network import Chain, connect
+from gridshare.cli.app import main
+from gridshare.protocol.meters import MeterKind, meter_id, new_meter_key
 from gridshare.protocol.readings import MeterReadings, SignedReadings
 
 SALT = bytes.fromhex("5a" * 32)
@@ -141,6 +141,21 @@ def reverts(name: str, **expected):
     error = info.value.error
     assert error.name == name, f"expected {name}, got {error}"
     assert error.args == expected, f"expected {name}{expected}, got {error}"
+
+
+def second_allocator(env: Env, role: bool = True):
+    """A `TestAllocator` (contracts/test): an operation other than SelfConsumption, buggy or rogue,
+    granted the registry's ALLOCATOR_ROLE unless not."""
+    from gridshare.chain.compiler import compile_contracts
+    from gridshare.chain.deployment import ALLOCATOR_ROLE
+
+    artifact = compile_contracts()["TestAllocator"]
+    factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    receipt = env.c.transact(factory.constructor(env.registry.address, env.token.address))
+    allocator = env.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
+    if role:
+        env.c.transact(env.registry.functions.grantRole(ALLOCATOR_ROLE, allocator.address))
+    return allocator
 
 
 def raise_view(env: Env, call) -> None:

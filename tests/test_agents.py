@@ -5,9 +5,9 @@ import random
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from gridshare.simulate.agents import Intent, orders_for_interval
-from gridshare.errors import GridshareError
 from gridshare.domain.matching import TICK, ContinuousBook, MarketRules, Order, Side
+from gridshare.errors import GridshareError
+from gridshare.simulate.agents import Intent, orders_for_interval
 
 RULES = MarketRules(60_000, 250_000, 20_000)
 SURPLUSES = {f"producer-{k}": 1_000 + 250 * k for k in range(12)}

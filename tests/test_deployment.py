@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from gridshare.chain.deployment import deploy, from_manifest
-from gridshare.errors import GridshareError
 from gridshare.chain.network import connect
+from gridshare.errors import GridshareError
+
+ANVIL_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's well-known dev key
 
 
 @pytest.fixture(scope="module")
@@ -32,3 +34,37 @@ def test_without_a_test_euro_the_market_needs_a_payment_token(chain):
 def test_a_payment_token_and_a_test_euro_are_refused_together(chain):
     with pytest.raises(GridshareError, match="pass a payment token or deploy a test euro, not both"):
         deploy(chain, write=False, test_euro=True, payment_token="0x" + "11" * 20)
+
+
+@pytest.mark.anvil
+def test_off_devnets_the_issuing_body_is_not_the_operator_and_admin_transfers_wait(monkeypatch):
+    """On a chain reached by URL (here a real anvil node), deploy refuses the deployer as issuing
+    body unless asked for explicitly, and the admin role moves only after a delay of 2 days."""
+    from eth_utils import keccak
+
+    from gridshare.chain.deployment import DEFAULT_ADMIN_DELAY
+    from gridshare.chain.network import start_anvil
+
+    node = start_anvil()
+    monkeypatch.setenv("GRIDSHARE_PRIVATE_KEY", ANVIL_KEY_0)
+    try:
+        chain = connect(rpc_url=node.w3.provider.endpoint_uri)
+        with pytest.raises(GridshareError, match="name the issuing body of guarantees of origin with --issuing-body"):
+            deploy(chain, write=False, test_euro=True)
+        with pytest.raises(GridshareError, match="is the operator, who requests certificates"):
+            deploy(chain, write=False, test_euro=True, issuing_body=chain.sender.lower())
+        issuer = "0x" + "12" * 20
+        c = deploy(chain, write=False, test_euro=True, issuing_body=issuer)
+        role = keccak(text="ISSUER_ROLE")
+        assert c.guarantees.functions.hasRole(role, issuer).call()
+        assert not c.guarantees.functions.hasRole(role, chain.sender).call()
+        for contract in (c.registry, c.guarantees, c.operation):
+            assert contract.functions.defaultAdminDelay().call() == DEFAULT_ADMIN_DELAY == 2 * 86_400
+            assert contract.functions.defaultAdmin().call() == chain.sender
+        assert c.manifest["settings"]["adminDelay"] == DEFAULT_ADMIN_DELAY
+        same = deploy(chain, write=False, test_euro=True, issuer_is_operator=True, admin_delay=3600)
+        assert same.guarantees.functions.hasRole(role, chain.sender).call()
+        assert same.registry.functions.defaultAdminDelay().call() == 3600
+        chain.close()
+    finally:
+        node.close()

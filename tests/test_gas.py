@@ -6,9 +6,9 @@ from __future__ import annotations
 from eth_account import Account
 from eth_utils import keccak
 
+from gridshare.chain.operation import MAX_MEMBERS
 from gridshare.protocol import gas
 from gridshare.protocol.meters import MeterKind, meter_id
-from gridshare.chain.operation import MAX_MEMBERS
 from gridshare.protocol.readings import MeterReadings
 
 EIP7825_CAP = 2**24

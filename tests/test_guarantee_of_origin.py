@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from web3.logs import DISCARD
 
 from gridshare.chain.compiler import compile_contracts
+from gridshare.chain.relayer import relay
 from gridshare.protocol.guarantees import DAY, Declaration, Status, Support, add_months, beneficiary_id
 from gridshare.protocol.meters import MeterKind
-from gridshare.chain.relayer import relay
 
 from conftest import MeterFixture, raise_view, reverts
 
@@ -32,12 +32,24 @@ class Producer:
 def producing(env, days: int = 3, owner: str | None = None, export: int = WH_PER_INTERVAL) -> Producer:
     """A producer meter registered now, then `days` whole days of verified production."""
     m = env.meter(owner or env.alice, capacity_w=10_000)
-    first_day = env.now() // DAY + 1
+    first_day = _within_a_month(env.now() // DAY + 1, days)
     env.w3.testing.timeTravel((first_day + days + 1) * DAY + 3600)
     n = 96 * days + 1  # through the first interval of the day after: it checkpoints the end
     report = relay(env.c, env.readings(m, first_day * DAY, [0] * n, [export] * n))
     assert report.submitted == 1 and not report.rejected
     return Producer(m, first_day, days)
+
+
+def _within_a_month(first_day: int, days: int) -> int:
+    """``first_day``, or the next month's first day if ``days`` days from it would cross a month
+    (a certificate's period lies within one calendar month)."""
+    from datetime import date, timedelta
+
+    first = date(1970, 1, 1) + timedelta(days=first_day)
+    last = first + timedelta(days=max(days, 1) - 1)
+    if (first.year, first.month) == (last.year, last.month):
+        return first_day
+    return (date(last.year, last.month, 1) - date(1970, 1, 1)).days
 
 
 def request(env, p: Producer, start: int = 0, end: int | None = None, sender: str | None = None,
@@ -75,7 +87,7 @@ def test_issued_amount_is_exactly_the_verified_export_and_data_is_readable(env):
     assert (meter_id, amount, status, revoked, body) == (p.meter.id, 3 * WH_PER_DAY, Status.ISSUED, False, env.operator)
     assert (start, end) == (p.first_day * DAY, (p.first_day + 3) * DAY)
     assert issued_at == env.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
-    assert expires == add_months(end, 12)
+    assert expires == add_months(start, 12)  # counted from the production's start: RED II art. 19(3)
     assert decl == SOLAR_DECL.as_call_arg()
     assert (tech, capacity, commissioned) == (b"solar-pv".ljust(32, b"\0"), 10_000, 1_700_000_000)
     [event] = env.c.guarantees.events.CertificateIssued().process_receipt(receipt, errors=DISCARD)
@@ -258,7 +270,7 @@ def test_expiry_boundary_is_exact(env):
     p = producing(env, days=1)
     cid = issue(env, p)
     expires = go(env).certificate(cid).call()[5]
-    assert expires == add_months((p.first_day + 1) * DAY, 12)
+    assert expires == add_months(p.first_day * DAY, 12)
     env.w3.testing.timeTravel(expires - 1)
     env.c.transact(go(env).safeTransferFrom(env.alice, env.bob, cid, 10, b""), env.alice)  # the last second
     env.w3.testing.timeTravel(expires)
@@ -284,22 +296,24 @@ def test_expiry_counts_calendar_months_and_clamps_short_months():
 
 
 def test_contract_calendar_matches_python_on_month_ends(env):
-    """Certificates whose period ends on the last days of months, some in leap years."""
+    """Certificates of production on the last days of months, some in leap years: their expiry
+    (12 months after the production's start) clamps as Python's calendar does."""
     from datetime import datetime, timezone
 
     m = env.meter(env.alice, capacity_w=10_000)
-    end_days = []
+    days = []
     for y, mo, d in [(2027, 1, 31), (2027, 3, 31), (2028, 1, 30), (2028, 2, 29), (2028, 8, 31), (2028, 12, 31)]:
-        end_days.append(int(datetime(y, mo, d, tzinfo=timezone.utc).timestamp()) // DAY)
-    env.w3.testing.timeTravel(end_days[-1] * DAY + 7200)
+        days.append(int(datetime(y, mo, d, tzinfo=timezone.utc).timestamp()) // DAY)
+    env.w3.testing.timeTravel((days[-1] + 1) * DAY + 7200)
     register = 0
-    for day in end_days:  # one interval the day before each end, one on the end day; outages between
+    for day in days:  # an interval the day before each, one on the day; outages between
         env.outage(m, day * DAY - 900)
-        env.submit(env.readings(m, day * DAY - 900, [0, 0], [10, 0], export_register_wh=register))
-        register += 10
+        env.submit(env.readings(m, day * DAY - 900, [0, 0], [10, 10], export_register_wh=register))
+        register += 20
+    env.outage(m, (days[-1] + 1) * DAY)
     p = Producer(m, 0, 0)
-    for day in end_days:
-        cid = issue(env, p, day - 1, day)
+    for day in days:
+        cid = issue(env, p, day, day + 1)
         assert go(env).certificate(cid).call()[5] == add_months(day * DAY, 12)
 
 
@@ -308,9 +322,9 @@ def test_constructor_refusals(env):
     factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     zero = "0x" + "00" * 20
     with reverts("GuaranteeOfOriginInvalidRegistry", registry=zero):
-        env.c.transact(factory.constructor(zero, env.operator, env.operator, 12, ""))
+        env.c.transact(factory.constructor(zero, env.operator, env.operator, 12, "", 0))
     with reverts("GuaranteeOfOriginInvalidExpiry", expiryMonths=0):
-        env.c.transact(factory.constructor(env.registry.address, env.operator, env.operator, 0, ""))
+        env.c.transact(factory.constructor(env.registry.address, env.operator, env.operator, 0, "", 0))
 
 
 # --- conservation ---------------------------------------------------------------------------------

@@ -14,14 +14,14 @@ from collections import Counter
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gridshare.domain.allocation import DynamicDefaultKey, split_pro_rata
 from gridshare.chain.deployment import ContractReverted
-from gridshare.errors import GridshareError
 from gridshare.chain.events import verified_intervals
-from gridshare.protocol.meters import MeterKind
 from gridshare.chain.operation import allocate, join
-from gridshare.protocol.readings import series_to_readings, to_runs
 from gridshare.chain.relayer import relay
+from gridshare.domain.allocation import DynamicDefaultKey, split_pro_rata
+from gridshare.errors import GridshareError
+from gridshare.protocol.meters import MeterKind
+from gridshare.protocol.readings import series_to_readings, to_runs
 
 INTERVALS = 8
 IMPORTS = {"plant": [0] * 8, "flat": [300, 200, 100, 400, 0, 250, 50, 600], "roof": [0, 50, 0, 0, 120, 0, 0, 30]}
@@ -130,10 +130,10 @@ def test_every_signed_interval_is_verified_once_and_every_member_interval_shared
             [given] = split_pro_rata(allocation.received("flat"), [EXPORTS["plant"][t]])
             iid = start // 900 + t
             assert env.token.functions.intervalAccount(env.alice, iid).call() == [
-                EXPORTS["plant"][t] - given, EXPORTS["plant"][t], 0, 0]
+                EXPORTS["plant"][t] - given, EXPORTS["plant"][t], 0, 0, 0]
             assert env.token.functions.intervalAccount(env.bob, iid).call() == [
-                0, 0, IMPORTS["flat"][t], allocation.received("flat")]
+                0, 0, IMPORTS["flat"][t], allocation.received("flat"), 0]
             assert env.token.functions.intervalAccount(env.carol, iid).call() == [
-                EXPORTS["roof"][t], EXPORTS["roof"][t], IMPORTS["roof"][t], 0]
+                EXPORTS["roof"][t], EXPORTS["roof"][t], IMPORTS["roof"][t], 0, 0]
     finally:
         env.w3.testing.revert(snapshot)

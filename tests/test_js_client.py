@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from gridshare.chain.deployment import deploy
-from gridshare.protocol.meters import MeterKind, meter_id, new_meter_key
 from gridshare.chain.network import start_anvil
+from gridshare.protocol.meters import MeterKind, meter_id, new_meter_key
 from gridshare.protocol.readings import DOMAIN_NAME, DOMAIN_VERSION, MeterReadings, SignedReadings
 
 pytestmark = pytest.mark.anvil

@@ -45,7 +45,7 @@ def test_interval_seconds_must_be_900_or_1800(env):
     artifact = compile_contracts()["MeterRegistry"]
     factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     with reverts("MeterRegistryInvalidIntervalSeconds", intervalSeconds=600):
-        env.c.transact(factory.constructor(600, env.operator))
+        env.c.transact(factory.constructor(600, env.operator, 0))
 
 
 def test_only_the_admin_sets_the_energy_token(env):
@@ -62,7 +62,7 @@ def test_energy_token_is_set_once(env):
 def test_energy_token_must_point_back_to_the_registry(env):
     artifacts = compile_contracts()
     registry_factory = env.w3.eth.contract(abi=artifacts["MeterRegistry"].abi, bytecode=artifacts["MeterRegistry"].bytecode)
-    receipt = env.c.transact(registry_factory.constructor(900, env.operator))
+    receipt = env.c.transact(registry_factory.constructor(900, env.operator, 0))
     fresh = env.w3.eth.contract(address=receipt["contractAddress"], abi=artifacts["MeterRegistry"].abi)
     with reverts("MeterRegistryInvalidEnergyToken", energyToken=env.token.address):
         env.c.transact(fresh.functions.setEnergyToken(env.token.address))
@@ -74,7 +74,7 @@ def test_energy_token_must_point_back_to_the_registry(env):
 def test_readings_need_the_energy_token(env):
     artifact = compile_contracts()["MeterRegistry"]
     factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-    receipt = env.c.transact(factory.constructor(900, env.operator))
+    receipt = env.c.transact(factory.constructor(900, env.operator, 0))
     fresh = env.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
     m = env.meter(env.alice)
     signed = env.readings(m, env.next_start(), [0], [1])
@@ -335,7 +335,7 @@ def test_a_refused_run_changes_nothing_and_the_same_intervals_signed_right_are_v
         env.submit([bad, later])
     ids = [start // 900 + k for k in range(3)]
     assert env.registry.functions.meterState(m.id).call() == before
-    assert [env.token.functions.intervalAccount(env.alice, i).call() for i in ids] == [[0, 0, 0, 0]] * 3
+    assert [env.token.functions.intervalAccount(env.alice, i).call() for i in ids] == [[0, 0, 0, 0, 0]] * 3
     # the meter's later run waits for these intervals: no one can skip them
     with reverts("MeterRegistryNotContinuous", meterId=m.id, previousEnd=start + 1800, nextIntervalStart=start):
         env.submit([later])

@@ -2,8 +2,8 @@
 
 import pytest
 
-from gridshare.errors import GridshareError
 from gridshare.domain.perimeter import Site, check, distance_km, load_sites
+from gridshare.errors import GridshareError
 
 BELLECOUR = Site("bellecour", 45.7578, 4.8320, 36)
 TERREAUX = Site("terreaux", 45.7676, 4.8344, 9)  # about 1.1 km north

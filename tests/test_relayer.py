@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from gridshare.protocol.meters import MeterKind
 from gridshare.chain.operation import allocate, join
-from gridshare.protocol.readings import MeterReadings, series_to_readings, to_runs
 from gridshare.chain.relayer import relay
+from gridshare.protocol.meters import MeterKind
+from gridshare.protocol.readings import MeterReadings, series_to_readings, to_runs
 
 
 class Crash(Exception):

@@ -9,10 +9,10 @@ from datetime import date, datetime, timezone
 import pytest
 from rich.console import Console
 
-from gridshare.protocol.meters import MeterKind
 from gridshare.chain.operation import allocate, join
 from gridshare.chain.quantities import quantities
 from gridshare.domain.quantities import Quantities
+from gridshare.protocol.meters import MeterKind
 from gridshare.reports.community import participants_table, period, summarize, write_report
 
 PRODUCER, FLAT_A, FLAT_B = "0x" + "11" * 20, "0x" + "22" * 20, "0x" + "33" * 20

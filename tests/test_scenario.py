@@ -10,8 +10,8 @@ import json
 import pytest
 
 from gridshare.domain.allocation import DynamicDefaultKey, PriorityKey, StaticKey
-from gridshare.simulate.community import PLANT_NAME, build_profiles
 from gridshare.errors import GridshareError
+from gridshare.simulate.community import PLANT_NAME, build_profiles
 from gridshare.simulate.profiles import pv_export_wh
 from gridshare.simulate.scenario import DEFAULT_SCENARIO, Prices, Scenario, load_scenario, parse_scenario
 

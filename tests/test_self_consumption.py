@@ -11,15 +11,15 @@ from hypothesis import strategies as st
 import pytest
 from web3.logs import DISCARD
 
-from gridshare.domain.allocation import DynamicDefaultKey, StaticKey, split_pro_rata
 from gridshare.chain.compiler import compile_contracts
 from gridshare.chain.deployment import ALLOCATOR_ROLE
-from gridshare.protocol.meters import MeterKind
 from gridshare.chain.operation import MAX_MEMBERS, allocate, join, members
+from gridshare.domain.allocation import DynamicDefaultKey, StaticKey, split_pro_rata
+from gridshare.protocol.meters import MeterKind
 from gridshare.protocol.readings import MeterReadings, series_to_readings, to_runs
 from gridshare.protocol.settlement import Entry, decode, decode_entries, encode
 
-from conftest import reverts
+from conftest import reverts, second_allocator
 
 OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
 
@@ -56,7 +56,8 @@ def expected(imports_t, exports_t):
 def check_interval(env, ms, iid, imports_t, exports_t):
     shares, gives = expected(imports_t, exports_t)
     for k, m in enumerate(ms):
-        balance, minted, imported, redeemed = env.token.functions.intervalAccount(m.owner, iid).call()
+        balance, minted, imported, redeemed, claimed = env.token.functions.intervalAccount(m.owner, iid).call()
+        assert claimed == 0
         assert (minted, imported) == (exports_t[k], imports_t[k])
         assert redeemed == shares[k] and balance == exports_t[k] - gives[k]
         prod, autoprod, surplus, cons, autocons, complement = env.c.operation.functions.quantities(m.owner, iid).call()
@@ -176,7 +177,7 @@ def test_an_interval_with_nothing_to_share_settles_nothing(env):
     receipt = env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 0]]))
     assert env.token.events.SettledLocally().process_receipt(receipt, errors=DISCARD) == ()
     assert op.functions.lastAllocated().call() == start // 900
-    assert env.token.functions.intervalAccount(ms[1].owner, start // 900).call() == [0, 0, 70, 0]
+    assert env.token.functions.intervalAccount(ms[1].owner, start // 900).call() == [0, 0, 70, 0, 0]
 
 
 # --- refusals -------------------------------------------------------------------------------------
@@ -253,11 +254,11 @@ def test_a_members_reading_sent_straight_to_the_registry_is_refused(env):
         env.c.transact(other.functions.join([ms[1].id], iid + 4))  # nor can it take the meter
     assert [env.registry.functions.meterState(m.id).call() for m in ms] == before
     assert env.c.operation.functions.lastAllocated().call() == iid - 1
-    assert [env.token.functions.intervalAccount(m.owner, iid).call() for m in ms] == [[0, 0, 0, 0]] * 2
+    assert [env.token.functions.intervalAccount(m.owner, iid).call() for m in ms] == [[0, 0, 0, 0, 0]] * 2
     report = allocate(env.c, runs)
     assert (report.intervals, report.transactions, report.incomplete) == (1, 1, None)
     check_interval(env, ms, iid, [0, 80], [100, 0])  # 80 of the 100 Wh shared
-    assert env.token.functions.intervalAccount(env.bob, iid).call() == [0, 0, 80, 80]
+    assert env.token.functions.intervalAccount(env.bob, iid).call() == [0, 0, 80, 80, 0]
     assert env.c.operation.functions.lastAllocated().call() == iid
 
 
@@ -294,10 +295,10 @@ def test_a_batch_with_only_the_later_of_two_pending_runs_is_refused_and_nothing_
     # by hand: 100 Wh against 60 (all shared), then 100 against 150 (all 100 shared)
     assert [tuple(e.args.values()) for e in shared] == [(iid, 100, 60, 60), (iid + 1, 100, 150, 100)]
     assert op.lastAllocated().call() == iid + 1
-    assert env.token.functions.intervalAccount(env.alice, iid).call() == [40, 100, 0, 0]
-    assert env.token.functions.intervalAccount(env.alice, iid + 1).call() == [0, 100, 0, 0]
-    assert env.token.functions.intervalAccount(env.bob, iid).call() == [0, 0, 60, 60]
-    assert env.token.functions.intervalAccount(env.bob, iid + 1).call() == [0, 0, 150, 100]
+    assert env.token.functions.intervalAccount(env.alice, iid).call() == [40, 100, 0, 0, 0]
+    assert env.token.functions.intervalAccount(env.alice, iid + 1).call() == [0, 100, 0, 0, 0]
+    assert env.token.functions.intervalAccount(env.bob, iid).call() == [0, 0, 60, 60, 0]
+    assert env.token.functions.intervalAccount(env.bob, iid + 1).call() == [0, 0, 150, 100, 0]
 
 
 def test_members_joining_leaving_and_declaring_outages_within_one_batch(env):
@@ -332,15 +333,15 @@ def test_members_joining_leaving_and_declaring_outages_within_one_batch(env):
     ]
     account = env.token.functions.intervalAccount
     assert [account(env.alice, iid + k).call() for k in range(4)] == [
-        [70, 100, 0, 0], [0, 0, 0, 0], [40, 120, 0, 0], [0, 40, 0, 0]]
-    assert [account(env.bob, iid + k).call() for k in range(2)] == [[0, 0, 30, 30], [0, 0, 0, 0]]
+        [70, 100, 0, 0, 0], [0, 0, 0, 0, 0], [40, 120, 0, 0, 0], [0, 40, 0, 0, 0]]
+    assert [account(env.bob, iid + k).call() for k in range(2)] == [[0, 0, 30, 30, 0], [0, 0, 0, 0, 0]]
     assert [account(env.carol, iid + k).call() for k in range(4)] == [
-        [0, 0, 10, 0], [0, 0, 70, 0], [0, 0, 80, 80], [0, 0, 90, 40]]
+        [0, 0, 10, 0, 0], [0, 0, 70, 0, 0], [0, 0, 80, 80, 0], [0, 0, 90, 40, 0]]
     assert env.c.operation.functions.quantities(env.carol, iid).call() == [0, 0, 0, 10, 0, 10]  # its own
     assert op.lastAllocated().call() == iid + 3
     # the leaver's readings are its own again; the others' still go through the operation
     env.submit(env.readings(c1, start + 1800, [5], [0], import_register_wh=30))
-    assert account(env.bob, iid + 2).call() == [0, 0, 5, 0]
+    assert account(env.bob, iid + 2).call() == [0, 0, 5, 0, 0]
     operation = env.c.operation.address
     with reverts("MeterRegistryMeterInOperation", meterId=c2.id, operation=operation, fromInterval=iid + 1):
         env.submit(env.readings(c2, start + 3600, [5], [0], import_register_wh=250))
@@ -422,7 +423,7 @@ def supplied_operation(env, allocator: bool = True):
     """A second operation, with the Supplied key (and the registry's ALLOCATOR_ROLE, unless not)."""
     artifact = compile_contracts()["SelfConsumption"]
     factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-    receipt = env.c.transact(factory.constructor(env.registry.address, env.token.address, 1, env.operator))
+    receipt = env.c.transact(factory.constructor(env.registry.address, env.token.address, 1, env.operator, 0))
     op = env.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
     if allocator:
         env.c.transact(env.registry.functions.grantRole(ALLOCATOR_ROLE, op.address))
@@ -504,8 +505,9 @@ def test_supplied_shares_are_one_list_per_interval_of_the_batch(env):
     assert [tuple(e.args.values()) for e in shared] == [(iid, 100, 40, 40), (iid + 3, 50, 60, 50)]
     assert op.functions.lastAllocated().call() == iid + 3
     account = env.token.functions.intervalAccount
-    assert (account(env.alice, iid).call(), account(env.carol, iid).call()) == ([60, 100, 0, 0], [0, 0, 40, 40])
-    assert (account(env.bob, iid + 3).call(), account(env.outsider, iid + 3).call()) == ([0, 50, 0, 0], [0, 0, 60, 50])
+    assert (account(env.alice, iid).call(), account(env.carol, iid).call()) == ([60, 100, 0, 0, 0], [0, 0, 40, 40, 0])
+    assert (account(env.bob, iid + 3).call(), account(env.outsider, iid + 3).call()) == (
+        [0, 50, 0, 0, 0], [0, 0, 60, 50, 0])
 
 
 def test_the_engine_computes_supplied_shares(env):
@@ -565,7 +567,8 @@ def test_too_many_members_is_refused(env):
     assert op.MAX_MEMBERS().call() == MAX_MEMBERS
     ids = [k.to_bytes(32, "big") for k in range(MAX_MEMBERS + 1)]
     for mid in ids:
-        env.c.transact(env.registry.functions.registerMeter(mid, env.bob, env.alice, 0, 1000, bytes(32), 0))
+        env.c.transact(env.registry.functions.registerMeter(mid, env.bob, env.alice, int(MeterKind.CONSUMER), 1000,
+                                                            bytes(32), 0))
     f = env.next_start() // 900
     with reverts("SelfConsumptionTooManyMembers", max=MAX_MEMBERS):  # in one call
         env.c.transact(op.join(ids, f))
@@ -607,16 +610,16 @@ def test_constructor_refusals(env):
     factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     zero = "0x" + "00" * 20
     with reverts("SelfConsumptionInvalidAddress", value=zero):
-        env.c.transact(factory.constructor(zero, env.token.address, 0, env.operator))
+        env.c.transact(factory.constructor(zero, env.token.address, 0, env.operator, 0))
     with reverts("SelfConsumptionInvalidAddress", value=env.token.address):
-        env.c.transact(factory.constructor(env.c.guarantees.address, env.token.address, 0, env.operator))
+        env.c.transact(factory.constructor(env.c.guarantees.address, env.token.address, 0, env.operator, 0))
 
 
 def test_settlement_is_for_allocators_and_must_balance(env):
     ms = community(env, n_prosumers=1, n_consumers=1)
     start = env.next_start()
-    env.submit(env.readings(ms[0], start, [0], [100]) + env.readings(ms[1], start, [80], [0]))
     iid = start // 900
+    runs = env.readings(ms[0], start, [0], [100]) + env.readings(ms[1], start, [80], [0])
     settle = env.token.functions.settleLocal
 
     def packed(gives: int, gets: int) -> bytes:
@@ -624,18 +627,22 @@ def test_settlement_is_for_allocators_and_must_balance(env):
 
     with reverts("EnergyTokenUnauthorizedAllocator", caller=env.carol):
         env.c.transact(settle(packed(50, 40)), env.carol)
-    env.c.transact(env.registry.functions.grantRole(ALLOCATOR_ROLE, env.carol))
+    allocator = second_allocator(env)
+    env.c.transact(allocator.functions.bind([m.id for m in ms], iid))
+    go = allocator.functions.verifyAndSettle
+    args = _args(env, runs)
     with reverts("EnergyTokenUnbalancedSettlement", intervalId=iid, givenWh=50, receivedWh=40):
-        env.c.transact(settle(packed(50, 40)), env.carol)
+        env.c.transact(go(args, packed(50, 40)))
     with reverts("ERC1155InsufficientBalance", sender=env.alice, balance=100, needed=101, tokenId=iid):
-        env.c.transact(settle(packed(101, 101)), env.carol)
+        env.c.transact(go(args, packed(101, 101)))
     with reverts("EnergyTokenRedeemExceedsImport", account=env.bob, intervalId=iid, amountWh=90, redeemableWh=80):
-        env.c.transact(settle(packed(90, 90)), env.carol)
-    receipt = env.c.transact(settle(packed(80, 80)), env.carol)
-    assert env.token.functions.intervalAccount(env.bob, iid).call() == [0, 0, 80, 80]
-    assert env.token.functions.intervalAccount(env.alice, iid).call() == [20, 100, 0, 0]
+        env.c.transact(go(args, packed(90, 90)))
+    receipt = env.c.transact(go(args, packed(80, 80)))
+    assert env.token.functions.intervalAccount(env.bob, iid).call() == [0, 0, 80, 80, 0]
+    assert env.token.functions.intervalAccount(env.alice, iid).call() == [20, 100, 0, 0, 0]
     events = env.token.events.TransferSingle().process_receipt(receipt, errors=DISCARD)
-    assert [(e.args["from"], e.args.to, e.args.value) for e in events] == [(env.alice, "0x" + "00" * 20, 80)]
+    assert [(e.args["from"], e.args.to, e.args.value) for e in events
+            if e.args.operator == allocator.address] == [(env.alice, "0x" + "00" * 20, 80)]
     (settled,) = env.token.events.SettledLocally().process_receipt(receipt, errors=DISCARD)
     assert settled.args.intervalId == iid
     assert decode_entries(settled.args.entries) == [(env.alice, 80, 0), (env.bob, 0, 80)]

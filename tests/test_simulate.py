@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from gridshare.domain.allocation import StaticKey, per_mille, split_pro_rata
-from gridshare.cli.app import main
-from gridshare.simulate.community import build_profiles
-from gridshare.domain.matching import Order, Side, clear_uniform
 from gridshare.chain.network import connect
+from gridshare.cli.app import main
+from gridshare.domain.allocation import StaticKey, per_mille, split_pro_rata
+from gridshare.domain.matching import Order, Side, clear_uniform
+from gridshare.simulate.community import build_profiles
 from gridshare.simulate.scenario import load_scenario
 from gridshare.simulate.simulation import STATE_FILE, simulate
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from gridshare.chain import operation
-from gridshare.simulate import simulation
-from gridshare.errors import GridshareError
 from gridshare.chain.network import connect, start_anvil
+from gridshare.errors import GridshareError
+from gridshare.simulate import simulation
 from gridshare.simulate.scenario import load_scenario
 from gridshare.simulate.simulation import simulate
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gridshare.errors import GridshareError
 from gridshare.chain.events import EventLog
+from gridshare.errors import GridshareError
 
 from conftest import reverts
 

@@ -7,8 +7,10 @@ import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 /// @notice Token id = interval id (`intervalStart / intervalSeconds`), amounts in Wh. Tokens are
 /// minted to a producer meter's owner from its verified export, exactly; they move between
 /// participants by allocation or trade; a consumer redeems (burns) them against its own verified
-/// import for the same interval, never more. What is left after settlement is surplus.
-/// @dev Conservation, per interval id: sum of balances + sum of redeemed = sum of verified export.
+/// import for the same interval, never more; the guarantees of origin burn a producer's unspent
+/// ones into certificates. What is left after settlement is surplus.
+/// @dev Conservation, per interval id: sum of balances + sum of redeemed + certified = sum of
+/// verified export: one Wh, one claim (docs/protocol.md).
 /// Amounts per account and interval are at most 2^32 - 1 Wh ({EnergyTokenAmountOverflow}).
 interface IEnergyToken is IERC1155 {
     /// @notice Only the `MeterRegistry` credits verified energy.
@@ -21,6 +23,16 @@ interface IEnergyToken is IERC1155 {
     /// @notice Only an account with the registry's `ALLOCATOR_ROLE` (a self-consumption operation
     /// the registry's admin authorised) settles local sharing.
     error EnergyTokenUnauthorizedAllocator(address caller);
+    /// @notice Only an account with the registry's `CERTIFIER_ROLE` (the guarantees of origin)
+    /// burns crypto-kWh into certificates.
+    error EnergyTokenUnauthorizedCertifier(address caller);
+    /// @notice `operation` may not settle `account`'s interval `intervalId`: only an account whose
+    /// readings of that interval it verified in the same transaction, as the operation the
+    /// account's meter is bound to.
+    error EnergyTokenNotSettleable(address account, uint256 intervalId, address operation);
+    /// @notice The account's interval was verified in this transaction through its operation,
+    /// which settles it first: claim it after.
+    error EnergyTokenSettlementPending(address account, uint256 intervalId);
     /// @notice A local settlement must deliver exactly what it takes.
     error EnergyTokenUnbalancedSettlement(uint256 intervalId, uint256 givenWh, uint256 receivedWh);
 
@@ -42,10 +54,14 @@ interface IEnergyToken is IERC1155 {
     /// @notice Called by the registry for each verified run of a meter carrying energy: for the
     /// k-th interval (id `firstIntervalId + k`), mints `exportWh[k]` tokens to `account` and adds
     /// `importWh[k]` to its verified import. The mints are one `TransferBatch` (operator: the
-    /// registry) of the intervals that export.
+    /// registry) of the intervals that export. `settleable` is zero, or, when the run came from
+    /// the operation the meter is bound to, `operation | fromInterval << 160 | untilInterval <<
+    /// 192`: that operation may then settle the run's intervals within its binding for `account`
+    /// in this transaction ({settleLocal}).
     function creditVerifiedEnergy(
         address account,
         uint256 firstIntervalId,
+        uint256 settleable,
         uint32[] calldata importWh,
         uint32[] calldata exportWh
     ) external;
@@ -56,20 +72,34 @@ interface IEnergyToken is IERC1155 {
     function redeem(address account, uint256 intervalId, uint256 amountWh) external;
 
     /// @notice Settles local sharing (collective self-consumption), interval by interval: burns
-    /// what each account gives and records what each account receives as redeemed by it, i.e.
-    /// tokens move from producers to consumers and are consumed there.
+    /// what each account gives and records what each account receives as received locally and
+    /// consumed by it, i.e. tokens move from producers to consumers and are consumed there. Only
+    /// the caller's members' crypto-kWh move: an entry that gives or receives must be an account
+    /// whose readings of that interval the caller verified in this same transaction, as the
+    /// operation its meter is bound to ({EnergyTokenNotSettleable}); never an escrow, another
+    /// operation's members, or intervals verified before.
     /// @dev Packed layout, big-endian, no padding: one block per interval,
     /// `intervalId (uint64, 8 bytes) | count (uint16, 2 bytes) | count x entry`, and
     /// `entry = account (20 bytes) | givenWh (uint64, 8 bytes) | receivedWh (uint64, 8 bytes)`.
     /// An account may appear in several entries (one per meter it owns); entries are applied in
     /// order. Emits, per interval, one `TransferSingle` burn per entry that gives, then
     /// {SettledLocally} with the interval's entries.
-    /// Requirements: caller has the registry's `ALLOCATOR_ROLE`; the blocks fill `settlement`
+    /// Requirements: caller has the registry's `ALLOCATOR_ROLE`; every entry that moves energy is
+    /// settleable by the caller (above); the blocks fill `settlement`
     /// exactly ({EnergyTokenSettlementTruncated}); per interval, sum given = sum received
     /// ({EnergyTokenUnbalancedSettlement}); each account holds what it gives
     /// (`ERC1155InsufficientBalance`); no account redeems beyond its verified import
     /// ({EnergyTokenRedeemExceedsImport}).
     function settleLocal(bytes calldata settlement) external;
+
+    /// @notice Burns `account`'s unspent crypto-kWh of its own production in intervals
+    /// [firstIntervalId, firstIntervalId + count): per interval `min(balance, verified export)`,
+    /// in order, until `maxWh` in all. Returns the Wh burned; emits the burns (`TransferSingle` or
+    /// `TransferBatch`, operator: the caller). Requirements: caller has the registry's
+    /// `CERTIFIER_ROLE` (the guarantees of origin, which issues a certificate of what it burned).
+    function certify(address account, uint256 firstIntervalId, uint256 count, uint256 maxWh)
+        external
+        returns (uint256 burned);
 
     /// @notice {redeem} for several intervals at once (all or nothing).
     function redeemBatch(address account, uint256[] calldata intervalIds, uint256[] calldata amountsWh) external;
@@ -81,13 +111,18 @@ interface IEnergyToken is IERC1155 {
     /// @notice Verified export (production into the grid) of `account`'s meters in `intervalId`,
     /// in Wh: what was minted to it.
     function verifiedExport(address account, uint256 intervalId) external view returns (uint64);
-    /// @notice Tokens of `intervalId` already redeemed by `account`, in Wh.
+    /// @notice Tokens of `intervalId` consumed by `account` against its verified import, in Wh:
+    /// received locally (from the operation's settlements) plus claimed (redeemed by itself).
     function redeemed(address account, uint256 intervalId) external view returns (uint64);
     /// @notice What `account` may still redeem in `intervalId`: verified import minus redeemed.
+    /// @dev Redeeming is refused ({EnergyTokenSettlementPending}) for an interval its operation
+    /// may still settle in the current transaction.
     function redeemable(address account, uint256 intervalId) external view returns (uint64);
-    /// @notice All of `account`'s figures for `intervalId` at once (one storage read).
+    /// @notice All of `account`'s figures for `intervalId` at once: tokens held, verified export
+    /// minted to it, verified import, received locally from the operation (AUTOCONS) and claimed
+    /// (redeemed by itself: time-matched claims).
     function intervalAccount(address account, uint256 intervalId)
         external
         view
-        returns (uint64 balance, uint64 mintedWh, uint64 importWh, uint64 redeemedWh);
+        returns (uint64 balance, uint64 mintedWh, uint64 importWh, uint64 receivedLocallyWh, uint64 claimedWh);
 }

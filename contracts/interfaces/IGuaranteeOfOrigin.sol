@@ -65,6 +65,9 @@ interface IGuaranteeOfOrigin is IERC1155 {
     error GuaranteeOfOriginUnauthorizedRequester(bytes32 meterId, address caller);
     /// @notice A period must end after it starts.
     error GuaranteeOfOriginInvalidPeriod(uint256 start, uint256 end);
+    /// @notice A certificate's production period lies within one calendar month (UTC): days
+    /// [fromDay, toDay) do not.
+    error GuaranteeOfOriginPeriodAcrossMonths(uint256 fromDay, uint256 toDay);
     /// @notice The period starts before the device was registered: that production is never certified.
     error GuaranteeOfOriginBeforeRegistration(bytes32 meterId, uint256 periodStart, uint256 registeredAt);
     /// @notice This device and day is already requested or certified.

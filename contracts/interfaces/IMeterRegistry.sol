@@ -122,6 +122,9 @@ interface IMeterRegistry {
     error MeterRegistryRunTooLong(bytes32 meterId, uint64 previousEnd, uint256 end, uint256 maxSeconds);
     /// @notice The meter's readings from interval `fromInterval` on go through the operation
     /// `operation` (a collective self-consumption operation shares them as they are verified).
+    /// @notice An account receives the production of one meter at most (so that its crypto-kWh of
+    /// an interval are that meter's): `owner` already owns the exporting meter `meterId`.
+    error MeterRegistryOwnerExports(address owner, bytes32 meterId);
     error MeterRegistryMeterInOperation(bytes32 meterId, address operation, uint256 fromInterval);
     /// @notice A binding to an operation that cannot be made or changed: the meter is bound to
     /// `operation` (zero: none), or readings after `fromInterval`'s start are already verified.

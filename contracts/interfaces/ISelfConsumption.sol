@@ -106,8 +106,10 @@ interface ISelfConsumption {
     function members() external view returns (Member[] memory);
     /// @notice The last interval id shared (0 before the first).
     function lastAllocated() external view returns (uint256);
-    /// @notice The grid operator's (Enedis R15) quantities of `account` in `intervalId`, in Wh:
-    /// as producer PROD, AUTOPROD, SURPLUS; as consumer CONS, AUTOCONS, COMPLEMENT.
+    /// @notice The grid operator's (Enedis R15) quantities of `account` in `intervalId`, in Wh,
+    /// from the operation's sharing alone (market trades, escrows and claims do not count): as
+    /// producer PROD (verified export), AUTOPROD (given by the operation's settlement), SURPLUS;
+    /// as consumer CONS (verified import), AUTOCONS (received from the settlement), COMPLEMENT.
     function quantities(address account, uint256 intervalId)
         external
         view

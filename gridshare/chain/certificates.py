@@ -11,11 +11,11 @@ from typing import Callable, Iterable
 from web3.logs import DISCARD
 
 from gridshare.chain.deployment import Community
-from gridshare.protocol.guarantees import Certificate, ClaimRecord, Declaration, day_of, text_of
 from gridshare.chain.ledger import meters
-from gridshare.protocol.meters import MeterKind
 from gridshare.chain.revert import CustomError
-from gridshare.protocol.units import ZERO_ADDRESS, month_bounds
+from gridshare.protocol.guarantees import Certificate, ClaimRecord, Declaration, day_of, text_of
+from gridshare.protocol.meters import MeterKind
+from gridshare.protocol.units import DAY, ZERO_ADDRESS, month_bounds
 
 
 def read(community: Community, certificate_id: int) -> Certificate:
@@ -70,11 +70,36 @@ def issue(
     return result
 
 
-def approve_requests(community: Community, certificate_ids: list[int], batch_size: int = 50) -> list[int]:
-    """The issuing body approves pending requests, ``batch_size`` a transaction; returns them."""
-    for k in range(0, len(certificate_ids), batch_size):
-        community.transact(community.guarantees.functions.approve(certificate_ids[k : k + batch_size]))
-    return list(certificate_ids)
+#: Days of production approved in one transaction: approving burns the producer's crypto-kWh of
+#: each interval (about 75,000 gas a day), so a batch of 120 days stays near 9M gas.
+APPROVAL_DAYS = 120
+
+
+def approve_requests(community: Community, certificate_ids: list[int]) -> list[int]:
+    """The issuing body approves pending requests, batched to about :data:`APPROVAL_DAYS` days of
+    production a transaction. Approval issues each from the producer's crypto-kWh still unspent;
+    a request whose energy was all spent since is rejected ("nothing unspent"). Returns the ids
+    issued."""
+    g = community.guarantees
+    issued: list[int] = []
+
+    def send(batch: list[int]) -> None:
+        receipt = community.transact(g.functions.approve(batch))
+        issued.extend(e.args.certificateId for e in g.events.CertificateIssued().process_receipt(receipt, errors=DISCARD))
+
+    batch: list[int] = []
+    days = 0
+    for cid in certificate_ids:
+        c = read(community, cid)
+        span = (c.production_end - c.production_start) // DAY
+        if batch and days + span > APPROVAL_DAYS:
+            send(batch)
+            batch, days = [], 0
+        batch.append(cid)
+        days += span
+    if batch:
+        send(batch)
+    return issued
 
 
 def issue_month(community: Community, month: str, declaration: Declaration, *, approve: bool = True,

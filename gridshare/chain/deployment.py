@@ -22,22 +22,24 @@ from web3.contract import Contract
 from web3.types import BlockIdentifier, TxReceipt
 
 from gridshare.chain.compiler import DEPLOYABLE, SETTINGS, compile_contracts, compiler_version, project_root
+from gridshare.chain.network import Chain
+from gridshare.chain.revert import CustomError, ErrorDecoder
 from gridshare.errors import GridshareError
 from gridshare.protocol.manifest import Manifest, read_manifest
 from gridshare.protocol.market import MARKET_DESIGNS
-from gridshare.chain.network import Chain
-from gridshare.chain.revert import CustomError, ErrorDecoder
 
 #: the gas cap of a transaction sent on a devnet (checked by a simulation first, not estimated)
 DEVNET_GAS = 25_000_000
 #: SelfConsumption.Key, in order
 KEY_MODES = ("dynamic-default", "supplied")
-#: EnergyMarket.Design, in order
 #: Networks where a deployment brings its own test payment token (TestEuro, 6 decimals).
 DEVNETS = ("embedded", "anvil")
 #: Default prices, in TestEuro base units per kWh (6 decimals: 252_000 = 0.252 EUR/kWh).
 DEFAULT_PRICES = {"retail": 252_000, "feed_in": 40_000, "grid_fee": 10_000}
 ALLOCATOR_ROLE = keccak(text="ALLOCATOR_ROLE")
+CERTIFIER_ROLE = keccak(text="CERTIFIER_ROLE")
+#: Seconds a transfer of the admin role waits between its two steps, off devnets (on a devnet: 0).
+DEFAULT_ADMIN_DELAY = 2 * 86_400
 CHAIN_NAMES = {1: "mainnet", 11155111: "sepolia", 73799: "volta", 246: "energyweb", 31337: "anvil"}
 
 
@@ -211,13 +213,19 @@ def deploy(
     folder: Path | None = None,
     write: bool = True,
     test_euro: bool | None = None,
+    admin_delay: int | None = None,
+    issuer_is_operator: bool = False,
 ) -> Community:
     """Deploy MeterRegistry, EnergyToken, GuaranteeOfOrigin, a SelfConsumption operation and an
     EnergyMarket, link them, write the manifest.
 
     The sender becomes the registry's admin and operator, the certificates' admin and the
-    operation's operator (PMO); ``issuing_body`` (default: the sender) may issue, reject and revoke
-    guarantees of origin, which expire ``expiry_months`` after their production period.
+    operation's operator (PMO); ``issuing_body`` may issue, reject and revoke guarantees of origin,
+    which expire ``expiry_months`` after the start of their production period. On a devnet the
+    issuing body defaults to the sender; elsewhere it must be given and differ from the sender
+    (the operator requests certificates: it should not approve them), unless
+    ``issuer_is_operator``. The admin role moves in two steps, ``admin_delay`` seconds apart
+    (default: 0 on a devnet, :data:`DEFAULT_ADMIN_DELAY` elsewhere).
     ``allocation_key``: ``dynamic-default`` (computed on-chain) or ``supplied`` (shares computed
     off-chain by :mod:`gridshare.domain.allocation`, bounds enforced on-chain).
 
@@ -254,14 +262,27 @@ def deploy(
         raise GridshareError(f"interval must be 900 or 1800 seconds, not {interval_seconds}")
     if not 1 <= expiry_months <= 255:
         raise GridshareError(f"expiry must be 1 to 255 months, not {expiry_months}")
-    issuing_body = issuing_body or chain.sender
+    devnet = chain.network in DEVNETS
+    if issuing_body is None:
+        if not (devnet or issuer_is_operator):
+            raise GridshareError("name the issuing body of guarantees of origin with --issuing-body ADDRESS (it must "
+                                 "not be the operator, who requests them), or pass --issuer-is-operator")
+        issuing_body = chain.sender
+    elif issuing_body.lower() == chain.sender.lower() and not (devnet or issuer_is_operator):
+        raise GridshareError(f"--issuing-body {issuing_body} is the operator, who requests certificates: name another "
+                             "account, or pass --issuer-is-operator to accept it")
+    if admin_delay is None:
+        admin_delay = 0 if devnet else DEFAULT_ADMIN_DELAY
+    if not 0 <= admin_delay < 2**48:
+        raise GridshareError(f"admin delay must be 0 to 2^48 - 1 seconds, not {admin_delay}")
     artifacts = compile_contracts()
-    registry, registry_entry = _deploy_one(chain, artifacts["MeterRegistry"], interval_seconds, chain.sender)
+    registry, registry_entry = _deploy_one(chain, artifacts["MeterRegistry"], interval_seconds, chain.sender,
+                                           admin_delay)
     token, token_entry = _deploy_one(chain, artifacts["EnergyToken"], registry.address, token_uri)
     guarantees, guarantees_entry = _deploy_one(chain, artifacts["GuaranteeOfOrigin"], registry.address, chain.sender,
-                                               issuing_body, expiry_months, "")
+                                               issuing_body, expiry_months, "", admin_delay)
     operation, operation_entry = _deploy_one(chain, artifacts["SelfConsumption"], registry.address, token.address,
-                                             KEY_MODES.index(allocation_key), chain.sender)
+                                             KEY_MODES.index(allocation_key), chain.sender, admin_delay)
     entries = {"MeterRegistry": registry_entry, "EnergyToken": token_entry,
                "GuaranteeOfOrigin": guarantees_entry, "SelfConsumption": operation_entry}
     if test_euro:
@@ -284,6 +305,7 @@ def deploy(
             "expiryMonths": expiry_months,
             "allocationKey": allocation_key,
             "issuingBody": issuing_body,
+            "adminDelay": admin_delay,
             "operator": chain.sender,
             "compiler": compiler_version(),
             "evmVersion": SETTINGS["evmVersion"],
@@ -302,6 +324,7 @@ def deploy(
     }
     community = Community(chain, manifest, registry, token, guarantees, operation, market, payment)
     community.transact(registry.functions.grantRole(ALLOCATOR_ROLE, operation.address))
+    community.transact(registry.functions.grantRole(CERTIFIER_ROLE, guarantees.address))
     community.transact(registry.functions.registerParticipant(market.address))
     if write:
         path = manifest_path(chain.chain_id, folder)

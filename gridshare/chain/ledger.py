@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from gridshare.chain.events import verified_intervals
 from gridshare.chain.deployment import Community
+from gridshare.chain.events import verified_intervals
 from gridshare.protocol.meters import MeterKind
-from gridshare.protocol.units import ZERO_ADDRESS
+from gridshare.protocol.units import ZERO_ADDRESS, interval_id
 
 
 @dataclass
@@ -65,7 +65,7 @@ def intervals_with_energy(community: Community) -> dict[str, set[int]]:
     logs = community.registry.events.ReadingsVerified().get_logs(from_block=_from_block(community))
     for v in verified_intervals(logs, seconds):
         if v.import_wh or v.export_wh:
-            result[owners[v.meter_id]].add(v.interval_start // seconds)
+            result[owners[v.meter_id]].add(interval_id(v.interval_start, seconds))
     return result
 
 

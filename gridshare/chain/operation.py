@@ -19,13 +19,14 @@ from eth_abi import encode
 from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types
 from web3.utils.abi import get_abi_element
 
-from gridshare.domain.allocation import AllocationKey
 from gridshare.chain.deployment import KEY_MODES, Community
+from gridshare.chain.relayer import relay
+from gridshare.domain.allocation import AllocationKey
 from gridshare.errors import GridshareError
 from gridshare.protocol.gas import BATCH_GAS, run_gas
 from gridshare.protocol.meters import MeterKind
 from gridshare.protocol.readings import SignedReadings
-from gridshare.chain.relayer import relay
+from gridshare.protocol.units import interval_id
 
 STILL_IN = 2**32 - 1
 MAX_MEMBERS = 120  # SelfConsumption.MAX_MEMBERS (tests/test_self_consumption.py checks they agree)
@@ -137,8 +138,8 @@ def allocate(
     ms = members(community)
     last = operation.functions.lastAllocated().call()
     report = AllocationReport()
-    report.already_allocated = len({t // seconds for s in runs for t in s.run.interval_starts(seconds)
-                                    if t // seconds <= last})
+    report.already_allocated = len({interval_id(t, seconds) for s in runs for t in s.run.interval_starts(seconds)
+                                    if interval_id(t, seconds) <= last})
     if on_progress and report.already_allocated:
         on_progress(report.already_allocated)
     # a member's runs before it joined are its own: verified straight by the registry (a meter
@@ -150,7 +151,7 @@ def allocate(
         report.gas_used += relayed.gas_used
         report.transactions += relayed.batches
     chains = _chains(community, ms, runs)
-    ends = {mid: [s.run.end(seconds) // seconds for s in chain] for mid, chain in chains.items()}
+    ends = {mid: [interval_id(s.run.end(seconds), seconds) for s in chain] for mid, chain in chains.items()}
     kinds = {m.meter_id: MeterKind(community.registry.functions.meter(m.meter_id).call()[2]) for m in ms}
     start = last + 1
     while True:
@@ -158,7 +159,7 @@ def allocate(
         if batch_end is None:
             # stopped short only if some member's run given is left unshared
             member_ids = {m.meter_id for m in ms}
-            left = any(s.run.meter_id in member_ids and s.run.end(seconds) // seconds > start for s in runs)
+            left = any(s.run.meter_id in member_ids and interval_id(s.run.end(seconds), seconds) > start for s in runs)
             if left and incomplete is not None:
                 report.incomplete = incomplete
                 report.why = _why(community, incomplete, ms)
@@ -167,7 +168,7 @@ def allocate(
                   and m.from_interval < m.until_interval]
         batch: list[SignedReadings] = []
         for m in active:
-            while chains[m.meter_id] and chains[m.meter_id][0].run.end(seconds) // seconds <= batch_end:
+            while chains[m.meter_id] and interval_id(chains[m.meter_id][0].run.end(seconds), seconds) <= batch_end:
                 batch.append(chains[m.meter_id].pop(0))
             ends[m.meter_id] = [e for e in ends[m.meter_id] if e > batch_end]
         args = [s.as_call_arg() for s in batch]
@@ -237,7 +238,7 @@ def _shares(key: AllocationKey, batch: list[SignedReadings], active: list[Member
     for s in batch:
         r = s.run
         for t, imp, exp in zip(r.interval_starts(seconds), r.import_wh, r.export_wh):
-            energy[(r.meter_id, t // seconds)] = (imp, exp)
+            energy[(r.meter_id, interval_id(t, seconds))] = (imp, exp)
     out: list[list[int]] = []
     for iid in range(start, end):
         now = [m for m in active if m.active(iid)]

@@ -28,6 +28,9 @@ def quantities_of(events: Iterable, owners: Mapping[bytes, str], interval_second
     cells: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # prod, autoprod, cons, autocons
     for e in events:
         if e["event"] == "ReadingsVerified":
+            first = e["args"]["firstIntervalStart"]
+            if first >= end or first + len(e["args"]["importWh"]) * interval_seconds <= start:
+                continue  # the run is outside the period: not decoded interval by interval
             for v in verified_intervals([e], interval_seconds):
                 if start <= v.interval_start < end:
                     cell = cells[(owners[bytes(v.meter_id)], v.interval_start)]

@@ -25,10 +25,11 @@ from typing import Callable, Sequence
 
 from gridshare.chain.deployment import Community
 from gridshare.chain.events import verified_intervals
+from gridshare.chain.revert import CustomError
 from gridshare.protocol.gas import BATCH_GAS, days_reached, run_gas
 from gridshare.protocol.meters import MeterKind
 from gridshare.protocol.readings import SignedReadings
-from gridshare.chain.revert import CustomError
+from gridshare.protocol.units import interval_id
 
 
 
@@ -173,7 +174,7 @@ def relay(
 
     def cost(s: SignedReadings) -> int:
         r = s.run
-        return run_gas(kinds[r.meter_id], r.first_interval_start // seconds, len(r), days_reached(r.previous_end, r.end(seconds)))
+        return run_gas(kinds[r.meter_id], interval_id(r.first_interval_start, seconds), len(r), days_reached(r.previous_end, r.end(seconds)))
 
     if on_progress and (report.already_verified or report.rejected):
         on_progress(report.already_verified + len(report.rejected))

@@ -13,8 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from gridshare.chain import deployment, network
 from gridshare.chain.deployment import Community
-from gridshare.errors import GridshareError
 from gridshare.cli.params import ADDRESS
+from gridshare.errors import GridshareError
 
 # tables need room: when the output is not a terminal, do not squeeze them into 80 columns
 console = Console(width=None if sys.stdout.isatty() else 160)

@@ -28,8 +28,14 @@ def compile_cmd(write_abi):
 @click.option("--interval", "interval_seconds", type=click.Choice(["900", "1800"]), default="900", show_default=True,
               help="Metering interval in seconds.")
 @click.option("--expiry-months", type=click.IntRange(1, 255), default=12, show_default=True,
-              help="Guarantees of origin expire this many months after their production period.")
-@click.option("--issuing-body", type=ADDRESS, help="Account that issues guarantees of origin [default: the deployer].")
+              help="Guarantees of origin expire this many months after the start of their production period.")
+@click.option("--issuing-body", type=ADDRESS, help="Account that issues guarantees of origin [default on "
+              "embedded/anvil: the deployer; elsewhere required, and not the deployer].")
+@click.option("--issuer-is-operator", is_flag=True, help="Accept the deployer (the operator, who requests "
+              "certificates) as the issuing body off devnets.")
+@click.option("--admin-delay", type=click.IntRange(0, 2**48 - 1), default=None,
+              help="Seconds between the two steps of an admin transfer [default: 0 on embedded/anvil, 2 days "
+                   "elsewhere].")
 @click.option("--key", "allocation_key", type=click.Choice(deployment.KEY_MODES), default="dynamic-default",
               show_default=True, help="The self-consumption operation's allocation key.")
 @click.option("--market", "market_design", type=click.Choice(MARKET_DESIGNS), default="continuous",
@@ -40,8 +46,8 @@ def compile_cmd(write_abi):
 @click.option("--gate-closure", "gate_closure_delay", type=click.IntRange(min=0), default=None,
               help="Seconds after an interval's end until its orders close [default: one interval].")
 @pass_ctx
-def deploy(ctx: Context, interval_seconds, expiry_months, issuing_body, allocation_key, market_design, payment_token,
-           prices, gate_closure_delay):
+def deploy(ctx: Context, interval_seconds, expiry_months, issuing_body, issuer_is_operator, admin_delay,
+           allocation_key, market_design, payment_token, prices, gate_closure_delay):
     """Deploy the community's contracts; write deployments/<chainId>.json."""
     retail, feed_in, fee = _prices(prices)
     with ctx.chain() as chain:
@@ -49,7 +55,8 @@ def deploy(ctx: Context, interval_seconds, expiry_months, issuing_body, allocati
                                       issuing_body=issuing_body, allocation_key=allocation_key,
                                       market_design=market_design, payment_token=payment_token,
                                       retail_price=retail, feed_in_price=feed_in, grid_fee=fee,
-                                      gate_closure_delay=gate_closure_delay)
+                                      gate_closure_delay=gate_closure_delay, admin_delay=admin_delay,
+                                      issuer_is_operator=issuer_is_operator)
         for name, c in community.manifest["contracts"].items():
             console.print(f"{name:<14} {c['address']}  (block {c['blockNumber']})")
         path = deployment.manifest_path(chain.chain_id)

@@ -9,17 +9,18 @@ import click
 from rich.table import Table
 from web3.logs import DISCARD
 
-from gridshare.reports import statement
 from gridshare.chain import certificates
 from gridshare.chain.certificates import claims_for, holdings, issue_month
+from gridshare.chain.claims import time_matched_claims
+from gridshare.chain.ledger import meters
 from gridshare.cli.context import Context, console, err_console, pass_ctx, progress
 from gridshare.cli.params import ADDRESS, DAY, meter_of, salt_option
 from gridshare.errors import GridshareError
 from gridshare.protocol.guarantees import ENERGY_SOURCES, period_text, Declaration, Support, beneficiary_id, day_of
-from gridshare.chain.ledger import meters
 from gridshare.protocol.meters import MeterKind
 from gridshare.protocol.units import DAY as SECONDS_PER_DAY
 from gridshare.protocol.units import month_bounds
+from gridshare.reports import statement
 
 
 def _declaration_options(f):
@@ -199,3 +200,17 @@ def go_statement(ctx: Context, beneficiary, folder):
                                 contract=c.guarantees.address)
     total = sum(x.amount_wh for x in claims) / 1000
     console.print(f"{beneficiary}: {len(claims)} claims, {total:,.3f} kWh -> {paths[0]}, {paths[1]}")
+
+
+@go.command("matched")
+@click.argument("account", type=ADDRESS)
+@click.option("--out", "folder", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@pass_ctx
+def go_matched(ctx: Context, account, folder):
+    """Time-matched statement for ACCOUNT: the Wh it consumed in the interval they were produced
+    (shared by the operation, or crypto-kWh it bought and redeemed), by producing device."""
+    with ctx.community() as c:
+        matched = time_matched_claims(c, account)
+        paths = statement.write_matched(account, matched, folder, chain_id=c.chain.chain_id, token=c.token.address)
+    total = sum(x.amount_wh for x in matched) / 1000
+    console.print(f"{account}: {len(matched)} time-matched claims, {total:,.3f} kWh -> {paths[0]}, {paths[1]}")

@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 import click
 from rich.table import Table
 
-from gridshare.chain.deployment import Community
 from gridshare.chain import market as m
+from gridshare.chain.deployment import Community
 from gridshare.cli.context import Context, console, pass_ctx
 from gridshare.cli.params import ADDRESS, WHEN
 from gridshare.errors import GridshareError

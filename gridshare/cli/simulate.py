@@ -10,10 +10,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from gridshare.cli.context import Context, console, pass_ctx
+from gridshare.simulate.report import group_rows, summary_rows
 from gridshare.simulate.scenario import DEFAULT_SCENARIO, load_scenario
 from gridshare.simulate.simulation import DEFAULT_MARKET_INTERVALS, SimulationResult
 from gridshare.simulate.simulation import simulate as run
-from gridshare.simulate.report import group_rows, summary_rows
 
 
 @click.command()

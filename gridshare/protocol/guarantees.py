@@ -1,7 +1,7 @@
 """Guarantees of origin (EN 16325): the pure-Python side - calendar, declarations, encodings.
 
 Certificates are issued per device over whole UTC days (``day = unix time // 86400``) and expire
-``expiryMonths`` calendar months after the end of their production period; ``add_months`` is the
+``expiryMonths`` calendar months after the start of their production period; ``add_months`` is the
 same rule as the contract's ``CalendarMonths.add`` (a shorter month clamps the day).
 """
 
@@ -148,3 +148,21 @@ def period_text(start: int, end: int) -> str:
     first = datetime.fromtimestamp(start, timezone.utc).date()
     last = datetime.fromtimestamp(end - DAY if end - start >= DAY else end, timezone.utc).date()
     return f"{first} .. {last}"
+
+
+@dataclass(frozen=True)
+class TimeMatchedClaim:
+    """Crypto-kWh an account consumed against its verified import of the same interval, with the
+    fields of a granular certificate: the producing device, the production and consumption
+    interval (the same), the Wh and the beneficiary (the consuming account). ``how``: ``shared``
+    (the operation's settlement gave it) or ``claimed`` (the account redeemed crypto-kWh it bought
+    or was given)."""
+
+    beneficiary: str
+    device: bytes  # the producing meter's id
+    producer: str  # its owner
+    interval_start: int  # unix seconds: production and consumption interval
+    interval_end: int
+    amount_wh: int
+    how: str
+    transaction: str

@@ -53,11 +53,6 @@ DAY_RUN = 96
 MAX_RUN_SECONDS = 31 * 86_400
 
 
-def interval_id(interval_start: int, interval_seconds: int) -> int:
-    """The protocol's interval id: the EnergyToken id of that interval."""
-    return interval_start // interval_seconds
-
-
 def _check_uint(name: str, value: object, maximum: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= maximum:
         raise GridshareError(f"{name} must be an integer in [0, {maximum}], got {value!r}")

@@ -1,7 +1,7 @@
-"""Disclosure statements: the guarantees of origin cancelled for one beneficiary, as CSV and HTML.
-
-Each line cites the certificate's data (device, source, technology, country, production period,
-issue date, issuing body, support) and the transaction of the claim that proves it.
+"""Statements, as CSV and HTML: the guarantees of origin cancelled for one beneficiary
+(:func:`write`: each line cites the certificate's data - device, source, technology, country,
+production period, issue date, issuing body, support - and the transaction of the claim that
+proves it), and an account's time-matched consumption (:func:`write_matched`: granular claims).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import html
 from datetime import datetime, timezone
 from pathlib import Path
 
-from gridshare.protocol.guarantees import ClaimRecord, Support, period_text
+from gridshare.protocol.guarantees import ClaimRecord, Support, TimeMatchedClaim, period_text
 
 COLUMNS = [
     "certificate", "amount_kwh", "consumption_period", "consumption_country", "device", "energy_source",
@@ -80,6 +80,65 @@ def write(beneficiary: str, claims: list[ClaimRecord], folder: Path, *, chain_id
 <p class="total">{total:,.3f} kWh of renewable electricity cancelled in {len(claims)} claim(s).</p>
 <p>Each claim is the <code>Claimed</code> event of the GuaranteeOfOrigin contract <code>{e(contract)}</code>
 on chain {chain_id}, in the transaction shown (EN 16325 cancellation).</p>
+<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
+<p>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by gridshare.</p>
+</body></html>
+""")
+    return csv_path, html_path
+
+
+MATCHED_COLUMNS = ["beneficiary", "device", "producer", "production_interval", "consumption_interval",
+                   "amount_kwh", "how", "transaction"]
+
+
+def matched_rows(claims: list[TimeMatchedClaim]) -> list[dict[str, str]]:
+    """Time-matched claims as rows with a granular certificate's fields (EnergyTag-style: device,
+    production and consumption interval, energy, beneficiary)."""
+    def interval(c: TimeMatchedClaim) -> str:
+        start = datetime.fromtimestamp(c.interval_start, timezone.utc)
+        end = datetime.fromtimestamp(c.interval_end, timezone.utc)
+        return f"{start:%Y-%m-%d %H:%M}-{end:%H:%M} UTC"
+
+    return [{"beneficiary": c.beneficiary, "device": "0x" + c.device.hex(), "producer": c.producer,
+             "production_interval": interval(c), "consumption_interval": interval(c),
+             "amount_kwh": f"{c.amount_wh / 1000:.3f}", "how": c.how, "transaction": c.transaction}
+            for c in claims]
+
+
+def write_matched(account: str, claims: list[TimeMatchedClaim], folder: Path, *, chain_id: int,
+                  token: str) -> tuple[Path, Path]:
+    """Write ``statement-matched-<account>.csv`` and ``.html``: the account's time-matched claims."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"statement-matched-{account}"
+    table = matched_rows(claims)
+    csv_path = folder / f"{stem}.csv"
+    with csv_path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=MATCHED_COLUMNS)
+        writer.writeheader()
+        writer.writerows(table)
+    e = html.escape
+    shared = sum(c.amount_wh for c in claims if c.how == "shared") / 1000
+    claimed = sum(c.amount_wh for c in claims if c.how == "claimed") / 1000
+    head = "".join(f"<th>{e(col.replace('_', ' '))}</th>" for col in MATCHED_COLUMNS)
+    body = "".join("<tr>" + "".join(f"<td>{e(r[col])}</td>" for col in MATCHED_COLUMNS) + "</tr>" for r in table)
+    html_path = folder / f"{stem}.html"
+    html_path.write_text(f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Time-matched consumption - {e(account)}</title>
+<style>
+ body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
+ table {{ border-collapse: collapse; font-size: 0.85rem; }}
+ th, td {{ border: 1px solid #ccc; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }}
+ th {{ background: #eef5ea; }} td {{ font-variant-numeric: tabular-nums; word-break: break-all; }}
+ .total {{ font-size: 1.2rem; margin: 1rem 0; }}
+</style></head><body>
+<h1>Statement: time-matched local consumption</h1>
+<p>Beneficiary: <strong>{e(account)}</strong></p>
+<p class="total">{shared + claimed:,.3f} kWh consumed in the interval it was produced: {shared:,.3f} kWh
+shared by the operation, {claimed:,.3f} kWh of crypto-kWh it acquired and claimed.</p>
+<p>Each line is a granular claim: the device that produced the energy, the 15-minute interval of
+production and of consumption (the same), and the transaction that settled or redeemed it on
+chain {chain_id} (EnergyToken <code>{e(token)}</code>). These are not EN 16325 cancellations; the
+guarantees of origin claimed for this beneficiary are in its disclosure statement.</p>
 <table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 <p>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by gridshare.</p>
 </body></html>

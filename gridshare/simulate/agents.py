@@ -18,8 +18,8 @@ import operator
 import random
 from typing import Mapping, NamedTuple
 
-from gridshare.errors import GridshareError
 from gridshare.domain.matching import TICK, MarketRules, Side
+from gridshare.errors import GridshareError
 
 __all__ = ["Intent", "orders_for_interval"]
 

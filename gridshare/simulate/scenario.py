@@ -104,8 +104,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Collection, Literal, Mapping, Sequence, overload
 
-from gridshare.domain.matching import TICK
 from gridshare.domain.allocation import ALLOCATION_KEYS, AllocationKey, DynamicDefaultKey, PriorityKey, StaticKey, per_mille
+from gridshare.domain.matching import TICK
 from gridshare.errors import GridshareError
 from gridshare.protocol.market import MARKET_DESIGNS
 from gridshare.protocol.units import TOKEN_DECIMALS, from_base_units

@@ -29,7 +29,7 @@ def owner(accounts):
 
 @pytest.fixture(scope="module")
 def registry(MeterRegistry, operator):
-    return MeterRegistry.deploy(INTERVAL, operator, {"from": operator})
+    return MeterRegistry.deploy(INTERVAL, operator, 0, {"from": operator})
 
 
 @pytest.fixture(scope="module")
