@@ -1,9 +1,11 @@
 """Gas (and wall time) of guarantees of origin: request, approve, transfer and claim.
 
-Run: ``.venv/bin/python benchmarks/guarantees.py [--anvil] [--write]``.
+Run: ``.venv/bin/python benchmarks/guarantees.py [--anvil] [--write | --check]``.
 Gas is measured on the embedded EVM (cancun; the same gas schedule as anvil and mainnet) from
 transaction receipts, so it is exact and repeatable; wall time is indicative only. ``--write``
-refreshes the committed snapshot ``benchmarks/snapshots/guarantees.md``.
+refreshes the committed snapshots ``benchmarks/snapshots/guarantees.md`` and ``guarantees.json`` (gas
+by case, and per certificate where a case handles several); ``--check`` compares the gas with
+``guarantees.json`` (``benchmarks/snapshot.py``).
 
 Setup: the chain is moved to a fixed future time (so that day numbers, and hence calldata, are the
 same on every run), producer meters are registered, and then the clock is moved past their
@@ -36,14 +38,18 @@ from web3.logs import DISCARD
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
 from gridshare.chain.deployment import deploy
+from gridshare.chain.network import connect, start_anvil
+from gridshare.chain.relayer import relay
 from gridshare.protocol.guarantees import DAY, Declaration, Support, beneficiary_id
 from gridshare.protocol.meters import MeterKind, meter_id
-from gridshare.chain.network import connect, start_anvil
 from gridshare.protocol.readings import MeterReading, to_runs
-from gridshare.chain.relayer import relay
+
+import snapshot  # benchmarks/snapshot.py
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "guarantees.md"
-T0 = 2_000_000_000  # 2033-05-18: a fixed time in the future, where the meters are registered
+T0 = 2_002_968_000  # 2033-06-21 12:00 UTC: a fixed time in the future, where the meters are registered
+# (the 30-day request, days 9 to 38 from DAY0, is then 1-30 July: a certificate's period lies within
+# one calendar month)
 DAY0 = T0 // DAY + 1  # the first whole UTC day after registration
 PERIODS = (1, 7, 30)
 BATCHES = (1, 10, 50)
@@ -272,10 +278,20 @@ def summary(rows: list[dict]) -> str:
         f"for a second - {ok(c1)}, {ok(c2)}.\n")
 
 
+def cases(rows: list[dict]) -> dict[str, int]:
+    """The JSON snapshot: each row's gas, and its gas per certificate when it handles several."""
+    pairs = []
+    for r in rows:
+        pairs.append((f"{r['operation']}: {r['detail']}", r["gas"]))
+        if r["n"] > 1:
+            pairs.append((f"{r['operation']}: {r['detail']}, per certificate", r["per_cert"]))
+    return snapshot.cases(pairs)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--anvil", action="store_true", help="also run on a real anvil node (wall time)")
-    parser.add_argument("--write", action="store_true", help=f"write the snapshot {SNAPSHOT}")
+    snapshot.add_arguments(parser)
     args = parser.parse_args()
     console = Console(width=180)
     with connect("embedded") as chain:
@@ -288,15 +304,16 @@ def main() -> int:
         console.print(table(anvil_rows, "the same on anvil (wall time through web3.py)"))
         worst = max(abs(a["gas"] - b["gas"]) for a, b in zip(rows, anvil_rows))
         console.print(f"largest gas difference between embedded and anvil: {worst:,}")
-    if args.write:
-        SNAPSHOT.parent.mkdir(exist_ok=True)
+
+    def write_markdown() -> None:
         SNAPSHOT.write_text(
             "# Gas of guarantees of origin (snapshot)\n\n"
-            "Written by `benchmarks/guarantees.py --write`; gas from receipts on the embedded EVM (cancun),\n"
-            "identical on anvil. Setup and shapes: the docstring of `benchmarks/guarantees.py`.\n\n"
-            + summary(rows) + "\n" + markdown(rows) + "\n")
+            "Written by `benchmarks/guarantees.py --write` with `guarantees.json`; gas from receipts on the\n"
+            "embedded EVM (cancun), identical on anvil. Setup and shapes: the docstring of\n"
+            "`benchmarks/guarantees.py`.\n\n" + summary(rows) + "\n" + markdown(rows) + "\n")
         console.print(f"wrote {SNAPSHOT}")
-    return 0
+
+    return snapshot.finish(args, "guarantees", cases(rows), write_markdown)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """Gas of the EnergyMarket: placement, cancellation, matching and settlement, both designs.
 
-Run: ``.venv/bin/python benchmarks/market.py [--anvil] [--write]``.
+Run: ``.venv/bin/python benchmarks/market.py [--anvil] [--write | --check]``.
 Gas comes from transaction receipts on the embedded EVM (cancun, the gas schedule of anvil and
 mainnet), so it is exact and repeatable; ``--anvil`` runs the same on a real node and reports the
-largest difference. ``--write`` refreshes ``benchmarks/snapshots/market.md``.
+largest difference. ``--write`` refreshes ``benchmarks/snapshots/market.md`` and ``market.json`` (gas
+by case, and per fill, trade, sale or order where a case handles several); ``--check`` compares the
+gas with ``market.json`` (``benchmarks/snapshot.py``).
 
 Setup: the chain moves to a fixed future time (interval ids, and so calldata, repeat); four
 sellers with producer meters, four buyers; every account funded with test euros and approvals
@@ -27,15 +29,19 @@ import sys
 import time
 from pathlib import Path
 
+from eth_account import Account
+from eth_utils import keccak
 from rich.console import Console
 from rich.table import Table
 from web3.logs import DISCARD
 
 from gridshare.chain.deployment import deploy
-from gridshare.protocol.meters import MeterKind, meter_id, new_meter_key
 from gridshare.chain.network import connect, start_anvil
-from gridshare.protocol.readings import MeterReading, to_runs
 from gridshare.chain.relayer import relay
+from gridshare.protocol.meters import MeterKind, meter_id
+from gridshare.protocol.readings import MeterReading, to_runs
+
+import snapshot  # benchmarks/snapshot.py
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "market.md"
 T0 = 2_000_000_000  # a fixed time in the future: interval ids repeat from run to run
@@ -70,7 +76,7 @@ class Bench:
             c.transact(c.payment.functions.approve(c.market.address, 2**256 - 1), a)
             c.transact(c.token.functions.setApprovalForAll(c.market.address, True), a)
         for k, a in enumerate((*self.sellers, *self.buyers)):
-            key = new_meter_key()
+            key = Account.from_key(keccak(text=f"bench-market-meter-{k}"))  # deterministic: repeatable gas
             mid = meter_id(bytes(32), f"bench-market-{k}")
             kind = MeterKind.PRODUCER if a in self.sellers else MeterKind.CONSUMER
             c.transact(c.registry.functions.registerMeter(mid, key.address, a, int(kind), 10**7,
@@ -253,10 +259,23 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+UNITS = {"match": "fill", "clear": "trade", "settle": "sale", "place": "order"}  # what "per" counts
+
+
+def cases(rows: list[dict]) -> dict[str, int]:
+    """The JSON snapshot: each row's gas, and its gas per fill (trade, sale, order) when it handles several."""
+    pairs = []
+    for r in rows:
+        pairs.append((f"{r['design']} {r['operation']}: {r['detail']}", r["gas"]))
+        if r["n"] > 1:
+            pairs.append((f"{r['design']} {r['operation']}: {r['detail']}, per {UNITS[r['operation']]}", r["per"]))
+    return snapshot.cases(pairs)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--anvil", action="store_true", help="also run on a real anvil node")
-    parser.add_argument("--write", action="store_true", help=f"write the snapshot {SNAPSHOT}")
+    snapshot.add_arguments(parser)
     args = parser.parse_args()
     console = Console(width=180)
     rows = measure(lambda: connect("embedded"))
@@ -266,15 +285,16 @@ def main() -> int:
         console.print(table(anvil_rows, "the same on anvil"))
         worst = max(abs(a["gas"] - b["gas"]) for a, b in zip(rows, anvil_rows))
         console.print(f"largest gas difference between embedded and anvil: {worst:,}")
-    if args.write:
-        SNAPSHOT.parent.mkdir(exist_ok=True)
+
+    def write_markdown() -> None:
         SNAPSHOT.write_text(
             "# Gas of the EnergyMarket (snapshot)\n\n"
-            "Written by `benchmarks/market.py --write`; gas from receipts on the embedded EVM (cancun).\n"
-            "Setup, definitions and the public anchors: the docstring of `benchmarks/market.py`.\n\n"
+            "Written by `benchmarks/market.py --write` with `market.json`; gas from receipts on the embedded EVM\n"
+            "(cancun). Setup, definitions and the public anchors: the docstring of `benchmarks/market.py`.\n\n"
             + markdown(rows) + "\n")
         console.print(f"wrote {SNAPSHOT}")
-    return 0
+
+    return snapshot.finish(args, "market", cases(rows), write_markdown)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Run: ``make bench`` (or ``.venv/bin/python benchmarks/readings.py [--anvil] [--write]``).
 Gas is measured on the embedded EVM (cancun; the same gas schedule as anvil and mainnet) from
 transaction receipts, so it is exact and repeatable; wall time is indicative only. ``--write``
-refreshes the committed snapshot ``benchmarks/snapshots/readings.md``.
+refreshes the committed snapshots ``benchmarks/snapshots/readings.md`` and ``readings.json`` (gas per
+batch, by case); ``--check`` compares the gas with ``readings.json`` (``benchmarks/snapshot.py``).
 
 Shapes of a batch (``MeterRegistry.submitReadings``, no self-consumption operation):
 - *one meter*: one run of a meter per transaction (a gateway uploading its day);
@@ -29,9 +30,11 @@ from rich.console import Console
 from rich.table import Table
 
 from gridshare.chain.deployment import deploy
-from gridshare.protocol.meters import MeterKind, meter_id
 from gridshare.chain.network import connect, start_anvil
+from gridshare.protocol.meters import MeterKind, meter_id
 from gridshare.protocol.readings import MeterReadings
+
+import snapshot  # benchmarks/snapshot.py
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "readings.md"
 RUNS = (1, 4, 16, 96)
@@ -130,10 +133,15 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def cases(rows: list[dict]) -> dict[str, int]:
+    """The JSON snapshot: gas per batch, by batch shape, reading kind and run length."""
+    return snapshot.cases((f"{r['shape']}, {r['kind']}, runs of {r['intervals']}", r["gas"]) for r in rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--anvil", action="store_true", help="also time the batches on a real anvil node")
-    parser.add_argument("--write", action="store_true", help=f"write the snapshot {SNAPSHOT}")
+    snapshot.add_arguments(parser)
     args = parser.parse_args()
     console = Console(width=160)
     with connect("embedded") as chain:
@@ -147,15 +155,16 @@ def main() -> int:
         # and hence gas differ by a few dozen between the two chains, never more
         worst = max(abs(a["gas"] - b["gas"]) / a["intervals"] for a, b in zip(rows, anvil_rows))
         console.print(f"largest gas difference per interval between embedded and anvil: {worst:.1f}")
-    if args.write:
-        SNAPSHOT.parent.mkdir(exist_ok=True)
+
+    def write_markdown() -> None:
         SNAPSHOT.write_text(
             "# Gas per verified meter-interval (snapshot)\n\n"
-            "Written by `benchmarks/readings.py --write`; gas from receipts on the embedded EVM (cancun).\n"
-            "Readings v2: a meter signs a run of intervals at once. Version 1 (a signature per interval) cost\n"
-            "42.8-48.7k gas per reading in batches of 100.\n\n" + markdown(rows) + "\n")
+            "Written by `benchmarks/readings.py --write` with `readings.json`; gas from receipts on the embedded EVM\n"
+            "(cancun). Readings v2: a meter signs a run of intervals at once. Version 1 (a signature per interval)\n"
+            "cost 42.8-48.7k gas per reading in batches of 100.\n\n" + markdown(rows) + "\n")
         console.print(f"wrote {SNAPSHOT}")
-    return 0
+
+    return snapshot.finish(args, "readings", cases(rows), write_markdown)
 
 
 if __name__ == "__main__":

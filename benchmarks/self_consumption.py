@@ -1,6 +1,9 @@
 """Gas of verifying, minting and sharing a day of the default building, per meter-interval.
 
-Run: ``.venv/bin/python benchmarks/self_consumption.py [--write]`` (``make bench`` runs it).
+Run: ``.venv/bin/python benchmarks/self_consumption.py [--write | --check]`` (``make bench`` runs it).
+``--write`` refreshes ``benchmarks/snapshots/self_consumption.md`` and ``self_consumption.json`` (gas by
+case); ``--check`` compares the gas with ``self_consumption.json`` (``benchmarks/snapshot.py``), on the
+cases measured when ``--runs`` or ``--no-largest`` leaves some out.
 
 The default building (``gridshare/scenarios/lyon-building.toml``): 61 meters, 50 dwellings that
 only consume, 10 rooftops (prosumers, 3 kWp) and a 36 kWp plant, in one collective
@@ -29,14 +32,17 @@ from rich.console import Console
 from rich.table import Table
 
 from gridshare.chain.deployment import deploy
-from gridshare.protocol.meters import MeterKind, meter_id
 from gridshare.chain.network import connect
 from gridshare.chain.operation import MAX_MEMBERS, EncodedCall
+from gridshare.protocol.meters import MeterKind, meter_id
 from gridshare.protocol.readings import MeterReadings
+
+import snapshot  # benchmarks/snapshot.py
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "self_consumption.md"
 DAY = 1_813_276_800  # 2027-06-18 00:00 UTC (ahead of the clock: meters are registered the day before)
 GOAL = 10_000
+RUNS = "8,16,24,32"  # intervals per run measured by default (and in the snapshot)
 EIP7825_CAP = 2**24
 
 
@@ -143,13 +149,30 @@ def measure_largest(n: int = MAX_MEMBERS) -> dict:
     return {"members": n, "gas": gas[-1], "per_cell": gas[-1] / n}
 
 
+def cases(rows: list[dict], largest: dict | None) -> dict[str, int]:
+    """The JSON snapshot: each day's gas, per meter-interval and largest transaction; the largest operation."""
+    pairs = []
+    for r in rows:
+        day = f"{r['what']}, runs of {r['k']}"
+        pairs += [(f"{day}: gas for the day", r["gas"]), (f"{day}: per meter-interval", r["per_cell"]),
+                  (f"{day}: largest transaction", r["largest"])]
+    if largest:
+        op = f"largest operation, {largest['members']} members, worst interval"
+        pairs += [(f"{op}: gas", largest["gas"]), (f"{op}: per member", largest["per_cell"])]
+    return snapshot.cases(pairs)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help=f"write the snapshot {SNAPSHOT}")
-    parser.add_argument("--runs", default="8,16,24,32", help="intervals per run to measure (divisors of 96)")
+    snapshot.add_arguments(parser)
+    parser.add_argument("--runs", default=RUNS, help=f"intervals per run to measure (divisors of 96; default {RUNS})")
+    parser.add_argument("--no-largest", action="store_true", help="leave out the largest operation")
     args = parser.parse_args()
+    partial = args.runs != RUNS or args.no_largest
+    if args.write and partial:
+        parser.error("--write measures every case: leave out --runs and --no-largest")
     rows = [measure_day(int(k)) for k in args.runs.split(",")] + [measure_day(96, members=False)]
-    largest = measure_largest()
+    largest = None if args.no_largest else measure_largest()
     table = Table(title="The default building's day: 61 meters x 96 intervals (gas)", title_justify="left")
     for col in ("what", "intervals per run", "transactions", "gas for the day", "per meter-interval",
                 "largest transaction", "shared kWh"):
@@ -158,12 +181,14 @@ def main() -> int:
         table.add_row(r["what"], str(r["k"]), str(r["transactions"]), f"{r['gas']:,}", f"{r['per_cell']:,.0f}",
                       f"{r['largest']:,}", f"{r['shared_kwh']:,.1f}")
     Console(width=160).print(table)
-    print(f"largest operation, worst interval: {largest['members']} members sharing one interval: {largest['gas']:,} gas "
-          f"({largest['per_cell']:,.0f} per member; EIP-7825 cap {EIP7825_CAP:,})")
-    if args.write:
+    if largest:
+        print(f"largest operation, worst interval: {largest['members']} members sharing one interval: "
+              f"{largest['gas']:,} gas ({largest['per_cell']:,.0f} per member; EIP-7825 cap {EIP7825_CAP:,})")
+
+    def write_markdown() -> None:
         lines = ["# Gas of verifying, minting and sharing the default building's day (snapshot)", "",
-                 "Written by `benchmarks/self_consumption.py --write` (see its docstring). Goal (issue #11): at most",
-                 f"{GOAL:,} gas per meter-interval verified, minted and shared.", "",
+                 "Written by `benchmarks/self_consumption.py --write` with `self_consumption.json` (see its docstring).",
+                 f"Goal (issue #11): at most {GOAL:,} gas per meter-interval verified, minted and shared.", "",
                  "| what | intervals per run | transactions | gas for the day | per meter-interval | largest transaction | shared kWh |",
                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for r in rows:
@@ -175,7 +200,8 @@ def main() -> int:
                       f"member), under EIP-7825's {EIP7825_CAP:,}."]
         SNAPSHOT.write_text("\n".join(lines) + "\n")
         print(f"wrote {SNAPSHOT}")
-    return 0
+
+    return snapshot.finish(args, "self_consumption", cases(rows, largest), write_markdown, partial=partial)
 
 
 if __name__ == "__main__":

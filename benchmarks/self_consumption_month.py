@@ -1,11 +1,14 @@
 """Scale check: a collective self-consumption operation of 50 meters at 15 minutes, for a month, on anvil.
 
-Run: ``.venv/bin/python benchmarks/self_consumption_month.py [--days 30] [--write]`` (``--help``).
+Run: ``.venv/bin/python benchmarks/self_consumption_month.py [--days 30] [--write | --check]`` (``--help``).
+``--write`` refreshes ``benchmarks/snapshots/self_consumption_month.md`` and ``self_consumption_month.json``
+(gas by group of intervals, keyed by days, members and run length); ``--check`` compares the gas with
+``self_consumption_month.json`` (``benchmarks/snapshot.py``): run it with the ``--days`` it was written with.
 
 On a fresh anvil node (``gridshare.chain.network.start_anvil``) it deploys a community, registers the
 meters (half prosumers with rooftop PV, half households) and has them join the operation
 (dynamic default key), has every meter sign its readings of the ``--days`` whole UTC days from
-tomorrow (pvlib clear-sky PV and demandlib BDEW H0 households, netted per interval for prosumers)
+``FIRST_DAY`` (pvlib clear-sky PV and demandlib BDEW H0 households, netted per interval for prosumers)
 in runs on the operation's cadence (``--run-intervals``, by default
 ``gridshare.protocol.gas.run_intervals_for``), moves the devnet's clock past them, then relays them through
 ``gridshare.chain.operation.allocate``: each transaction verifies a run of every member and shares its
@@ -15,6 +18,8 @@ times and gas.
 Gas per participant-interval = a transaction's gas / (members x its intervals): verification and
 sharing together, as the relayer pays them. Intervals where nothing is shared (at night) are
 counted apart. With ``--days`` under 30, month figures are extrapolated linearly and labelled so.
+The period is fixed (the devnet's clock is moved to the day before it) and every key derives from
+its meter's number, so the gas is the same on every run.
 """
 
 from __future__ import annotations
@@ -23,26 +28,30 @@ import argparse
 import random
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 
+from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from gridshare.domain.allocation import DynamicDefaultKey, split_pro_rata
 from gridshare.chain.deployment import deploy
-from gridshare.protocol.meters import MeterKind, meter_id, new_meter_key
 from gridshare.chain.network import start_anvil
 from gridshare.chain.operation import allocate, join
-from gridshare.simulate.profiles import household_import_wh, interval_starts, pv_export_wh
+from gridshare.domain.allocation import DynamicDefaultKey, split_pro_rata
 from gridshare.protocol.gas import run_intervals_for
+from gridshare.protocol.meters import MeterKind, meter_id
 from gridshare.protocol.readings import series_to_readings, to_runs
+from gridshare.simulate.profiles import household_import_wh, interval_starts, pv_export_wh
+
+import snapshot  # benchmarks/snapshot.py
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "self_consumption_month.md"
 INTERVAL = 900
 MONTH_DAYS = 30
+FIRST_DAY = date(2033, 12, 1)  # a fixed period ahead of the clock: the same profiles and calldata every run
 CONNECTION_W = 9_000  # a household's 9 kVA connection
 SAMPLE_INTERVALS = 12  # intervals checked against the engine after the run
 SIGNING, RELAYING = "signing (the meters' work)", "relaying: verifying and sharing"
@@ -73,12 +82,12 @@ def _community_data(members: int, starts: list[int]):
 
 
 def run(days: int, members: int, per_run: int | None, console: Console) -> dict:
-    today = datetime.now(timezone.utc).date()
-    first = today + timedelta(days=1)  # meters are registered before the intervals they sign
+    first = FIRST_DAY
     starts = interval_starts(first, days, INTERVAL, "UTC")
     timings: dict[str, float] = {}
     with start_anvil() as chain, _progress(console) as progress:
         t0 = time.monotonic()
+        chain.travel(starts[0] - 86_400 + 1)  # meters are registered the day before the intervals they sign
         community = deploy(chain, interval_seconds=INTERVAL, write=False)
         registry = community.registry
         data = _community_data(members, starts)
@@ -86,7 +95,7 @@ def run(days: int, members: int, per_run: int | None, console: Console) -> dict:
         task = progress.add_task("registering meters", total=members)
         for k, (kind, capacity, imports, exports) in enumerate(data):
             owner = to_checksum_address(keccak(text=f"month-owner-{k}")[-20:])
-            key = new_meter_key()
+            key = Account.from_key(keccak(text=f"month-meter-{k}"))
             mid = meter_id(bytes(32), f"month-{k}")
             community.transact(registry.functions.registerParticipant(owner))
             community.transact(registry.functions.registerMeter(mid, key.address, owner, int(kind), capacity,
@@ -156,6 +165,31 @@ def _check_sample(community, meters, starts) -> int:
     return len(sample)
 
 
+def _groups(report, shares: dict[int, bool]) -> dict[str, list[tuple[int, int]]]:
+    """The transactions, (intervals, gas) each, by what their intervals share; then all of them."""
+    groups = {"intervals where production is shared": [], "intervals where nothing is shared (night)": [],
+              "transactions mixing both": []}
+    for ids, gas in report.batches:
+        kinds = {shares[i] for i in ids}
+        key = ("transactions mixing both" if len(kinds) > 1 else
+               "intervals where production is shared" if kinds == {True} else
+               "intervals where nothing is shared (night)")
+        groups[key].append((len(ids), gas))
+    return {**groups, "all": [(len(ids), g) for ids, g in report.batches]}
+
+
+def cases(result: dict) -> dict[str, int]:
+    """The JSON snapshot: per group of transactions, its gas and its gas per participant-interval."""
+    run = f"{result['days']} days of {result['members']} members, runs of {result['per_run']}"
+    pairs = []
+    for name, txs in _groups(result["report"], result["shares"]).items():
+        intervals, used = sum(k for k, _ in txs), sum(g for _, g in txs)
+        if intervals:
+            pairs += [(f"{run}: {name}: gas", used),
+                      (f"{run}: {name}: per participant-interval", used / intervals / result["members"])]
+    return snapshot.cases(pairs)
+
+
 def _tables(result: dict) -> tuple[Table, Table, list[str]]:
     days, n, per_run = result["days"], result["members"], result["per_run"]
     report, shares = result["report"], result["shares"]
@@ -176,20 +210,11 @@ def _tables(result: dict) -> tuple[Table, Table, list[str]]:
                       *([f"{seconds * scale if per_day else seconds:,.0f}"] if days != MONTH_DAYS else []))
     times.add_row("total", f"{total:,.1f}", *([f"{month:,.0f}"] if days != MONTH_DAYS else []), style="bold")
 
-    groups = {"intervals where production is shared": [], "intervals where nothing is shared (night)": [],
-              "transactions mixing both": []}
-    for ids, gas in report.batches:
-        kinds = {shares[i] for i in ids}
-        key = ("transactions mixing both" if len(kinds) > 1 else
-               "intervals where production is shared" if kinds == {True} else
-               "intervals where nothing is shared (night)")
-        groups[key].append((len(ids), gas))
     gas = Table(title=f"Gas, {n} members, runs of {per_run} intervals{label if days != MONTH_DAYS else ''}",
                 title_justify="left")
     for col in ("intervals", "count", "transactions", "gas", "gas per interval", "gas per participant-interval"):
         gas.add_column(col, justify="left" if col == "intervals" else "right")
-    rows = list(groups.items()) + [("all", [(len(ids), g) for ids, g in report.batches])]
-    for name, txs in rows:
+    for name, txs in _groups(report, shares).items():
         intervals = sum(k for k, _ in txs)
         used = sum(g for _, g in txs)
         if not intervals:
@@ -209,11 +234,11 @@ def _tables(result: dict) -> tuple[Table, Table, list[str]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=MONTH_DAYS, help="whole UTC days before today (default 30)")
+    parser.add_argument("--days", type=int, default=MONTH_DAYS, help=f"whole UTC days from {FIRST_DAY} (default 30)")
     parser.add_argument("--members", type=int, default=50)
     parser.add_argument("--run-intervals", type=int, default=None,
                         help="intervals per run (default: the operation's cadence, gridshare.protocol.gas.run_intervals_for)")
-    parser.add_argument("--write", action="store_true", help=f"write the snapshot {SNAPSHOT}")
+    snapshot.add_arguments(parser)
     args = parser.parse_args()
     console = Console(width=150)
     result = run(args.days, args.members, args.run_intervals, console)
@@ -222,10 +247,12 @@ def main() -> int:
     console.print(gas)
     for note in notes:
         console.print(note)
-    if args.write:
+
+    def write_markdown() -> None:
         _write(result, times, gas, notes)
         console.print(f"wrote {SNAPSHOT}")
-    return 0
+
+    return snapshot.finish(args, "self_consumption_month", cases(result), write_markdown)
 
 
 def _markdown(table: Table) -> list[str]:
@@ -242,7 +269,8 @@ def _write(result: dict, times: Table, gas: Table, notes: list[str]) -> None:
     first: date = result["first"]
     last = first + timedelta(days=result["days"] - 1)
     lines = ["# A month of collective self-consumption on anvil (snapshot)", "",
-             "Written by `benchmarks/self_consumption_month.py --write` (see its docstring): "
+             "Written by `benchmarks/self_consumption_month.py --write` with `self_consumption_month.json` "
+             "(see its docstring): "
              f"{result['members']} meters (half prosumers), 15-minute intervals, {result['days']} days "
              f"({first} to {last}, UTC), dynamic default key, runs of {result['per_run']} intervals, "
              "relayed by `gridshare.chain.operation.allocate` to a local anvil node on a 2-core machine. Gas is "

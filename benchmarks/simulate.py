@@ -1,11 +1,15 @@
 """Wall time and gas of `gridshare simulate`: communities of 10, 50 and 100 households, 1 and 7 days.
 
 Run: ``.venv/bin/python benchmarks/simulate.py [--households 10,50] [--days 1,7] [--network embedded,anvil]
-[--market-intervals 4] [--write]``. Each run is the packaged default scenario (Lyon, June, priority key,
-continuous market) with the household count and days replaced (rooftops: one household in five),
-on a fresh chain (anvil: a throw-away node, no state file). ``--write`` refreshes
-``benchmarks/snapshots/simulate.md``. Wall time is indicative (it depends on the machine); gas is
-exact for a given scenario and seed.
+[--market-intervals 4] [--write | --check]``. Each run is the packaged default scenario (Lyon, June, priority
+key, continuous market) with the household count and days replaced (rooftops: one household in five),
+on a fresh chain (anvil: a throw-away node, no state file) whose clock starts at ``CLOCK``, with the
+community salt ``SALT`` (meter ids and keys derive from it): the period, the calldata and so the gas
+are the same on every run. Wall time is indicative (it depends on the machine).
+
+``--write`` refreshes the rows it ran in ``benchmarks/snapshots/simulate.md`` and their gas in
+``simulate.json``, keeping the others; ``--check`` compares the gas of the runs it made with
+``simulate.json`` (``benchmarks/snapshot.py``). Wall times are never compared.
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
+from eth_utils import keccak
 from rich.console import Console
 from rich.table import Table
 
@@ -24,9 +31,14 @@ from gridshare.chain.network import connect, start_anvil
 from gridshare.simulate.scenario import DEFAULT_SCENARIO, load_scenario
 from gridshare.simulate.simulation import simulate
 
+import snapshot  # benchmarks/snapshot.py
+
 SNAPSHOT = Path(__file__).parent / "snapshots" / "simulate.md"
 PHASES = ("signing", "verify and share (relaying)", "reading back and checking", "market: orders",
           "market: closing and claims", "guarantees of origin", "reports: plots")
+MARKET_INTERVALS = 4  # traded per day, in the snapshots
+CLOCK = 2_000_000_000 // 86_400 * 86_400 + 1  # 2033-05-18 00:00:01 UTC: every chain starts here
+SALT = keccak(text="bench-simulate")  # the community salt of every run (simulate draws a random one)
 
 
 def scenario_for(households: int, days: int):
@@ -43,9 +55,11 @@ def scenario_for(households: int, days: int):
 def run(network: str, households: int, days: int, market_intervals: int) -> dict:
     scenario = scenario_for(households, days)
     chain = start_anvil() if network == "anvil" else connect("embedded")
+    chain.travel(CLOCK)
     t0 = time.perf_counter()
     try:
-        with tempfile.TemporaryDirectory() as folder:
+        with (tempfile.TemporaryDirectory() as folder,
+              mock.patch.object(sys.modules[simulate.__module__], "new_community_salt", lambda: SALT)):
             result = simulate(scenario, chain, folder, market_intervals=market_intervals)
     finally:
         chain.close()
@@ -93,6 +107,17 @@ def markdown(rows: list[str], market_intervals: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cases(rows: list[dict]) -> dict[str, int]:
+    """The JSON snapshot: the gas columns of each run (never its wall times)."""
+    pairs = []
+    for r in rows:
+        run_ = f"{r['network']}, {r['households']} households, {r['days']} day(s)"
+        pairs += [(f"{run_}: gas per interval (all)", r["gas_per_interval"]),
+                  (f"{run_}: verify+share gas per interval", r["share_gas_per_interval"]),
+                  (f"{run_}: verify+share gas per reading", r["share_gas_per_reading"])]
+    return snapshot.cases(pairs)
+
+
 def snapshot_rows() -> dict[tuple[str, str, str], str]:
     """The table lines of the committed snapshot, by (network, households, days)."""
     if not SNAPSHOT.exists():
@@ -116,16 +141,18 @@ def _commit() -> str:
         return "?"
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", default="10,50", help="comma-separated counts (e.g. 10,50,200)")
     parser.add_argument("--days", default="1,7", help="comma-separated day counts")
     parser.add_argument("--network", default="embedded,anvil", help="embedded, anvil or both")
-    parser.add_argument("--market-intervals", type=int, default=4)
+    parser.add_argument("--market-intervals", type=int, default=MARKET_INTERVALS)
     parser.add_argument("--runs", help="explicit runs NETWORK:HOUSEHOLDS:DAYS, comma-separated "
                         "(e.g. embedded:10:1,anvil:50:7); overrides the three lists above")
-    parser.add_argument("--write", action="store_true", help=f"write {SNAPSHOT}")
+    snapshot.add_arguments(parser)
     args = parser.parse_args()
+    if (args.write or args.check) and args.market_intervals != MARKET_INTERVALS:
+        parser.error(f"the snapshots are of {MARKET_INTERVALS} market intervals a day")
     console = Console(width=250)
     if args.runs:
         plan = [(n, int(h), int(d)) for n, h, d in (r.split(":") for r in args.runs.split(","))]
@@ -143,10 +170,11 @@ def main() -> None:
             kept[(network, str(households), str(days))] = markdown_row(rows[-1], commit)
             order = sorted(kept, key=lambda k: (k[0] != "anvil", int(k[1]), int(k[2])))
             SNAPSHOT.write_text(markdown([kept[k] for k in order], args.market_intervals))
+            snapshot.write("simulate", cases(rows[-1:]), partial=True)
     console.print(table(rows))
-    if args.write:
-        console.print(f"wrote {SNAPSHOT}")
+    # both snapshots are written after each run (above), keeping the runs not made this time
+    return snapshot.finish(args, "simulate", cases(rows), lambda: console.print(f"wrote {SNAPSHOT}"), partial=True)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
