@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import time
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -32,8 +32,12 @@ def test_request_approve_transfer_claim_and_statement(gs, tmp_path):
     out = gs("--network", "anvil", "meter", "state", meter)[1]
     first = int(out.split("previousEnd ")[1].split(";")[0])  # the meter's readings start there
 
-    d0 = int(time.time()) // DAY + 1  # the first whole day after registration
-    assert gs("--network", "anvil", "devnet", "advance", "--days", "5")[0] == 0
+    d0 = int(time.time()) // DAY + 1  # the first whole day after registration...
+    first_day = date(1970, 1, 1) + timedelta(days=d0)
+    if first_day.day > 26:  # ...or the next month's first: a certificate's period is within a month
+        d0 = (date(first_day.year + (first_day.month == 12), first_day.month % 12 + 1, 1) - date(1970, 1, 1)).days
+    advance = d0 + 4 - int(time.time()) / DAY
+    assert gs("--network", "anvil", "devnet", "advance", "--days", f"{advance:.4f}")[0] == 0
     unsigned = tmp_path / "unsigned.csv"
     with unsigned.open("w", newline="") as f:
         w = csv.writer(f)
@@ -63,6 +67,10 @@ def test_request_approve_transfer_claim_and_statement(gs, tmp_path):
 
     code, out, _ = gs("--network", "anvil", "go", "list")
     assert code == 0 and "issued" in out and "57.600" in out and "5.000" in out  # the holder keeps 5 kWh
+
+    code, out, err = gs("--network", "anvil", "go", "matched", HOLDER, "--out", str(tmp_path / "reports"))
+    assert code == 0 and "0 time-matched claims" in out, err  # it holds certificates, consumed no crypto-kWh
+    assert (tmp_path / "reports" / f"statement-matched-{HOLDER}.csv").exists()
 
     code, out, _ = gs("--network", "anvil", "go", "statement", "flat-2A", "--out", str(tmp_path / "reports"))
     assert code == 0 and "1 claims, 15.000 kWh" in out

@@ -405,3 +405,17 @@ def test_a_period_beyond_32_bit_days_is_refused(env):
     with reverts("GuaranteeOfOriginInvalidPeriod", start=p.first_day * DAY, end=too_far * DAY):
         env.c.transact(go(env).requestCertification(p.meter.id, p.first_day, too_far, SOLAR_DECL.as_call_arg()),
                        env.alice)
+
+
+def test_a_period_is_cut_at_calendar_months_for_certificates():
+    from datetime import date
+
+    from gridshare.protocol.guarantees import month_periods
+
+    def day(y, m, d):
+        return (date(y, m, d) - date(1970, 1, 1)).days
+
+    assert month_periods(day(2026, 12, 28), day(2027, 2, 3)) == [
+        (day(2026, 12, 28), day(2027, 1, 1)), (day(2027, 1, 1), day(2027, 2, 1)), (day(2027, 2, 1), day(2027, 2, 3))]
+    assert month_periods(day(2028, 2, 1), day(2028, 3, 1)) == [(day(2028, 2, 1), day(2028, 3, 1))]
+    assert month_periods(10, 10) == []

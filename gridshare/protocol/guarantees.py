@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from enum import IntEnum
 
 from gridshare.errors import GridshareError
@@ -90,6 +90,20 @@ def day_of(moment: date | datetime | int) -> int:
     if isinstance(moment, datetime):
         return int(moment.astimezone(timezone.utc).timestamp()) // DAY
     return int(datetime(moment.year, moment.month, moment.day, tzinfo=timezone.utc).timestamp()) // DAY
+
+
+def month_periods(from_day: int, to_day: int) -> list[tuple[int, int]]:
+    """Days [from_day, to_day) cut at the first day of each calendar month (UTC): the periods a
+    certificate may cover, in order."""
+    periods = []
+    first = from_day
+    while first < to_day:
+        d = date(1970, 1, 1) + timedelta(days=first)
+        next_month = (date(d.year + (d.month == 12), d.month % 12 + 1, 1) - date(1970, 1, 1)).days
+        after = min(next_month, to_day)
+        periods.append((first, after))
+        first = after
+    return periods
 
 
 def add_months(timestamp: int, months: int) -> int:

@@ -92,7 +92,7 @@ from gridshare.domain.matching import Side as EngineSide
 from gridshare.domain.quantities import Quantities
 from gridshare.errors import GridshareError
 from gridshare.protocol.gas import run_intervals_for
-from gridshare.protocol.guarantees import Declaration, Status, beneficiary_id
+from gridshare.protocol.guarantees import Declaration, Status, beneficiary_id, month_periods
 from gridshare.protocol.market import Backing, Side
 from gridshare.protocol.meters import MeterKind, meter_id, new_community_salt
 from gridshare.protocol.readings import MeterReadings, series_to_readings, to_runs
@@ -719,16 +719,17 @@ def _certify(run: _Run) -> list[dict]:
                      if run.scenario.allocation.deployment_key == "supplied" else None)
         to_day = closing // DAY
     task = run.progress.add_task("guarantees of origin", total=len(producers))
-    if to_day > from_day:
-        done = certificates.issue(community, [(p.meter_id, p.account) for p in producers], from_day, to_day,
+    periods = month_periods(from_day, to_day)  # a certificate's period lies within a calendar month
+    for k, (first, after) in enumerate(periods):
+        done = certificates.issue(community, [(p.meter_id, p.account) for p in producers], first, after,
                                   Declaration(country=COUNTRY), approve=False,
-                                  on_progress=lambda n: run.progress.advance(task, n))
+                                  on_progress=lambda n: run.progress.advance(task, n) if k == 0 else None)
         for _, refusal in done.skipped:
             if refusal.name == "GuaranteeOfOriginAlreadyCertified":
                 run.resumed["certificates already requested"] += 1
             elif refusal.name != "GuaranteeOfOriginNothingToCertify":  # (a rooftop whose only whole
                 raise ContractReverted(refusal)                         # UTC day was a night)
-    else:
+    if not periods:
         run.progress.advance(task, len(producers))
     views = [certificates.read(community, cid)
              for cid in range(1, community.guarantees.functions.certificateCount().call() + 1)]
