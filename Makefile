@@ -93,7 +93,15 @@ check-snapshots-ci: setup
 # are cached in build/slither/ until the sources, settings or tools change).
 SLITHER_VENV := .venv-slither
 SLITHER_IMPACT ?= medium
-.PHONY: slither lock-slither
+.PHONY: slither lock-slither invariants
+
+# The one-claim invariant campaign on a real anvil (tests/test_invariants.py): hypothesis rules over
+# readings, sharing, market, transfers, claims and certificates, the ledger checked after every
+# step (>= 10,000 calls at the default size; INVARIANT_EXAMPLES / INVARIANT_STEPS for more,
+# PLANT_BUG=settle|certify to see it catch a planted bug). Not in `make test` while the hole it
+# found (docs/protocol.md, "Open") is open; its minimal case runs there, expected to fail.
+invariants: setup
+	INVARIANTS=1 $(BIN)/pytest -q -s tests/test_invariants.py
 
 $(SLITHER_VENV)/.installed: requirements-slither.lock | $(VENV)/.installed
 	test -x $(SLITHER_VENV)/bin/python || $(PYTHON) -m venv $(SLITHER_VENV)
