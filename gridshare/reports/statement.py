@@ -56,18 +56,32 @@ def write(beneficiary: str, claims: list[ClaimRecord], folder: Path, *, chain_id
     folder.mkdir(parents=True, exist_ok=True)
     stem = "statement-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in beneficiary)
     table = rows(claims)
-    csv_path = folder / f"{stem}.csv"
-    with csv_path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(table)
     total = sum(c.amount_wh for c in claims) / 1000
     e = html.escape
-    head = "".join(f"<th>{e(col.replace('_', ' '))}</th>" for col in COLUMNS)
-    body = "".join("<tr>" + "".join(f"<td>{e(r[col])}</td>" for col in COLUMNS) + "</tr>" for r in table)
-    html_path = folder / f"{stem}.html"
-    html_path.write_text(f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Guarantees of origin - {e(beneficiary)}</title>
+    intro = f"""<h1>Disclosure statement: guarantees of origin</h1>
+<p>Beneficiary: <strong>{e(beneficiary)}</strong></p>
+<p class="total">{total:,.3f} kWh of renewable electricity cancelled in {len(claims)} claim(s).</p>
+<p>Each claim is the <code>Claimed</code> event of the GuaranteeOfOrigin contract <code>{e(contract)}</code>
+on chain {chain_id}, in the transaction shown (EN 16325 cancellation).</p>"""
+    return (_csv(folder / f"{stem}.csv", COLUMNS, table),
+            _html(folder / f"{stem}.html", f"Guarantees of origin - {beneficiary}", intro, COLUMNS, table))
+
+
+def _csv(path: Path, columns: list[str], table: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(table)
+    return path
+
+
+def _html(path: Path, title: str, intro: str, columns: list[str], table: list[dict[str, str]]) -> Path:
+    """A statement page: ``intro`` (HTML, its values escaped by the caller), then the table."""
+    e = html.escape
+    head = "".join(f"<th>{e(col.replace('_', ' '))}</th>" for col in columns)
+    body = "".join("<tr>" + "".join(f"<td>{e(r[col])}</td>" for col in columns) + "</tr>" for r in table)
+    path.write_text(f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
 <style>
  body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
  table {{ border-collapse: collapse; font-size: 0.85rem; }}
@@ -75,16 +89,12 @@ def write(beneficiary: str, claims: list[ClaimRecord], folder: Path, *, chain_id
  th {{ background: #eef5ea; }} td {{ font-variant-numeric: tabular-nums; word-break: break-all; }}
  .total {{ font-size: 1.2rem; margin: 1rem 0; }}
 </style></head><body>
-<h1>Disclosure statement: guarantees of origin</h1>
-<p>Beneficiary: <strong>{e(beneficiary)}</strong></p>
-<p class="total">{total:,.3f} kWh of renewable electricity cancelled in {len(claims)} claim(s).</p>
-<p>Each claim is the <code>Claimed</code> event of the GuaranteeOfOrigin contract <code>{e(contract)}</code>
-on chain {chain_id}, in the transaction shown (EN 16325 cancellation).</p>
+{intro}
 <table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 <p>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by gridshare.</p>
 </body></html>
 """)
-    return csv_path, html_path
+    return path
 
 
 MATCHED_COLUMNS = ["beneficiary", "device", "producer", "production_interval", "consumption_interval",
@@ -111,36 +121,16 @@ def write_matched(account: str, claims: list[TimeMatchedClaim], folder: Path, *,
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"statement-matched-{account}"
     table = matched_rows(claims)
-    csv_path = folder / f"{stem}.csv"
-    with csv_path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=MATCHED_COLUMNS)
-        writer.writeheader()
-        writer.writerows(table)
-    e = html.escape
     shared = sum(c.amount_wh for c in claims if c.how == "shared") / 1000
     claimed = sum(c.amount_wh for c in claims if c.how == "claimed") / 1000
-    head = "".join(f"<th>{e(col.replace('_', ' '))}</th>" for col in MATCHED_COLUMNS)
-    body = "".join("<tr>" + "".join(f"<td>{e(r[col])}</td>" for col in MATCHED_COLUMNS) + "</tr>" for r in table)
-    html_path = folder / f"{stem}.html"
-    html_path.write_text(f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Time-matched consumption - {e(account)}</title>
-<style>
- body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
- table {{ border-collapse: collapse; font-size: 0.85rem; }}
- th, td {{ border: 1px solid #ccc; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }}
- th {{ background: #eef5ea; }} td {{ font-variant-numeric: tabular-nums; word-break: break-all; }}
- .total {{ font-size: 1.2rem; margin: 1rem 0; }}
-</style></head><body>
-<h1>Statement: time-matched local consumption</h1>
+    e = html.escape
+    intro = f"""<h1>Statement: time-matched local consumption</h1>
 <p>Beneficiary: <strong>{e(account)}</strong></p>
 <p class="total">{shared + claimed:,.3f} kWh consumed in the interval it was produced: {shared:,.3f} kWh
 shared by the operation, {claimed:,.3f} kWh of crypto-kWh it acquired and claimed.</p>
 <p>Each line is a granular claim: the device that produced the energy, the 15-minute interval of
 production and of consumption (the same), and the transaction that settled or redeemed it on
 chain {chain_id} (EnergyToken <code>{e(token)}</code>). These are not EN 16325 cancellations; the
-guarantees of origin claimed for this beneficiary are in its disclosure statement.</p>
-<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
-<p>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by gridshare.</p>
-</body></html>
-""")
-    return csv_path, html_path
+guarantees of origin claimed for this beneficiary are in its disclosure statement.</p>"""
+    return (_csv(folder / f"{stem}.csv", MATCHED_COLUMNS, table),
+            _html(folder / f"{stem}.html", f"Time-matched consumption - {account}", intro, MATCHED_COLUMNS, table))
