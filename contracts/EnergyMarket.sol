@@ -3,20 +3,23 @@ pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {IERC1155Receiver} from "@openzeppelin/contracts/token/ERC1155/IERC1155Receiver.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IMeterRegistry} from "./interfaces/IMeterRegistry.sol";
 import {IEnergyMarket} from "./interfaces/IEnergyMarket.sol";
+import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 
 /// @title EnergyMarket: a peer-to-peer order book per delivery interval, with escrow and settlement
-/// @notice See {IEnergyMarket}. The market must be a registered participant of the registry: it
-/// holds sellers' `EnergyToken`s in escrow, and the token only moves between participants.
+/// @notice See {IEnergyMarket}. The market must be a registered participant of the registry and
+/// hold its `ESCROW_ROLE`: it holds sellers' `EnergyToken`s in escrow ({IEnergyToken-escrow}) and
+/// returns what they did not sell as it was ({IEnergyToken-release}: still the seller's own
+/// production if it was, so still certifiable).
 /// @dev Each interval has two sorted doubly linked lists of orders (best first; among equal
 /// prices, oldest first) whose heads share one storage slot. An order takes two slots. Every
 /// amount is exact: prices are stored per Wh. Buyers' tokens and everybody's money are only paid
-/// out by {claimEnergy} and {withdraw}, so no external code runs while the book is being changed;
+/// out by {claimEnergy} and {withdraw} (an unsold ask's tokens return at once, by the token's
+/// hook-free {IEnergyToken-release}), so no external code runs while the book is being changed;
 /// every external entry point is non-reentrant besides.
 contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
@@ -48,7 +51,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
     }
 
     IMeterRegistry private immutable _registry;
-    IERC1155 private immutable _energyToken;
+    IEnergyToken private immutable _energyToken;
     IERC20 private immutable _payment;
     Design private immutable _design;
     address private immutable _operator;
@@ -99,7 +102,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
             revert EnergyMarketInvalidSchedule(gateClosureDelay, settlementWindow);
         }
         _registry = registry_;
-        _energyToken = IERC1155(token);
+        _energyToken = IEnergyToken(token);
         _payment = paymentToken_;
         _design = design_;
         _operator = operator_;
@@ -137,7 +140,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
     {
         uint64 pricePerWh = _checkOrder(intervalId, price, quantityWh);
         if (backing == Backing.Energy) {
-            _energyToken.safeTransferFrom(msg.sender, address(this), intervalId, quantityWh, "");
+            _energyToken.escrow(msg.sender, intervalId, quantityWh); // returned as it was if unsold
         } else if (backing == Backing.Collateral) {
             _lock(msg.sender, quantityWh * _retailPerWh);
         } else {
@@ -614,7 +617,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
         o.remainingWh = 0;
         if (o.backing == Backing.Payment) _claimable[o.owner] += remaining * o.pricePerWh;
         else if (o.backing == Backing.Collateral) _claimable[o.owner] += remaining * _retailPerWh;
-        else _claimableEnergy[o.owner][o.intervalId] += remaining;
+        else if (remaining != 0) _energyToken.release(o.owner, o.intervalId, remaining); // no hook runs
     }
 
     function _openOrder(uint64 orderId) private view returns (Order storage o) {

@@ -18,7 +18,7 @@ import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 /// code, and no external code runs inside the registry's reading loop.
 ///
 /// Storage, laid out for gas: an account's figures (balance, verified export minted to it,
-/// verified import, received locally, claimed) are uint32 Wh "lanes", eight consecutive intervals of one figure per
+/// verified import, received locally, claimed, acquired) are uint32 Wh "lanes", eight consecutive intervals of one figure per
 /// slot (interval id `8g + l` in lane `l` of group `g`). A meter's day of readings then writes 12
 /// fresh slots per figure rather than 96, and sharing updates slots the verification has just
 /// written. OpenZeppelin's own `_balances` mapping is not used: {balanceOf} and {_update} read and
@@ -28,15 +28,21 @@ contract EnergyToken is ERC1155, IEnergyToken {
     bytes32 public constant ALLOCATOR_ROLE = keccak256("ALLOCATOR_ROLE");
     /// @notice The registry role that lets the guarantees of origin burn unspent crypto-kWh.
     bytes32 public constant CERTIFIER_ROLE = keccak256("CERTIFIER_ROLE");
+    /// @notice The registry role that lets a market hold asks' crypto-kWh in escrow and return
+    /// them to their owner as they were ({escrow}, {release}).
+    bytes32 public constant ESCROW_ROLE = keccak256("ESCROW_ROLE");
 
     /// @dev The figures, each a field of the lanes' key: `(id >> 3) << 3 | field`. Received
     /// locally: what the operation's settlements gave the account and it consumed (AUTOCONS);
-    /// claimed: what it redeemed itself (time-matched claims of crypto-kWh it acquired).
+    /// claimed: what it redeemed itself (time-matched claims of crypto-kWh it acquired);
+    /// acquired: crypto-kWh of others' production it holds (see {_update}): its own production
+    /// left unspent is `balance - acquired`.
     uint256 private constant _BALANCE = 0;
     uint256 private constant _MINTED = 1;
     uint256 private constant _IMPORTED = 2;
     uint256 private constant _RECEIVED = 3;
     uint256 private constant _CLAIMED = 4;
+    uint256 private constant _ACQUIRED = 5;
     uint256 private constant _LANE = 0xffffffff;
     /// @dev The even lanes of a slot, and the carry bit above each (see {_addLanes}).
     uint256 private constant _EVEN = 0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff;
@@ -345,6 +351,42 @@ contract EnergyToken is ERC1155, IEnergyToken {
         }
     }
 
+    // ------------------------------------------------------------------------------------------
+    // Escrow: a market holds an ask's crypto-kWh and returns what it did not sell as it was
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IEnergyToken
+    function escrow(address from, uint256 intervalId, uint256 amountWh) external {
+        _checkEscrow();
+        _checkRedeemer(from);
+        _moveAsIs(from, msg.sender, intervalId, amountWh);
+    }
+
+    /// @inheritdoc IEnergyToken
+    function release(address to, uint256 intervalId, uint256 amountWh) external {
+        _checkEscrow();
+        _moveAsIs(msg.sender, to, intervalId, amountWh);
+    }
+
+    function _checkEscrow() private view {
+        if (!IAccessControl(address(_registry)).hasRole(ESCROW_ROLE, msg.sender)) {
+            revert EnergyTokenUnauthorizedEscrow(msg.sender);
+        }
+    }
+
+    /// @dev Moves balance only: neither account's acquired lane changes (see {_update}), and no
+    /// acceptance hook runs (the tokens go to an escrow that asked for them, or back to where
+    /// they came from).
+    function _moveAsIs(address from, address to, uint256 id, uint256 value) private {
+        if (!_registry.isParticipant(from)) revert EnergyTokenNotParticipant(from);
+        if (!_registry.isParticipant(to)) revert EnergyTokenNotParticipant(to);
+        uint256 fromBalance = _get(from, id, _BALANCE);
+        if (fromBalance < value) revert ERC1155InsufficientBalance(from, fromBalance, value, id);
+        _set(from, id, _BALANCE, fromBalance - value);
+        _add(to, id, _BALANCE, value);
+        emit TransferSingle(msg.sender, from, to, id, value);
+    }
+
     /// @dev Records `amountWh` as claimed against the account's verified import of the interval
     /// (a time-matched claim). Not while the operation may still settle that interval for the
     /// account in this transaction: its share comes first.
@@ -411,8 +453,8 @@ contract EnergyToken is ERC1155, IEnergyToken {
     // ------------------------------------------------------------------------------------------
 
     /// @inheritdoc IEnergyToken
-    /// @dev Group by group of eight intervals: one balance slot read and written, the minted slot
-    /// read only where the balance is not zero.
+    /// @dev Group by group of eight intervals: one balance slot read and written, the acquired
+    /// slot read only where the balance is not zero.
     function certify(address account, uint256 firstIntervalId, uint256 count, uint256 maxWh)
         external
         returns (uint256 burned)
@@ -457,13 +499,13 @@ contract EnergyToken is ERC1155, IEnergyToken {
         uint256 key = _key(id, _BALANCE);
         uint256 balances = lanes[key];
         if (balances == 0) return;
-        uint256 minted = lanes[_key(id, _MINTED)];
+        uint256 acquired = lanes[_key(id, _ACQUIRED)];
         uint256 before = balances;
         for (; id < groupEnd; ++id) {
             uint256 shift = (id & 7) << 5;
             uint256 take = (balances >> shift) & _LANE;
-            uint256 own = (minted >> shift) & _LANE;
-            if (take > own) take = own;
+            uint256 others = (acquired >> shift) & _LANE;
+            take = take > others ? take - others : 0; // its own production left unspent
             if (take > b.maxWh - b.burned) take = b.maxWh - b.burned;
             if (take != 0) {
                 balances -= take << shift; // take <= the lane: no borrow
@@ -501,6 +543,13 @@ contract EnergyToken is ERC1155, IEnergyToken {
     }
 
     /// @inheritdoc IEnergyToken
+    function ownUnspent(address account, uint256 intervalId) external view returns (uint64) {
+        uint256 balance = _get(account, intervalId, _BALANCE);
+        uint256 acquired = _get(account, intervalId, _ACQUIRED);
+        return uint64(balance > acquired ? balance - acquired : 0);
+    }
+
+    /// @inheritdoc IEnergyToken
     function intervalAccount(address account, uint256 intervalId)
         external
         view
@@ -522,12 +571,22 @@ contract EnergyToken is ERC1155, IEnergyToken {
 
     /// @dev OpenZeppelin's `_update` with balances kept in lanes; transfers (neither mint nor
     /// burn) only between registered participants.
+    ///
+    /// Provenance, for one Wh, one claim: what an account receives by transfer is *acquired*
+    /// (others' production, or its own sold and bought back: sold either way); what leaves it by
+    /// transfer or redemption is taken from what it acquired first, then from its own production.
+    /// Own production only ever leaves: local sharing gives it ({settleLocal}, whose gives never
+    /// exceed the export just verified), {certify} burns it, a transfer or redemption beyond what
+    /// was acquired spends it. So the own production left, `balance - acquired`, is never more than
+    /// verified export - shared - certified - own production sold or claimed, per account and
+    /// interval. An escrow's {escrow} and {release} leave both lanes as they were.
     function _update(address from, address to, uint256[] memory ids, uint256[] memory values)
         internal
         override
     {
         if (ids.length != values.length) revert ERC1155InvalidArrayLength(ids.length, values.length);
-        if (from != address(0) && to != address(0)) {
+        bool transfer = from != address(0) && to != address(0);
+        if (transfer) {
             if (!_registry.isParticipant(from)) revert EnergyTokenNotParticipant(from);
             if (!_registry.isParticipant(to)) revert EnergyTokenNotParticipant(to);
         }
@@ -537,8 +596,13 @@ contract EnergyToken is ERC1155, IEnergyToken {
                 uint256 fromBalance = _get(from, id, _BALANCE);
                 if (fromBalance < value) revert ERC1155InsufficientBalance(from, fromBalance, value, id);
                 _set(from, id, _BALANCE, fromBalance - value);
+                uint256 acquired = _get(from, id, _ACQUIRED);
+                if (acquired != 0) _set(from, id, _ACQUIRED, acquired > value ? acquired - value : 0);
             }
-            if (to != address(0)) _add(to, id, _BALANCE, value);
+            if (to != address(0)) {
+                _add(to, id, _BALANCE, value);
+                if (transfer) _set(to, id, _ACQUIRED, _get(to, id, _ACQUIRED) + value); // <= balance < 2^32
+            }
         }
         if (ids.length == 1) {
             emit TransferSingle(_msgSender(), from, to, ids[0], values[0]);

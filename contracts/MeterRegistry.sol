@@ -16,7 +16,8 @@ import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 /// and manages roles, transferred in two steps after a delay (`AccessControlDefaultAdminRules`);
 /// `OPERATOR_ROLE` (the community operator) registers participants and meters; `ALLOCATOR_ROLE`
 /// (a self-consumption operation) binds its members' meters and settles local sharing;
-/// `CERTIFIER_ROLE` (the guarantees of origin) burns unspent crypto-kWh into certificates.
+/// `CERTIFIER_ROLE` (the guarantees of origin) burns unspent crypto-kWh into certificates;
+/// `ESCROW_ROLE` (a market) holds asks' crypto-kWh and returns them unchanged in provenance.
 contract MeterRegistry is IMeterRegistry, AccessControlDefaultAdminRules, EIP712 {
     // ------------------------------------------------------------------------------------------
     // Constants
@@ -27,6 +28,9 @@ contract MeterRegistry is IMeterRegistry, AccessControlDefaultAdminRules, EIP712
     bytes32 public constant ALLOCATOR_ROLE = keccak256("ALLOCATOR_ROLE");
 
     bytes32 public constant CERTIFIER_ROLE = keccak256("CERTIFIER_ROLE");
+
+    /// @notice Lets a market hold crypto-kWh in escrow (`EnergyToken.escrow` and `release`).
+    bytes32 public constant ESCROW_ROLE = keccak256("ESCROW_ROLE");
 
     /// @notice keccak256 of the protocol's `MeterReadings` type string (docs/protocol.md).
     bytes32 public constant READINGS_TYPEHASH = keccak256(

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridshare.chain.compiler import compile_contracts
+from gridshare.chain.deployment import ESCROW_ROLE
 from gridshare.domain.matching import ContinuousBook, Order, Side, clear_uniform
 from gridshare.protocol.meters import MeterKind
 
@@ -83,6 +84,7 @@ def auction(env):
                                                  FEE, env.operator, 900, 86_400))
     market = env.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
     env.c.transact(env.registry.functions.registerParticipant(market.address))
+    env.c.transact(env.registry.functions.grantRole(ESCROW_ROLE, market.address))
     return market
 
 
@@ -223,14 +225,18 @@ def test_cancel_refunds_once_and_unlinks(env, t):
     assert_solvent(t, [env.alice, env.bob, env.carol], iid)
 
 
-def test_cancelling_an_energy_ask_gives_the_tokens_back_to_claim(env, t):
+def test_cancelling_an_energy_ask_gives_the_tokens_back_at_once_still_ones_own(env, t):
     iid = open_interval(env)
     t.produce(env.alice, iid, 500)
     ask, _ = t.ask(env.alice, iid, 100_000, 500)
-    env.c.transact(env.c.market.functions.cancel(ask), env.alice)
-    assert t.energy(env.alice, iid) == 500
-    env.c.transact(env.c.market.functions.claimEnergy([iid]), env.alice)
+    assert env.token.functions.ownUnspent(env.alice, iid).call() == 0
+    receipt = env.c.transact(env.c.market.functions.cancel(ask), env.alice)
+    [back] = env.token.events.TransferSingle().process_receipt(receipt)
+    assert (back.args.operator, back.args["from"], back.args.to, back.args.value) == (
+        env.c.market.address, env.c.market.address, env.alice, 500)
+    assert t.energy(env.alice, iid) == 0  # nothing to claim: returned
     assert env.token.functions.balanceOf(env.alice, iid).call() == 500
+    assert env.token.functions.ownUnspent(env.alice, iid).call() == 500  # certifiable again
 
 
 def test_cancel_refusals(env, t):
@@ -290,7 +296,8 @@ def test_expiry_refunds_what_is_left_once_trading_closed_and_only_once(env, t):
         env.c.transact(env.c.market.functions.expire([bid]), env.carol)
     env.w3.testing.timeTravel((iid + 2) * 900)
     env.c.transact(env.c.market.functions.expire([bid, ask]), env.carol)  # anyone
-    assert t.claimable(env.bob) == 100 * 150 and t.energy(env.alice, iid) == 300
+    assert t.claimable(env.bob) == 100 * 150 and t.energy(env.alice, iid) == 0
+    assert env.token.functions.balanceOf(env.alice, iid).call() == 300  # returned as it was
     with reverts("EnergyMarketOrderClosed", orderId=bid):
         env.c.transact(env.c.market.functions.expire([bid]), env.carol)
     assert_solvent(t, [env.alice, env.bob, env.carol], iid)
@@ -381,7 +388,9 @@ def test_the_auction_clears_at_one_price_refunds_bidders_and_expires_the_rest(en
     with reverts("EnergyMarketAlreadyCleared", intervalId=iid):
         env.c.transact(a.m.functions.clear(iid), env.carol)
     env.c.transact(a.m.functions.expire([a2, b3]), env.carol)  # cleared: the rest expires at once
-    assert a.energy(env.alice, iid) == 200
+    # 200 never offered + 200 returned as they were: all still alice's own production
+    assert env.token.functions.balanceOf(env.alice, iid).call() == 400
+    assert env.token.functions.ownUnspent(env.alice, iid).call() == 400
     assert_solvent(a, [env.alice, env.bob, env.carol], iid)
 
 

@@ -33,6 +33,12 @@ Invariants, after every step (``Ledger`` keeps what the events of every receipt 
   its SettledLocally given = the operation's burns, claimed = its redeem burns, received locally =
   its SettledLocally received; received + claimed <= verified import; certified <= minted; and
   **shared + certified <= minted**;
+- provenance (one Wh, one claim per meter): the ledger attributes every Wh held to its holder's
+  own production or to what it acquired, independently of the token's lanes (what leaves by
+  transfer or claim is taken from the acquired first; an ask's escrow from the own first, its fills
+  from the escrow's acquired first, its refund returned as it left); sharing and certificates may
+  only take own production: a certificate burning more than its owner's own production left is a
+  violation (the hole where crypto-kWh received after sharing were certified as one's own);
 - every SettledLocally entry that moves energy is an account whose readings of that interval the
   operation verified in the same transaction (ReadingsVerified of its member meter in a
   transaction to the operation), giving at most its export and receiving at most its import;
@@ -72,8 +78,9 @@ campaign does not catch it:
 - ``settle``: ``EnergyToken.settleLocal`` skips its settleable check (``refusedHere`` reads every
   account as verified by the caller for every interval): the rogue allocator, always refused by
   the real token, then settles the market's escrow or anybody's crypto-kWh;
-- ``certify``: ``EnergyToken.certify`` ignores the minted bound (``if (take > own) take = own;``
-  deleted): crypto-kWh bought from others are certified as one's own production.
+- ``certify``: ``EnergyToken.certify`` ignores what the account acquired (``take = take > others ?
+  take - others : 0;`` deleted): crypto-kWh bought from others are certified as one's own
+  production.
 """
 from __future__ import annotations
 
@@ -149,8 +156,8 @@ PLANTED = {
     "settle": ("contracts/EnergyToken.sol", "let flag := tload(account)",
                "let flag := or(caller(), shl(192, 0xffffffff))", "EnergyToken.settleLocal skips its settleable check",
                ("SettledLocally moved", "the market holds", "rogue burned")),
-    "certify": ("contracts/EnergyToken.sol", "if (take > own) take = own;", "",
-                "EnergyToken.certify ignores the minted bound", ("certified more than it produced",)),
+    "certify": ("contracts/EnergyToken.sol", "take = take > others ? take - others : 0;", "",
+                "EnergyToken.certify ignores what the account acquired", ("of its own production left",)),
 }
 
 
@@ -166,6 +173,9 @@ CERT_REQUESTED = _topic("CertificationRequested(uint256,bytes32,address,uint64,u
 CERT_ISSUED = _topic("CertificateIssued(uint256,bytes32,address,uint64,address)")
 CERT_REJECTED = _topic("CertificationRejected(uint256,bytes32)")
 ORDER_PLACED = _topic("OrderPlaced(uint256,uint64,address,uint8,uint8,uint256,uint256)")
+ORDER_CANCELLED = _topic("OrderCancelled(uint64,uint256)")
+ORDER_EXPIRED = _topic("OrderExpired(uint64,uint256)")
+TRADED = _topic("Traded(uint256,uint64,uint64,uint256,uint256)")
 
 
 class Violation(AssertionError):
@@ -384,6 +394,17 @@ class Ledger:
         self.rejected: set[int] = set()
         self.violations: list[str] = []
         self.hashes: set[bytes] = set()
+        # Provenance, kept here independently of the token's lanes: one attribution of every Wh an
+        # account holds to its own production or to what it acquired (transfers and purchases),
+        # what leaves taken from the acquired first, an ask's escrow from the own first and its
+        # fills from the escrow's acquired first. Under it, sharing and certificates may only take
+        # own production: the token's rule must never let them take more.
+        self.own: Counter = Counter()  # (account, interval id) -> own production held
+        self.acquired: Counter = Counter()
+        self.escrowed: dict[int, list] = {}  # energy ask id -> [owner, interval id, own Wh, acquired Wh]
+        self.escrowing: list[tuple[str, int, int, int]] = []  # escrow moves waiting for their OrderPlaced
+        self.releasing: list[tuple[str, int, int]] = []  # releases waiting for their OrderCancelled/Expired
+        self.market_events: set[bytes] = set()
 
     def bad(self, message: str) -> None:
         self.violations.append(message)
@@ -395,6 +416,7 @@ class Ledger:
         pending: list[tuple[str, int, int]] = []  # certify burns waiting for their certificate event
         settled: list[tuple[int, list[Entry]]] = []
         operation_burns: Counter = Counter()
+        self.market_events = {bytes(log["topics"][0]) for log in receipt["logs"] if log["address"] == self.market}
         for log in receipt["logs"]:
             address, topics, data = log["address"], log["topics"], bytes(log["data"])
             t0 = bytes(topics[0])
@@ -452,6 +474,29 @@ class Ledger:
                 self.traders.add((owner, iid))
                 if side == Side.ASK and backing == Backing.COLLATERAL:
                     self.forward.add((iid, owner))
+                if side == Side.ASK and backing == Backing.ENERGY:
+                    who, i, own, acquired = self.escrowing.pop(0) if self.escrowing else (None, iid, 0, 0)
+                    if (who, i) != (owner, iid):
+                        self.bad(f"energy ask {oid} of {self.w.name.get(owner)} placed without its escrow")
+                    self.escrowed[oid] = [owner, iid, own, acquired]
+            elif address == self.market and t0 == TRADED:
+                ask, q = int.from_bytes(bytes(topics[3]), "big"), abi_decode(["uint256"], data[:32])[0]
+                if ask in self.escrowed:  # a fill takes the escrow's acquired Wh first
+                    e = self.escrowed[ask]
+                    from_acquired = min(q, e[3])
+                    e[3] -= from_acquired
+                    e[2] -= q - from_acquired
+            elif address == self.market and t0 in (ORDER_CANCELLED, ORDER_EXPIRED):
+                oid, (remaining,) = int.from_bytes(bytes(topics[1]), "big"), abi_decode(["uint256"], data)
+                if oid in self.escrowed and remaining:
+                    owner, i, own, acquired = self.escrowed[oid]
+                    back = self.releasing.pop(0) if self.releasing else None
+                    if back != (owner, i, remaining) or own + acquired != remaining:
+                        self.bad(f"ask {oid} refunded {remaining} Wh of {own + acquired} left in escrow; "
+                                 f"released {back}")
+                    self.own[(owner, i)] += own
+                    self.acquired[(owner, i)] += acquired
+                    self.escrowed[oid] = [owner, i, 0, 0]
         if pending:
             self.bad(f"crypto-kWh burned by the certificates without a certificate: {pending}")
         entry_given: Counter = Counter()
@@ -483,25 +528,53 @@ class Ledger:
         for who in (frm, to):
             if who != ZERO and who not in self.w.accounts:
                 self.bad(f"crypto-kWh of interval {i} moved to or from {who}, outside the community's accounts")
+        name = self.w.name.get
         if frm == ZERO:
             if operator != self.registry:
                 self.bad(f"{v} Wh of interval {i} minted by {operator}, not the registry")
             self.minted[(to, i)] += v
+            self.own[(to, i)] += v
         elif to == ZERO:
             if operator == self.operation:
                 self.given[(frm, i)] += v
                 operation_burns[(frm, i)] += v
+                if v > self.own[(frm, i)]:
+                    self.bad(f"{name(frm)} shared {v} Wh of interval {i}, with {self.own[(frm, i)]} Wh of its own "
+                             "production left")
+                self.own[(frm, i)] -= v
             elif operator == self.guarantees:
                 self.certified[(frm, i)] += v
                 pending.append((frm, i, v))
+                if v > self.own[(frm, i)]:
+                    self.bad(f"{name(frm)} certified {v} Wh of interval {i}, with {self.own[(frm, i)]} Wh of its own "
+                             "production left (one Wh, one claim)")
+                self.own[(frm, i)] = max(0, self.own[(frm, i)] - v)
             elif operator == frm:
                 self.claimed[(frm, i)] += v
+                self._spend(frm, i, v)
             else:
-                self.bad(f"{self.w.name.get(operator, operator)} burned {v} Wh of {self.w.name.get(frm, frm)}'s "
-                         f"interval {i}")
+                self.bad(f"{name(operator, operator)} burned {v} Wh of {name(frm, frm)}'s interval {i}")
         else:
             self.t_out[(frm, i)] += v
             self.t_in[(to, i)] += v
+            if to == self.market and ORDER_PLACED in self.market_events:  # an ask's escrow: own first
+                own = min(v, self.own[(frm, i)])
+                self.own[(frm, i)] -= own
+                self.acquired[(frm, i)] -= v - own
+                self.escrowing.append((frm, i, own, v - own))
+            elif frm == self.market and self.market_events & {ORDER_CANCELLED, ORDER_EXPIRED}:
+                self.releasing.append((to, i, v))  # given back as it was at the OrderCancelled/Expired
+            else:
+                if frm != self.market:
+                    self._spend(frm, i, v)
+                if to != self.market:
+                    self.acquired[(to, i)] += v
+
+    def _spend(self, account: str, i: int, v: int) -> None:
+        """``v`` Wh leave ``account`` by a transfer or a claim: what it acquired first."""
+        from_acquired = min(v, self.acquired[(account, i)])
+        self.acquired[(account, i)] -= from_acquired
+        self.own[(account, i)] -= v - from_acquired
 
 
 # --- the state, read in one eth_call ---------------------------------------------------------------------
@@ -1126,8 +1199,6 @@ def _campaign(world: World, examples: int, steps: int, *, database: bool = True)
         suppress_health_check=list(HealthCheck), **({} if database else {"database": None})))
 
 
-@pytest.mark.skipif(not os.environ.get("INVARIANTS"), reason="the campaign runs with INVARIANTS=1 (make invariants): "
-                    "it finds the open hole of test_a_shared_wh_is_not_certified_again, so it is not in CI yet")
 def test_invariant_campaign(world, capsys):
     """The campaign: no invariant breaks (or, with PLANT_BUG, one does and it is shown)."""
     start = time.monotonic()
@@ -1150,14 +1221,13 @@ def test_invariant_campaign(world, capsys):
         assert STATS.calls >= MIN_CALLS, f"the CI campaign ran {STATS.calls} calls, fewer than {MIN_CALLS}"
 
 
-@pytest.mark.xfail(strict=True, reason="open (issue #12): certify bounds a producer's burn by min(balance, minted); "
-                   "crypto-kWh it received of an interval it produced in are then certified as its own")
 def test_a_shared_wh_is_not_certified_again(world):
-    """What the campaign finds on the contracts of this change, made minimal: P1 shares 800 of its
+    """What the campaign found on the first one-claim contracts, made minimal: P1 shares 800 of its
     1,000 Wh with C1 (AUTOCONS), receives P3's 500 Wh of the same interval, then certifies the day.
-    ``certify`` burns min(balance, minted) = min(700, 1,000) = 700 Wh and issues them as P1's
+    ``certify`` burned min(balance, minted) = min(700, 1,000) = 700 Wh and issued them as P1's
     production: 800 shared + 700 certified of a meter that produced 1,000 Wh, 500 of them P3's
-    energy certified as P1's device's. P1's production left unspent was 200 Wh."""
+    energy certified as P1's device's. P1's production left unspent is 200 Wh (balance 700 - 500
+    acquired)."""
     w, c = world, world.c
     w.reset()
     ledger = Ledger(w)

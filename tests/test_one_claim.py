@@ -86,7 +86,7 @@ def test_a_certificate_takes_only_what_was_neither_sold_nor_consumed(env):
 
 def test_crypto_kwh_bought_are_not_certified_as_ones_own_production(env):
     """A producer holding tokens of another producer's interval certifies at most its own
-    production of that interval (min(balance, minted) per interval)."""
+    production of that interval left unspent (balance - acquired per interval)."""
     a, b = env.meter(env.alice), env.meter(env.bob)
     day = _day_start(env)
     _a_day(env, a, [100], day=day)
@@ -97,6 +97,82 @@ def test_crypto_kwh_bought_are_not_certified_as_ones_own_production(env):
     _approve(env, cid)
     assert env.c.guarantees.functions.certificate(cid).call()[1] == 100
     assert env.token.functions.balanceOf(env.alice, iid).call() == 50  # b's Wh stay sellable by alice
+
+
+def _own(env, account, iid) -> int:
+    return env.token.functions.ownUnspent(account, iid).call()
+
+
+def test_crypto_kwh_sold_and_bought_back_are_not_certified_again(env):
+    """alice sells 300 of her 1,000 Wh to bob and buys 300 of carol's: 700 of her own are left
+    (the 300 she holds of carol's are carol's sale). Bought first and sold on: still 1,000 of
+    her own, what left was what she had acquired."""
+    a, c = env.meter(env.alice), env.meter(env.carol)
+    env.meter(env.bob, MeterKind.CONSUMER)
+    day = _day_start(env)
+    _a_day(env, a, [1000, 1000], day=day)
+    _a_day(env, c, [300, 300], day=day)
+    iid = day * DAY // 900
+    move = env.token.functions.safeTransferFrom
+    env.c.transact(move(env.alice, env.bob, iid, 300, b""), env.alice)
+    env.c.transact(move(env.carol, env.alice, iid, 300, b""), env.carol)
+    assert env.token.functions.balanceOf(env.alice, iid).call() == 1000 and _own(env, env.alice, iid) == 700
+    env.c.transact(move(env.carol, env.alice, iid + 1, 300, b""), env.carol)
+    env.c.transact(move(env.alice, env.bob, iid + 1, 300, b""), env.alice)
+    assert _own(env, env.alice, iid + 1) == 1000
+    cid = _request(env, a, day)
+    _approve(env, cid)
+    assert env.c.guarantees.functions.certificate(cid).call()[1] == 700 + 1000
+    assert env.token.functions.balanceOf(env.alice, iid).call() == 300  # carol's: hers to sell or claim
+
+
+def test_what_a_producer_redeems_is_taken_from_what_it_bought_first(env):
+    """A prosumer buys 200 Wh of a neighbour's and claims 250 against its own import of the same
+    interval: 200 bought + 50 of its own production, so 950 of its 1,000 Wh are left to certify."""
+    a, b = env.meter(env.alice, MeterKind.PROSUMER), env.meter(env.bob)
+    day = _day_start(env)
+    _a_day(env, a, [1000], [250], day=day)
+    _a_day(env, b, [200], day=day)
+    iid = day * DAY // 900
+    env.c.transact(env.token.functions.safeTransferFrom(env.bob, env.alice, iid, 200, b""), env.bob)
+    env.c.transact(env.token.functions.redeem(env.alice, iid, 250), env.alice)
+    assert _own(env, env.alice, iid) == 950
+    cid = _request(env, a, day)
+    _approve(env, cid)
+    assert env.c.guarantees.functions.certificate(cid).call()[1] == 950
+
+
+def test_an_asks_escrow_returns_tokens_as_they_were_and_launders_nothing(env):
+    """An ask's unsold energy comes back as it left: alice's own stays certifiable; crypto-kWh
+    bob bought and offered come back bought, not his own production (he produced nothing)."""
+    a, b = env.meter(env.alice), env.meter(env.bob, MeterKind.PROSUMER)
+    env.at((env.now() // 900 + 2) * 900 + 1)  # the interval that ends next comes after both meters
+    iid = env.now() // 900
+    env.at((iid + 1) * 900 + 1)
+    env.submit(env.readings(a, iid * 900, [0], [1000]))
+    env.submit(env.readings(b, iid * 900, [400], [0]))
+    for who in (env.alice, env.bob):
+        env.c.transact(env.token.functions.setApprovalForAll(env.c.market.address, True), who)
+    env.c.transact(env.token.functions.safeTransferFrom(env.alice, env.bob, iid, 400, b""), env.alice)
+    assert (_own(env, env.alice, iid), _own(env, env.bob, iid)) == (600, 0)
+    place, cancel = env.c.market.functions.placeAsk, env.c.market.functions.cancel
+    for who, wh in ((env.alice, 600), (env.bob, 400)):
+        receipt = env.c.transact(place(iid, 100_000, wh, market.Backing.ENERGY, 0), who)
+        [placed] = env.c.market.events.OrderPlaced().process_receipt(receipt, errors=DISCARD)
+        env.c.transact(cancel(placed.args.orderId), who)
+    assert (_own(env, env.alice, iid), _own(env, env.bob, iid)) == (600, 0)
+    assert env.token.functions.balanceOf(env.bob, iid).call() == 400
+
+
+def test_only_a_market_holds_crypto_kwh_in_escrow(env):
+    m = env.meter(env.alice)
+    day = _a_day(env, m, [100])
+    iid = day * DAY // 900
+    env.c.transact(env.token.functions.setApprovalForAll(env.bob, True), env.alice)
+    with reverts("EnergyTokenUnauthorizedEscrow", caller=env.bob):
+        env.c.transact(env.token.functions.escrow(env.alice, iid, 100), env.bob)
+    with reverts("EnergyTokenUnauthorizedEscrow", caller=env.alice):
+        env.c.transact(env.token.functions.release(env.alice, iid, 100), env.alice)
 
 
 def test_a_request_whose_energy_was_all_spent_is_rejected_at_approval_and_its_days_freed(env):

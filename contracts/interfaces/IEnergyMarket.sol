@@ -122,16 +122,18 @@ interface IEnergyMarket {
     /// book after which it rests (0: search from the best); a stale hint only costs gas.
     function placeBid(uint256 intervalId, uint256 price, uint256 quantityWh, uint64 hint) external returns (uint64 orderId);
 
-    /// @notice Places an ask backed by `backing`: Energy pulls the seller's tokens of the interval
-    /// (approval needed), Collateral locks `quantityWh * retailPrice / 1000` like a bid.
+    /// @notice Places an ask backed by `backing`: Energy takes the seller's tokens of the interval
+    /// into escrow (`EnergyToken.escrow`: approval for all needed), Collateral locks `quantityWh * retailPrice / 1000` like a bid.
     function placeAsk(uint256 intervalId, uint256 price, uint256 quantityWh, Backing backing, uint64 hint)
         external
         returns (uint64 orderId);
 
-    /// @notice Cancels what is left of the caller's order, before gate closure; refunds it.
+    /// @notice Cancels what is left of the caller's order, before gate closure; refunds it: money
+    /// to the owner's claimable balance, an energy-backed ask's tokens straight back to the owner
+    /// as they were (`EnergyToken.release`: its own production stays certifiable).
     function cancel(uint64 orderId) external;
 
-    /// @notice Refunds what is left of orders that can no longer trade. Anyone may call.
+    /// @notice Refunds what is left of orders that can no longer trade (as {cancel}). Anyone may call.
     function expire(uint64[] calldata orderIds) external;
 
     /// @notice Call auction: clears the interval's book at one uniform price, from gate closure

@@ -26,6 +26,9 @@ interface IEnergyToken is IERC1155 {
     /// @notice Only an account with the registry's `CERTIFIER_ROLE` (the guarantees of origin)
     /// burns crypto-kWh into certificates.
     error EnergyTokenUnauthorizedCertifier(address caller);
+    /// @notice Only an account with the registry's `ESCROW_ROLE` (a market) holds crypto-kWh in
+    /// escrow.
+    error EnergyTokenUnauthorizedEscrow(address caller);
     /// @notice `operation` may not settle `account`'s interval `intervalId`: only an account whose
     /// readings of that interval it verified in the same transaction, as the operation the
     /// account's meter is bound to.
@@ -93,8 +96,8 @@ interface IEnergyToken is IERC1155 {
     function settleLocal(bytes calldata settlement) external;
 
     /// @notice Burns `account`'s unspent crypto-kWh of its own production in intervals
-    /// [firstIntervalId, firstIntervalId + count): per interval `min(balance, verified export)`,
-    /// in order, until `maxWh` in all. Returns the Wh burned; emits the burns (`TransferSingle` or
+    /// [firstIntervalId, firstIntervalId + count): per interval {ownUnspent}, in order, until
+    /// `maxWh` in all. Returns the Wh burned; emits the burns (`TransferSingle` or
     /// `TransferBatch`, operator: the caller). Requirements: caller has the registry's
     /// `CERTIFIER_ROLE` (the guarantees of origin, which issues a certificate of what it burned).
     function certify(address account, uint256 firstIntervalId, uint256 count, uint256 maxWh)
@@ -103,6 +106,20 @@ interface IEnergyToken is IERC1155 {
 
     /// @notice {redeem} for several intervals at once (all or nothing).
     function redeemBatch(address account, uint256[] calldata intervalIds, uint256[] calldata amountsWh) external;
+
+    /// @notice Moves `amountWh` crypto-kWh of `intervalId` from `from` into the caller's escrow (an
+    /// ask's energy) without changing their provenance: what `from` gets back by {release} is
+    /// again its own production if it was. Emits `TransferSingle` (operator: the caller); no
+    /// acceptance hook. Requirements: caller has the registry's `ESCROW_ROLE`
+    /// ({EnergyTokenUnauthorizedEscrow}) and is approved for all by `from`; both participants;
+    /// `from` holds the tokens.
+    function escrow(address from, uint256 intervalId, uint256 amountWh) external;
+
+    /// @notice Returns `amountWh` crypto-kWh of `intervalId` from the caller's escrow to `to` as they
+    /// were (an ask's unsold energy, to its owner). What an escrow delivers to a buyer is a
+    /// transfer, acquired by the buyer. Requirements: caller has `ESCROW_ROLE`; `to` a
+    /// participant; the caller holds the tokens.
+    function release(address to, uint256 intervalId, uint256 amountWh) external;
 
     /// @notice The `MeterRegistry` whose verified readings back this token.
     function registry() external view returns (address);
@@ -118,6 +135,10 @@ interface IEnergyToken is IERC1155 {
     /// @dev Redeeming is refused ({EnergyTokenSettlementPending}) for an interval its operation
     /// may still settle in the current transaction.
     function redeemable(address account, uint256 intervalId) external view returns (uint64);
+    /// @notice `account`'s own production of `intervalId` it still holds, in Wh: what a
+    /// certificate may convert. Its balance minus what it acquired from others (by transfer,
+    /// purchase included); what leaves an account is taken from what it acquired first.
+    function ownUnspent(address account, uint256 intervalId) external view returns (uint64);
     /// @notice All of `account`'s figures for `intervalId` at once: tokens held, verified export
     /// minted to it, verified import, received locally from the operation (AUTOCONS) and claimed
     /// (redeemed by itself: time-matched claims).

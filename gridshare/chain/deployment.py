@@ -38,6 +38,7 @@ DEVNETS = ("embedded", "anvil")
 DEFAULT_PRICES = {"retail": 252_000, "feed_in": 40_000, "grid_fee": 10_000}
 ALLOCATOR_ROLE = keccak(text="ALLOCATOR_ROLE")
 CERTIFIER_ROLE = keccak(text="CERTIFIER_ROLE")
+ESCROW_ROLE = keccak(text="ESCROW_ROLE")
 #: Seconds a transfer of the admin role waits between its two steps, off devnets (on a devnet: 0).
 DEFAULT_ADMIN_DELAY = 2 * 86_400
 CHAIN_NAMES = {1: "mainnet", 11155111: "sepolia", 73799: "volta", 246: "energyweb", 31337: "anvil"}
@@ -325,6 +326,7 @@ def deploy(
     community = Community(chain, manifest, registry, token, guarantees, operation, market, payment)
     community.transact(registry.functions.grantRole(ALLOCATOR_ROLE, operation.address))
     community.transact(registry.functions.grantRole(CERTIFIER_ROLE, guarantees.address))
+    community.transact(registry.functions.grantRole(ESCROW_ROLE, market.address))
     community.transact(registry.functions.registerParticipant(market.address))
     if write:
         path = manifest_path(chain.chain_id, folder)

@@ -103,7 +103,8 @@ def market_place(ctx: Context, side, interval, price, wh, forward):
 @click.argument("order_id", type=int)
 @pass_ctx
 def market_cancel(ctx: Context, order_id):
-    """Cancel what is left of ORDER_ID (before gate closure); the refund becomes claimable."""
+    """Cancel what is left of ORDER_ID (before gate closure): money becomes claimable, an energy
+    ask's crypto-kWh come straight back (still your own production if they were)."""
     with ctx.community() as c:
         console.print(f"cancelled {m.cancel(c, c.chain.sender, order_id):,} Wh of order {order_id}")
 
@@ -161,7 +162,7 @@ def market_settle(ctx: Context, interval, sellers):
             sold, _ = c.market.functions.forwardSale(iid, s).call()
             console.print(f"settled {s}'s forward sales ({sold:,} Wh)")
         if done.expired:
-            console.print(f"expired orders {', '.join(map(str, done.expired))} (refunds claimable)")
+            console.print(f"expired orders {', '.join(map(str, done.expired))} (money claimable, crypto-kWh returned)")
         if not (done.cleared or done.settled or done.expired):
             console.print(f"nothing left to settle in {_when(c, iid)}")
 
