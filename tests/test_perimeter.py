@@ -28,9 +28,17 @@ def test_too_wide_for_an_urban_operation_names_the_pair():
 
 def test_capacity_limit():
     big = Site("plant", 45.7580, 4.8321, 4_990)
-    with pytest.raises(GridshareError, match="5,026 kW; the limit is 5,000 kW"):
+    with pytest.raises(GridshareError, match="5,026 kW; it must stay below 5,000 kW"):
         check([BELLECOUR, big])
     check([BELLECOUR, big], capacity="public")
+
+
+def test_the_capacity_limit_is_strict():
+    """Exactly 5 MW is refused (the rule: strictly below); a watt less passes."""
+    at = Site("plant", 45.7580, 4.8321, 5_000 - BELLECOUR.capacity_kw)
+    with pytest.raises(GridshareError, match="5,000 kW; it must stay below 5,000 kW .the default limit."):
+        check([BELLECOUR, at])
+    check([BELLECOUR, Site("plant", 45.7580, 4.8321, 4_999.999 - BELLECOUR.capacity_kw)])
 
 
 def test_sites_file_errors(tmp_path):

@@ -2,8 +2,8 @@
 
 French rules (Code de l'énergie L315-2, arrêté of 21 November 2019 and later): the two participants
 furthest apart must be at most 2 km apart (10 km peri-urban, 20 km rural, by exemption), and the
-operation's total production capacity stays below a limit (3 MW, raised to 5 MW; 10 MW for public
-bodies; 0.5 MW in non-interconnected zones). Coordinates are personal data: they stay off-chain,
+operation's total production capacity stays strictly below a limit (3 MW, raised to 5 MW; 10 MW for
+public bodies; 0.5 MW in non-interconnected zones): exactly 5 MW is refused. Coordinates are personal data: they stay off-chain,
 in the operator's files; the chain only learns that the operation was checked.
 """
 
@@ -56,9 +56,9 @@ def check(sites: list[Site], *, zone: str = "urban", capacity: str = "default") 
         raise GridshareError(f"{pair[0].name} and {pair[1].name} are {widest:.2f} km apart; a {zone} operation "
                              f"allows {DISTANCE_KM[zone]:g} km")
     total = sum(s.capacity_kw for s in sites)
-    if total > CAPACITY_KW[capacity]:
-        raise GridshareError(f"the operation's production capacity would be {total:,.0f} kW; the limit is "
-                             f"{CAPACITY_KW[capacity]:,.0f} kW")
+    if total >= CAPACITY_KW[capacity]:
+        raise GridshareError(f"the operation's production capacity would be {total:,.0f} kW; it must stay below "
+                             f"{CAPACITY_KW[capacity]:,.0f} kW (the {capacity} limit)")
     return widest, total
 
 
