@@ -21,6 +21,7 @@ from gridshare.errors import GridshareError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gridshare", prog_name="gridshare", message="%(prog)s %(version)s")
 @click.option("--network", "network_name", type=click.Choice(["embedded", "anvil"]), default="embedded",
               show_default=True, help="embedded: in-process EVM; anvil: local devnet kept between commands.")
 @click.option("--rpc-url", help="Any EVM chain's JSON-RPC URL (overrides --network).")

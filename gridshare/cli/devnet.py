@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 
 import click
@@ -17,11 +18,19 @@ def devnet():
     """The local anvil devnet kept between commands."""
 
 
+#: The furthest the devnet's clock moves in one step: a clock past the year 9999 cannot be shown (or
+#: undone but by ``devnet reset``), and no certificate or order waits longer than this.
+MOST_DAYS = 3650
+
+
 @devnet.command()
-@click.option("--days", type=click.FloatRange(min=0, min_open=True), required=True)
+@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=MOST_DAYS), required=True,
+              help=f"How far, in days (fractions allowed; at most {MOST_DAYS}).")
 @pass_ctx
 def advance(ctx: Context, days):
     """Move the anvil devnet's clock forward (to test what takes time: readings, expiry)."""
+    if not math.isfinite(days):  # nan passes FloatRange's comparisons
+        raise click.BadParameter(f"{days!r} is not a number of days", param_hint="'--days'")
     if ctx.network_name != "anvil" or ctx.rpc_url:
         raise GridshareError("only the anvil devnet's clock can move: add --network anvil")
     with ctx.chain() as chain:
