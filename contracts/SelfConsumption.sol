@@ -223,7 +223,7 @@ contract SelfConsumption is ISelfConsumption, AccessControlDefaultAdminRules {
         uint256 from = uint256(_lastAllocated) + 1;
         (Run[] memory batch, uint256[] memory heads, uint256 to) = _match(runs, from);
         bool isSupplied = _key == Key.Supplied;
-        if (isSupplied && supplied.length != to - from) {
+        if (isSupplied && supplied.length > to - from) {
             revert SelfConsumptionSharesShape(to - 1, supplied.length, to - from);
         }
         uint256 members = heads.length;
@@ -239,13 +239,13 @@ contract SelfConsumption is ISelfConsumption, AccessControlDefaultAdminRules {
                 // nobody in the operation until the next member joins: skip to it at once (a gap
                 // between members leaving and others joining costs nothing per interval)
                 uint256 next = _nextJoin(batch, heads, id, to);
-                for (uint256 k = id; isSupplied && k < next; ++k) {
+                for (uint256 k = id; isSupplied && k < next && k - from < supplied.length; ++k) {
                     if (supplied[k - from].length != 0) revert SelfConsumptionSharesShape(k, supplied[k - from].length, 0);
                 }
                 id = next - 1;
                 continue;
             }
-            t.total = isSupplied ? _supplied(supplied[id - from], rows, t) : _dynamicDefault(rows, t);
+            t.total = isSupplied ? _suppliedOrDefault(supplied, id - from, rows, t) : _dynamicDefault(rows, t);
             uint256 out = _settlement(rows, t, buffer + _CALL_HEAD);
             if (out != buffer + _CALL_HEAD) _settle(buffer, out - buffer - _CALL_HEAD);
             // sums of at most MAX_MEMBERS readings of less than 2^32 Wh each: they fit in uint64
@@ -441,24 +441,39 @@ contract SelfConsumption is ISelfConsumption, AccessControlDefaultAdminRules {
         }
     }
 
-    /// @dev The operator's shares for interval `t.id`, checked against the verified consumption
-    /// of each active member and the verified production, into `rows`.
-    function _supplied(uint64[] calldata shares, uint256 rows, Interval memory t) private pure returns (uint256 total) {
-        if (shares.length != t.active) revert SelfConsumptionSharesShape(t.id, shares.length, t.active);
+    /// @dev The operator's shares for interval `t.id` (list `k` of `supplied`) into `rows` if they
+    /// are valid; else the default key's, and {DefaultKeyApplied} names the fault.
+    function _suppliedOrDefault(uint64[][] calldata supplied, uint256 k, uint256 rows, Interval memory t)
+        private
+        returns (uint256 total)
+    {
+        uint256 fault = k < supplied.length ? _supplied(supplied[k], rows, t) : 1 + uint256(KeyFault.Missing);
+        if (fault == 0) return t.total;
+        emit DefaultKeyApplied(t.id, KeyFault(fault - 1));
+        return _dynamicDefault(rows, t);
+    }
+
+    /// @dev Checks the operator's shares for interval `t.id` against the verified consumption of
+    /// each active member and the verified production, writing them into `rows` and their sum
+    /// into `t.total`. Returns 0 if they are valid, else 1 + the {KeyFault}.
+    function _supplied(uint64[] calldata shares, uint256 rows, Interval memory t) private pure returns (uint256) {
+        if (shares.length == 0) return 1 + uint256(KeyFault.Missing);
+        if (shares.length != t.active) return 1 + uint256(KeyFault.WrongLength);
+        uint256 total;
         for (uint256 j; j < shares.length; ++j) {
             uint256 share = shares[j];
             uint256 importWh;
-            bytes32 meterId;
             assembly ("memory-safe") {
                 let row := add(rows, mul(j, _ROW))
                 importWh := mload(add(row, 0x20))
-                meterId := mload(add(row, 0x80))
                 mstore(add(row, 0x60), share)
             }
-            if (share > importWh) revert SelfConsumptionShareAboveConsumption(t.id, meterId, uint64(share), uint64(importWh));
+            if (share > importWh) return 1 + uint256(KeyFault.AboveConsumption);
             total += share;
         }
-        if (total > t.production) revert SelfConsumptionSharesAboveProduction(t.id, total, t.production);
+        if (total > t.production) return 1 + uint256(KeyFault.AboveProduction);
+        t.total = total;
+        return 0;
     }
 
     /// @dev The interval's block of the token settlement, written at `out`: what each member gives

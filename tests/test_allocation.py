@@ -10,13 +10,15 @@ from gridshare.domain.allocation import (
     DynamicCompleteKey,
     DynamicDefaultKey,
     DynamicSimpleKey,
+    allocate_or_default,
     PriorityKey,
     ProducerQuantities,
     StaticKey,
     allocate_intervals,
     dynamic_default,
     per_mille,
-    route,
+    settle_pooled,
+    split_pro_rata,
 )
 
 # the worked example: one interval, one plant, consumers A 6 kWh, B 3 kWh, C 1 kWh
@@ -55,16 +57,26 @@ def test_never_over_allocates_and_routes_exactly(production, consumption):
     assert all(0 <= shares[j] <= consumption[j] for j in consumption)
     assert sum(shares.values()) <= sum(production.values())
     assert sum(shares.values()) >= min(sum(production.values()), sum(consumption.values())) - len(consumption)
-    flows = route(production, shares)
-    for j in shares:
-        assert sum(v for (p, c), v in flows.items() if c == j) == shares[j]
-    for p in production:
-        assert sum(v for (q, c), v in flows.items() if q == p) <= production[p]
+    result = settle_pooled(production, consumption, shares)
+    assert result.shares == shares
+    gives = split_pro_rata(sum(shares.values()), list(production.values()))
+    assert [result.given(p) for p in production] == gives
+    assert all(g <= production[p] for p, g in zip(production, gives))
 
 
-def test_route_takes_from_producers_pro_rata():
-    flows = route({"plant": 9_000, "roof": 3_000}, {"A": 4_000, "B": 2_000})
-    assert flows == {("plant", "A"): 3_000, ("roof", "A"): 1_000, ("plant", "B"): 1_500, ("roof", "B"): 500}
+def test_producers_give_pro_rata_of_their_production_with_one_remainder_rule():
+    """Two producers (2,000 and 1,000 Wh) share 3,000 Wh among three consumers of 1,000 each: they
+    give 2,000 and 1,000, as the operation settles it. Attributing each consumer's share pro rata
+    (666 + 333) and its remainder Wh to the producer with most left gave 2,001 / 999."""
+    production = {"p1": 2_000, "p2": 1_000}
+    consumption = {"A": 1_000, "B": 1_000, "C": 1_000}
+    for key in (DynamicDefaultKey(), StaticKey({"A": 333, "B": 333, "C": 334}, reallocate=True),
+                PriorityKey([["A"], ["B", "C"]])):
+        result = key.allocate(production, consumption)
+        assert (result.given("p1"), result.given("p2")) == (2_000, 1_000), key
+    # a remainder: 1,001 Wh given by producers of 1,999 and 2 Wh: floors 999 and 1; the Wh left
+    # goes to the first producer with production left
+    assert split_pro_rata(1_001, [1_999, 2]) == [1_000, 1]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -181,10 +193,11 @@ def test_allocate_intervals_with_one_key_or_one_key_per_interval():
         {"A": 6_000, "B": 0, "C": 0}, {"A": 0, "B": 0, "C": 1_000}]
 
 
-def test_dynamic_default_key_is_dynamic_default_routed():
+def test_dynamic_default_key_is_dynamic_default_settled_as_the_operation_does():
     production = {"plant": 9_000, "roof": 3_000}
     result = DynamicDefaultKey().allocate(production, ABC)
-    assert result.flows == route(production, dynamic_default(production, ABC))
+    assert result.flows == settle_pooled(production, ABC, dynamic_default(production, ABC)).flows
+    assert (result.given("plant"), result.given("roof")) == (7_500, 2_500)
 
 
 def test_accepts_numpy_style_integers():
@@ -231,16 +244,28 @@ def test_coefficient_out_of_range_is_rejected():
         StaticKey({"A": -1})
 
 
-@pytest.mark.parametrize("key", [StaticKey({"D": 100}), DynamicSimpleKey({"D": 100}),
-                                 DynamicCompleteKey({("plant", "D"): 100}), PriorityKey([["A", "B", "C", "D"]])])
-def test_unknown_consumer_is_rejected(key):
-    with pytest.raises(ValueError, match=r"unknown consumer\(s\) in .*'D'"):
-        key.allocate(PLANT_12, ABC)
+@pytest.mark.parametrize("key", [StaticKey({"A": 200, "D": 100}), StaticKey({"A": 200, "D": 100}, reallocate=True),
+                                 DynamicSimpleKey({"A": 200, "D": 100}),
+                                 DynamicCompleteKey({("plant", "A"): 200, ("plant", "D"): 100, ("roof", "A"): 500}),
+                                 PriorityKey([["A", "D"], ["B", "C"]])])
+def test_a_member_not_in_the_operation_in_an_interval_gets_nothing_and_stops_nothing(key):
+    """A key names members for a month; one who joins later or leaves (D here, and the producer
+    'roof') is simply not there in some intervals: its coefficient gives nothing then, the others
+    are served as the key says (a static key used to raise, halting allocation)."""
+    with_d = key.allocate(PLANT_12, {**ABC, "D": 50})
+    without = key.allocate(PLANT_12, ABC)
+    assert without.received("A") == with_d.received("A") and "D" not in without.consumption
+    assert sum(without.received(j) for j in ABC) <= sum(PLANT_12.values())
 
 
-def test_unknown_producer_in_complete_coefficients_is_rejected():
-    with pytest.raises(ValueError, match=r"unknown producer\(s\) in coefficients: 'roof'"):
-        DynamicCompleteKey({("roof", "A"): 100}).allocate(PLANT_12, ABC)
+def test_a_key_that_cannot_serve_an_interval_falls_back_to_the_default_key():
+    """As the grid operator does: where the operation's key is invalid for an interval's members
+    (here a consumer in no priority group), the default key applies, and the reason is kept."""
+    allocation, why = allocate_or_default(PriorityKey([["A"], ["B"]]), PLANT_12, ABC)
+    assert why == "consumer(s) in no priority group: 'C'"
+    assert allocation.shares == DynamicDefaultKey().allocate(PLANT_12, ABC).shares
+    allocation, why = allocate_or_default(PriorityKey([["A"], ["B", "C"]]), PLANT_12, ABC)
+    assert why is None and allocation.shares == PriorityKey([["A"], ["B", "C"]]).allocate(PLANT_12, ABC).shares
 
 
 def test_complete_coefficients_of_one_producer_above_1000_are_rejected():

@@ -14,7 +14,15 @@ from web3.logs import DISCARD
 from gridshare.chain.compiler import compile_contracts
 from gridshare.chain.deployment import ALLOCATOR_ROLE
 from gridshare.chain.operation import MAX_MEMBERS, allocate, join, members
-from gridshare.domain.allocation import DynamicDefaultKey, StaticKey, split_pro_rata
+from gridshare.domain.allocation import (
+    DynamicDefaultKey,
+    DynamicSimpleKey,
+    PriorityKey,
+    StaticKey,
+    allocate_or_default,
+    per_mille,
+    split_pro_rata,
+)
 from gridshare.protocol.meters import MeterKind
 from gridshare.protocol.readings import MeterReadings, series_to_readings, to_runs
 from gridshare.protocol.settlement import Entry, decode, decode_entries, encode
@@ -430,42 +438,55 @@ def supplied_operation(env, allocator: bool = True):
     return op
 
 
-def test_supplied_shares_are_bounded(env):
-    op = supplied_operation(env)
-    ms = community(env, n_prosumers=1, n_consumers=1)
-    start = env.next_start()
-    iid = start // 900
-    env.c.transact(op.functions.join([m.id for m in ms], iid))
-    readings = _args(env, env.readings(ms[0], start, [0], [100]) + env.readings(ms[1], start, [70], [0]))
-    with reverts("SelfConsumptionWrongKey", key=1):
-        env.c.transact(op.functions.submitAndAllocate(readings))
-    with reverts("SelfConsumptionSharesShape", intervalId=iid, shares=1, members=2):
-        env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0]]))
-    with reverts("SelfConsumptionSharesShape", intervalId=iid, shares=0, members=1):  # lists, intervals
-        env.c.transact(op.functions.submitAndAllocateSupplied(readings, []))
-    with reverts("SelfConsumptionSharesShape", intervalId=iid, shares=2, members=1):  # a list too many
-        env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 60], [0, 0]]))
-    with reverts("SelfConsumptionShareAboveConsumption", intervalId=iid, meterId=ms[1].id, shareWh=71, consumptionWh=70):
-        env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 71]]))
-    with reverts("AccessControlUnauthorizedAccount", account=env.bob, neededRole=OPERATOR_ROLE):
-        env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 70]]), env.bob)
-    env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 60]]))  # a static key's 60 %
-    assert env.token.functions.redeemed(env.bob, iid).call() == 60
-    assert env.token.functions.balanceOf(env.alice, iid).call() == 40
+def _faults(op, receipt) -> list[tuple[int, int]]:
+    return [(e.args.intervalId, e.args.fault) for e in op.events.DefaultKeyApplied().process_receipt(receipt, errors=DISCARD)]
 
 
-def test_supplied_shares_above_production_are_refused(env):
+MISSING, WRONG_LENGTH, ABOVE_CONSUMPTION, ABOVE_PRODUCTION = range(4)
+
+
+def test_an_invalid_or_missing_supplied_key_falls_back_to_the_default_key(env):
+    """As the grid operator does: a key that is missing, of the wrong length, above a member's
+    consumption or adding up above production is replaced by the default key (pro rata of
+    consumption) for that interval, named in DefaultKeyApplied; allocation goes on."""
     op = supplied_operation(env)
     ms = community(env, n_prosumers=1, n_consumers=2)
     start = env.next_start()
+    iid = start // 900
+    env.c.transact(op.functions.join([m.id for m in ms], iid))
+    readings = _args(env, env.readings(ms[0], start, [0], [90]) + env.readings(ms[1], start, [70], [0])
+                     + env.readings(ms[2], start, [30], [0]))
+    with reverts("SelfConsumptionWrongKey", key=1):
+        env.c.transact(op.functions.submitAndAllocate(readings))
+    with reverts("SelfConsumptionSharesShape", intervalId=iid, shares=2, members=1):  # a list too many
+        env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 60, 40], [0, 0, 0]]))
+    with reverts("AccessControlUnauthorizedAccount", account=env.bob, neededRole=OPERATOR_ROLE):
+        env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 60, 40]]), env.bob)
+    received = env.token.functions.redeemed
+    for shares, fault in (([], MISSING), ([[]], MISSING), ([[0, 60]], WRONG_LENGTH),
+                          ([[0, 71, 0]], ABOVE_CONSUMPTION), ([[0, 65, 30]], ABOVE_PRODUCTION)):
+        snapshot = env.w3.testing.snapshot()
+        receipt = env.c.transact(op.functions.submitAndAllocateSupplied(readings, shares))
+        assert _faults(op, receipt) == [(iid, fault)], shares
+        # the default key: 90 Wh pro rata of consumption (70, 30)
+        assert (received(env.bob, iid).call(), received(env.carol, iid).call()) == (63, 27)
+        assert op.functions.lastAllocated().call() == iid
+        env.w3.testing.revert(snapshot)
+    receipt = env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 60, 20]]))  # a static key's
+    assert _faults(op, receipt) == []
+    assert (received(env.bob, iid).call(), received(env.carol, iid).call()) == (60, 20)
+    assert env.token.functions.balanceOf(env.alice, iid).call() == 10
+
+
+def test_an_operation_without_the_allocator_role_cannot_settle(env):
+    op = supplied_operation(env)
+    ms = community(env, n_prosumers=1, n_consumers=1)
+    start = env.next_start()
     env.c.transact(op.functions.join([m.id for m in ms], start // 900))
     env.c.transact(env.registry.functions.revokeRole(ALLOCATOR_ROLE, op.address))
-    readings = _args(env, env.readings(ms[0], start, [0], [100]) + env.readings(ms[1], start, [70], [0])
-                     + env.readings(ms[2], start, [70], [0]))
-    with reverts("SelfConsumptionSharesAboveProduction", intervalId=start // 900, sharesWh=120, productionWh=100):
-        env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 60, 60]]))
+    readings = _args(env, env.readings(ms[0], start, [0], [100]) + env.readings(ms[1], start, [70], [0]))
     with reverts("EnergyTokenUnauthorizedAllocator", caller=op.address):  # the role was revoked
-        env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 50, 50]]))
+        env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 50]]))
 
 
 def test_supplied_shares_are_one_list_per_interval_of_the_batch(env):
@@ -486,16 +507,14 @@ def test_supplied_shares_are_one_list_per_interval_of_the_batch(env):
     args = _args(env, runs)
     with reverts("SelfConsumptionSharesShape", intervalId=iid + 1, shares=1, members=0):  # nobody in
         env.c.transact(call(args, [[0, 40], [0], [], [0, 50]]))
-    with reverts("SelfConsumptionSharesShape", intervalId=iid + 3, shares=3, members=2):
-        env.c.transact(call(args, [[0, 40], [], [], [0, 50, 0]]))
-    with reverts("SelfConsumptionSharesShape", intervalId=iid + 3, shares=3, members=4):  # lists, intervals
-        env.c.transact(call(args, [[0, 40], [], []]))
-    with reverts("SelfConsumptionSharesShape", intervalId=iid + 3, shares=5, members=4):
+    with reverts("SelfConsumptionSharesShape", intervalId=iid + 3, shares=5, members=4):  # lists, intervals
         env.c.transact(call(args, [[0, 40], [], [], [0, 50], []]))
-    with reverts("SelfConsumptionShareAboveConsumption", intervalId=iid, meterId=c1.id, shareWh=41, consumptionWh=40):
-        env.c.transact(call(args, [[0, 41], [], [], [0, 50]]))
-    with reverts("SelfConsumptionSharesAboveProduction", intervalId=iid + 3, sharesWh=51, productionWh=50):
-        env.c.transact(call(args, [[0, 40], [], [], [0, 51]]))
+    # a list missing at the end, or of the wrong length: the default key for that interval
+    snapshot = env.w3.testing.snapshot()
+    assert _faults(op, env.c.transact(call(args, [[0, 40], [], []]))) == [(iid + 3, MISSING)]
+    env.w3.testing.revert(snapshot)
+    assert _faults(op, env.c.transact(call(args, [[0, 40], [], [], [0, 50, 0]]))) == [(iid + 3, WRONG_LENGTH)]
+    env.w3.testing.revert(snapshot)
     assert op.functions.lastAllocated().call() == iid - 1
     # the engine's dynamic default key, computed off-chain and supplied: the same lists
     block = env.w3.eth.block_number
@@ -523,6 +542,20 @@ def test_the_engine_computes_supplied_shares(env):
     report = allocate(supplied, readings, key=key)
     assert report.intervals == 1
     assert [env.token.functions.redeemed(m.owner, start // 900).call() for m in ms[1:]] == [600, 100]
+
+
+def test_an_interval_the_engine_key_cannot_serve_is_shared_with_the_default_key(env):
+    """A priority key whose groups leave a member out cannot serve the interval: operation.allocate
+    sends no list for it, the operation applies the default key and says so, the report lists it."""
+    op = supplied_operation(env)
+    ms = community(env, n_prosumers=1, n_consumers=2)
+    start = env.next_start()
+    env.c.transact(op.functions.join([m.id for m in ms], start // 900))
+    readings = env.readings(ms[0], start, [0], [90]) + env.readings(ms[1], start, [70], [0]) + \
+        env.readings(ms[2], start, [30], [0])
+    report = allocate(replace(env.c, operation=op), readings, key=PriorityKey([["0x" + ms[1].id.hex()]]))
+    assert report.defaulted == [(start // 900, "missing")]
+    assert [env.token.functions.redeemed(m.owner, start // 900).call() for m in ms[1:]] == [63, 27]
 
 
 def test_membership_refusals(env):
@@ -729,3 +762,66 @@ def test_a_join_undone_does_not_keep_the_operation_open(env):
     env.c.transact(op.submitAndAllocate([s.as_call_arg() for s in env.readings(a, f * 900, [0], [100])]))
     env.c.transact(op.join([c.id], f + 1_000))
     assert op.lastAllocated().call() == f + 999
+
+
+# --- the engine and the chain agree Wh for Wh, on every pooled key -------------------------------
+
+_ENERGY = st.integers(0, 3_000)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_the_chain_shares_as_the_engine_on_every_key_with_joins_and_leaves(env, data):
+    """Two prosumers and two consumers, each in the operation for a drawn span of three intervals
+    (joining late, leaving early), random energy, and a key drawn among the pooled ones (dynamic
+    default, static with and without reallocation, dynamic simple, priority groups, possibly leaving a
+    member out: then the default key applies): per member and interval, what the operation gave and
+    received on-chain is what the engine's allocation says (``allocate_or_default``)."""
+    snapshot = env.w3.testing.snapshot()
+    try:
+        _shared_as_the_engine(env, data)
+    finally:
+        env.w3.testing.revert(snapshot)
+
+
+def _shared_as_the_engine(env, data) -> None:
+    n = 3
+    op = supplied_operation(env)
+    ms = community(env, n_prosumers=2, n_consumers=2)
+    names = ["0x" + m.id.hex() for m in ms]
+    spans = []
+    for k in range(len(ms)):
+        first = data.draw(st.integers(0, 1)) if k else 0  # the first to join starts the operation
+        spans.append((first, data.draw(st.integers(first + 1, n))))
+    weights = {name: data.draw(st.integers(0, 5)) for name in names}
+    coefficients = per_mille(weights) if any(weights.values()) else {}
+    groups = data.draw(st.lists(st.sampled_from(names), unique=True, min_size=1, max_size=4))
+    key = data.draw(st.sampled_from([
+        DynamicDefaultKey(), StaticKey(coefficients), StaticKey(coefficients, reallocate=True),
+        DynamicSimpleKey(coefficients),
+        PriorityKey([groups[:1], groups[1:]] if len(groups) > 1 else [groups]),  # a member left out: default
+    ]))
+    imports = [[data.draw(_ENERGY) for _ in range(n)] for _ in ms]
+    exports = [[data.draw(_ENERGY) if k < 2 else 0 for _ in range(n)] for k in range(len(ms))]
+    start = env.next_start()
+    iid = start // 900
+    for m, (first, _) in zip(ms, spans):  # member order = join order
+        env.c.transact(op.functions.join([m.id], iid + first))
+    for m, (_, until) in zip(ms, spans):
+        if until < n:
+            env.c.transact(op.functions.leave(m.id, iid + until))
+    runs = []
+    for k, (m, (first, until)) in enumerate(zip(ms, spans)):
+        runs += env.readings(m, start + 900 * first, imports[k][first:until], exports[k][first:until])
+    env.at(start + 900 * n)
+    allocate(replace(env.c, operation=op), runs, key=key)
+    account = env.token.functions.intervalAccount
+    for t in range(n):
+        active = [k for k, (first, until) in enumerate(spans) if first <= t < until]
+        production = {names[k]: exports[k][t] for k in active}
+        consumption = {names[k]: imports[k][t] for k in active}
+        expected, _why = allocate_or_default(key, production, consumption)  # the engine's own figures
+        for k in active:
+            balance, minted, _imported, received, _claimed = account(ms[k].owner, iid + t).call()
+            assert (minted - balance, received) == (expected.given(names[k]), expected.received(names[k])), (
+                t, k, key, spans)

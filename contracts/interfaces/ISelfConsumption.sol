@@ -60,21 +60,31 @@ interface ISelfConsumption {
     error SelfConsumptionRunsNotAligned(bytes32 meterId, uint256 end, uint256 expectedEnd);
     /// @notice The function does not match the operation's allocation key.
     error SelfConsumptionWrongKey(Key key);
-    /// @notice Supplied shares: one list per interval of the batch (every interval from
-    /// `lastAllocated() + 1` to the runs' end), one share per active member.
-    /// `shares` were given where `members` were expected; for a batch with too many lists, the
-    /// interval is the batch's last and the two numbers count lists and intervals.
+    /// @notice Supplied shares: at most one list per interval of the batch (every interval from
+    /// `lastAllocated() + 1` to the runs' end), and an empty one for an interval with nobody in the
+    /// operation. `shares` were given where `members` were expected; for a batch with too many
+    /// lists, the interval is the batch's last and the two numbers count lists and intervals.
     error SelfConsumptionSharesShape(uint256 intervalId, uint256 shares, uint256 members);
-    /// @notice A supplied share above the member's verified consumption.
-    error SelfConsumptionShareAboveConsumption(uint256 intervalId, bytes32 meterId, uint64 shareWh, uint64 consumptionWh);
-    /// @notice Supplied shares adding up to more than the verified production.
-    error SelfConsumptionSharesAboveProduction(uint256 intervalId, uint256 sharesWh, uint256 productionWh);
 
+    /// @notice Why the operation's supplied key was not applied to an interval: its list is missing
+    /// (empty, or the batch's lists end before it), has another length than the members active in
+    /// it, gives a member more than its verified consumption, or adds up to more than the
+    /// verified production.
+    enum KeyFault {
+        Missing,
+        WrongLength,
+        AboveConsumption,
+        AboveProduction
+    }
     event MemberJoined(bytes32 indexed meterId, address indexed account, uint256 fromInterval);
     event MemberLeft(bytes32 indexed meterId, uint256 untilInterval);
     /// @notice One interval shared: total verified production and consumption of the members and
     /// the energy shared locally (the rest of the production is surplus).
     event IntervalAllocated(uint256 indexed intervalId, uint64 productionWh, uint64 consumptionWh, uint64 sharedWh);
+    /// @notice The supplied key of interval `intervalId` was missing or invalid (`fault`): the
+    /// interval was shared with the default key (pro rata of consumption), as the grid operator
+    /// does. Emitted before the interval's `IntervalAllocated`.
+    event DefaultKeyApplied(uint256 indexed intervalId, KeyFault fault);
 
     /// @notice Adds meters, in this order, from interval `fromInterval` on (operator), and binds
     /// their readings from then on to this operation in the registry.
@@ -98,7 +108,8 @@ interface ISelfConsumption {
 
     /// @notice Verifies the runs and shares each interval as supplied (operator; the key must be
     /// Supplied). `sharesWh[k][j]` is the share of the j-th member active in the k-th interval
-    /// from `lastAllocated() + 1`.
+    /// from `lastAllocated() + 1`. An interval whose list is missing or invalid is shared with the
+    /// default key instead ({DefaultKeyApplied}): allocation never stops on a bad key.
     function submitAndAllocateSupplied(IMeterRegistry.SignedReadings[] calldata runs, uint64[][] calldata sharesWh)
         external;
 

@@ -17,14 +17,16 @@ from typing import Callable, Sequence
 
 from eth_abi import encode
 from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types
+from web3.logs import DISCARD
 from web3.utils.abi import get_abi_element
 
 from gridshare.chain.deployment import KEY_MODES, Community
 from gridshare.chain.relayer import relay
-from gridshare.domain.allocation import AllocationKey
+from gridshare.domain.allocation import AllocationKey, allocate_or_default
 from gridshare.errors import GridshareError
 from gridshare.protocol.gas import BATCH_GAS, run_gas
 from gridshare.protocol.meters import MeterKind
+from gridshare.protocol.operation import KeyFault
 from gridshare.protocol.readings import SignedReadings
 from gridshare.protocol.units import interval_id
 
@@ -53,6 +55,9 @@ class AllocationReport:
     why: str = ""  # why that meter's runs do not reach that interval
     skipped_ids: list[int] = field(default_factory=list)
     batches: list[tuple[list[int], int]] = field(default_factory=list)  # per transaction: interval ids, gas
+    #: intervals the operation shared with the default key instead of its supplied one, and why
+    #: (``DefaultKeyApplied``: the list was missing, or invalid for that interval's members)
+    defaulted: list[tuple[int, str]] = field(default_factory=list)
 
 
 class EncodedCall:
@@ -179,6 +184,9 @@ def allocate(
         else:
             call = EncodedCall(operation, "submitAndAllocate", args)
         receipt = community.transact(call, simulated=not check_first)
+        if supplied:
+            report.defaulted += [(e.args.intervalId, KeyFault(e.args.fault).text) for e in
+                                 operation.events.DefaultKeyApplied().process_receipt(receipt, errors=DISCARD)]
         report.transactions += 1
         report.gas_used += receipt["gasUsed"]
         ids = list(range(start, batch_end))
@@ -233,7 +241,8 @@ def _why(community: Community, incomplete: tuple[int, bytes], ms: list[Member]) 
 def _shares(key: AllocationKey, batch: list[SignedReadings], active: list[Member], start: int, end: int,
             seconds: int) -> list[list[int]]:
     """Per interval of the batch, each active member's share with ``key``; members are named by
-    their meter id in hex (e.g. for static coefficients)."""
+    their meter id in hex (e.g. for static coefficients). An interval the key cannot serve gets
+    no list: the operation shares it with the default key (``DefaultKeyApplied``)."""
     energy: dict[tuple[bytes, int], tuple[int, int]] = {}
     for s in batch:
         r = s.run
@@ -247,6 +256,8 @@ def _shares(key: AllocationKey, batch: list[SignedReadings], active: list[Member
         if not now:
             out.append([])
             continue
-        allocation = key.allocate({n: v[1] for n, v in zip(names, values)}, {n: v[0] for n, v in zip(names, values)})
-        out.append([allocation.received(n) for n in names])
+        allocation, why = allocate_or_default(key, {n: v[1] for n, v in zip(names, values)},
+                                              {n: v[0] for n, v in zip(names, values)})
+        # a key that cannot serve the interval: no list, and the operation applies the default key
+        out.append([] if why else [allocation.received(n) for n in names])
     return out

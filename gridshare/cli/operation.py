@@ -90,6 +90,10 @@ def allocate(ctx: Context, file: Path, max_gas: int):
         report = run_allocation(community, signed, max_gas=max_gas, on_progress=lambda n: bar.advance(task, n))
     console.print(f"{report.intervals} intervals shared in {report.transactions} transactions, "
                   f"{report.already_allocated} already shared")
+    if report.defaulted:
+        shown = ", ".join(f"{_utc(i * seconds)} ({why})" for i, why in report.defaulted[:5])
+        console.print(f"the default key shared {len(report.defaulted)} interval(s) instead of the operation's key: "
+                      f"{shown}{' ...' if len(report.defaulted) > 5 else ''}")
     if report.incomplete:
         iid, meter = report.incomplete
         raise GridshareError(f"stopped at interval {iid}: member 0x{meter.hex()} has no run reaching it in {file} "

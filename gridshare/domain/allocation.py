@@ -44,9 +44,9 @@ __all__ = [
     "DynamicCompleteKey",
     "PriorityKey",
     "allocate_intervals",
+    "allocate_or_default",
     "per_mille",
     "dynamic_default",
-    "route",
     "split_pro_rata",
     "settle_pooled",
     "ConsumersOnly",
@@ -103,12 +103,6 @@ def _consumer_coefficients(coefficients: Mapping[str, int]) -> dict[str, int]:
     if total > PER_MILLE:
         raise ValueError(f"coefficients sum to {total} per-mille, above {PER_MILLE} (100 %)")
     return out
-
-
-def _check_known(names: Collection[str], known: Mapping[str, int], role: str, where: str) -> None:
-    unknown = sorted(set(names) - set(known), key=repr)
-    if unknown:
-        raise ValueError(f"unknown {role}(s) in {where}: {', '.join(map(repr, unknown))}")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -228,8 +222,9 @@ class AllocationKey(Protocol):
 
 
 def _pooled(production: dict[str, int], consumption: dict[str, int], shares: Mapping[str, int]) -> Allocation:
-    """The allocation of per-consumer shares of pooled production, attributed pro rata of production."""
-    return Allocation(production, consumption, route(production, shares))
+    """The allocation of per-consumer shares of pooled production, attributed to producers as the
+    operation settles it (:func:`settle_pooled`): the engine and the chain agree Wh for Wh."""
+    return settle_pooled(production, consumption, shares)
 
 
 def _coefficient_shares(total: int, consumption: Mapping[str, int], coefficients: Mapping[str, int]) -> dict[str, int]:
@@ -245,7 +240,9 @@ class StaticKey:
     flooring) is passed on, round after round, to consumers with unmet demand and a positive
     coefficient, pro rata of their coefficients and capped at their demand, until nobody can take
     more, production is exhausted or flooring gives nobody a whole Wh. Reallocation never gives a
-    consumer less than without. Consumers absent from ``coefficients`` have coefficient 0.
+    consumer less than without. Consumers absent from ``coefficients`` have coefficient 0; the
+    coefficient of a member not in the operation in an interval (joining later, or gone) gives
+    nothing then: its share is surplus, or reallocated.
     """
 
     coefficients: Mapping[str, int]
@@ -256,13 +253,13 @@ class StaticKey:
 
     def allocate(self, production: Mapping[str, int], consumption: Mapping[str, int]) -> Allocation:
         production, consumption = _wh(production, "production"), _wh(consumption, "consumption")
-        _check_known(self.coefficients, consumption, "consumer", "coefficients")
         total = sum(production.values())
         shares = _coefficient_shares(total, consumption, self.coefficients)
         if self.reallocate:
             left = total - sum(shares.values())
             while left > 0:
-                hungry = {j: k for j, k in self.coefficients.items() if k and shares[j] < consumption[j]}
+                hungry = {j: k for j, k in self.coefficients.items()
+                          if k and j in consumption and shares[j] < consumption[j]}
                 weight = sum(hungry.values())
                 extra = {j: min(consumption[j] - shares[j], left * k // weight) for j, k in hungry.items()}
                 step = sum(extra.values())
@@ -289,7 +286,8 @@ class DynamicSimpleKey:
 
     ``min(c_j, floor(k_j * P / 1000))``, no reallocation: the same formula as :class:`StaticKey`
     without reallocation, but the coefficients change every interval (one key per interval, see
-    :func:`allocate_intervals`). Consumers absent from ``coefficients`` have coefficient 0.
+    :func:`allocate_intervals`). Consumers absent from ``coefficients`` have coefficient 0;
+    coefficients of members not in the operation in the interval give nothing.
     """
 
     coefficients: Mapping[str, int]
@@ -299,7 +297,6 @@ class DynamicSimpleKey:
 
     def allocate(self, production: Mapping[str, int], consumption: Mapping[str, int]) -> Allocation:
         production, consumption = _wh(production, "production"), _wh(consumption, "consumption")
-        _check_known(self.coefficients, consumption, "consumer", "coefficients")
         return _pooled(production, consumption,
                        _coefficient_shares(sum(production.values()), consumption, self.coefficients))
 
@@ -311,7 +308,8 @@ class DynamicCompleteKey:
     Each producer's production is split by its own coefficients (each producer's coefficients sum
     to at most 1000): ``f_ij = floor(k_ij * p_i / 1000)``. A consumer offered more than it consumes,
     ``R_j = sum_i f_ij > c_j``, has each offer cut pro rata: ``floor(f_ij * c_j / R_j)``. Pairs
-    absent from ``coefficients`` have coefficient 0; what is not given is the producer's surplus.
+    absent from ``coefficients`` have coefficient 0, and so do pairs of a member not in the
+    operation in the interval; what is not given is the producer's surplus.
     """
 
     coefficients: Mapping[tuple[str, str], int]
@@ -328,9 +326,9 @@ class DynamicCompleteKey:
 
     def allocate(self, production: Mapping[str, int], consumption: Mapping[str, int]) -> Allocation:
         production, consumption = _wh(production, "production"), _wh(consumption, "consumption")
-        _check_known({p for p, _c in self.coefficients}, production, "producer", "coefficients")
-        _check_known({c for _p, c in self.coefficients}, consumption, "consumer", "coefficients")
-        offers = {(p, c): k * production[p] // PER_MILLE for (p, c), k in self.coefficients.items()}
+        # pairs of a member not in the operation in this interval give nothing
+        offers = {(p, c): k * production[p] // PER_MILLE for (p, c), k in self.coefficients.items()
+                  if p in production and c in consumption}
         offered = dict.fromkeys(consumption, 0)
         for (_p, c), wh in offers.items():
             offered[c] += wh
@@ -352,7 +350,8 @@ class PriorityKey:
     a later group never receives a Wh while an earlier one lacks any.
 
     ``inner`` is one key for every group, one key per group, or None: pro rata of consumption
-    (:class:`DynamicDefaultKey`). Every consumer of an interval must be in exactly one group.
+    (:class:`DynamicDefaultKey`). Every consumer of an interval must be in exactly one group
+    (members of a group not in the operation in the interval are left out of it).
     """
 
     groups: Sequence[Collection[str]]
@@ -378,7 +377,6 @@ class PriorityKey:
 
     def allocate(self, production: Mapping[str, int], consumption: Mapping[str, int]) -> Allocation:
         production, consumption = _wh(production, "production"), _wh(consumption, "consumption")
-        _check_known({j for group in self.groups for j in group}, consumption, "consumer", "priority groups")
         grouped = {j for group in self.groups for j in group}
         ungrouped = sorted(set(consumption) - grouped, key=repr)
         if ungrouped:
@@ -387,13 +385,16 @@ class PriorityKey:
         flows: Flows = {}
         assert isinstance(self.inner, tuple)
         for group, key in zip(self.groups, self.inner):
-            part = key.allocate(left, {j: consumption[j] for j in group})
+            present = {j: consumption[j] for j in group if j in consumption}
+            part = key.allocate(left, present)
             flows.update(part.flows)  # groups are disjoint: no pair is allocated twice
             for p in left:
                 left[p] -= part.given(p)
-            if any(part.complement(j) for j in group):
+            if any(part.complement(j) for j in present):
                 break
-        return Allocation(production, consumption, flows)
+        # each consumer's share attributed to producers as the operation settles it
+        shares = {j: sum(wh for (_p, c), wh in flows.items() if c == j) for j in consumption}
+        return settle_pooled(production, consumption, shares)
 
 
 def allocate_intervals(
@@ -420,6 +421,19 @@ def allocate_intervals(
         k.allocate({p: s[t] for p, s in production.items()}, {c: s[t] for c, s in consumption.items()})
         for t, k in enumerate(keys)
     ]
+
+
+def allocate_or_default(key: AllocationKey, production: Mapping[str, int],
+                        consumption: Mapping[str, int]) -> tuple[Allocation, str | None]:
+    """One interval by ``key`` or, where the key cannot serve that interval's members (it raises
+    ``ValueError``: e.g. a consumer in no priority group), by the default key, as the grid operator
+    applies it to an interval whose key is missing or invalid. Returns the allocation and why the
+    default applied (``None``: the key did). On-chain, the operation does the same for a supplied
+    list that is missing or out of bounds (``DefaultKeyApplied``)."""
+    try:
+        return key.allocate(production, consumption), None
+    except ValueError as exc:
+        return DynamicDefaultKey().allocate(production, consumption), str(exc)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -465,41 +479,6 @@ def dynamic_default(production: Mapping[str, int], consumption: Mapping[str, int
         return {j: 0 for j in consumption}
     shared = min(total_p, total_c)
     return {j: shared * c // total_c for j, c in consumption.items()}
-
-
-def route(production: Mapping[str, int], shares: Mapping[str, int]) -> Flows:
-    """Which producer delivers each consumer's share: pro rata of production (production is pooled).
-
-    Consumer ``j`` receives ``floor(share_j * p_i / P)`` from producer ``i``; the few Wh left by
-    flooring come from the producers with the most production left. Exact: each consumer gets its
-    share, no producer gives more than it produced. Requires ``sum(shares) <= P``.
-    """
-    production, shares = _wh(production, "production"), _wh(shares, "share")
-    total = sum(production.values())
-    if sum(shares.values()) > total:
-        raise ValueError(f"shares ({sum(shares.values())} Wh) exceed production ({total} Wh)")
-    left = dict(production)
-    flows: Flows = {}
-    for consumer in sorted(shares):
-        need = shares[consumer]
-        if need == 0:
-            continue
-        rest = need
-        for producer in sorted(production):
-            take = min(need * production[producer] // total, left[producer])
-            if take:
-                flows[(producer, consumer)] = take
-                left[producer] -= take
-                rest -= take
-        for producer in sorted(left, key=lambda p: (-left[p], p)):
-            if rest == 0:
-                break
-            take = min(rest, left[producer])
-            if take:
-                flows[(producer, consumer)] = flows.get((producer, consumer), 0) + take
-                left[producer] -= take
-                rest -= take
-    return flows
 
 
 def split_pro_rata(total: int, weights: Sequence[int]) -> list[int]:

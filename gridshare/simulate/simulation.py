@@ -86,7 +86,14 @@ from gridshare.chain.events import EventLog
 from gridshare.chain.network import Chain
 from gridshare.chain.operation import MAX_MEMBERS, allocate, join
 from gridshare.chain.quantities import quantities_of
-from gridshare.domain.allocation import Allocation, AllocationKey, ConsumersOnly, DynamicDefaultKey, settle_pooled
+from gridshare.domain.allocation import (
+    Allocation,
+    AllocationKey,
+    ConsumersOnly,
+    DynamicDefaultKey,
+    allocate_or_default,
+    settle_pooled,
+)
 from gridshare.domain.matching import ContinuousBook, Fill, MarketRules, Order, clear_uniform
 from gridshare.domain.matching import Side as EngineSide
 from gridshare.domain.quantities import Quantities
@@ -266,7 +273,8 @@ def _share_with_engine(key: AllocationKey, people: list[SimParticipant], i: int)
     """Interval ``i`` shared by the engine and settled as the operation settles it (members in order)."""
     production = {p.hex: p.profile.export_wh[i] for p in people}
     consumption = {p.hex: p.profile.import_wh[i] for p in people}
-    return settle_pooled(production, consumption, key.allocate(production, consumption).shares)
+    allocation, _why = allocate_or_default(key, production, consumption)  # as operation.allocate sends it
+    return settle_pooled(production, consumption, allocation.shares)
 
 
 # --------------------------------------------------------------------------------------------------
