@@ -45,7 +45,7 @@ contract MeterRegistry is IMeterRegistry, AccessControlDefaultAdminRules, EIP712
     /// `owner` is read only for readings that carry energy.
     struct Meter {
         address signer; // slot 0
-        uint32 capacityW; // slot 0
+        uint64 capacityW; // slot 0
         MeterKind kind; // slot 0
         bool active; // slot 0
         address owner; // slot 1
@@ -135,7 +135,7 @@ contract MeterRegistry is IMeterRegistry, AccessControlDefaultAdminRules, EIP712
         address signer,
         address owner,
         MeterKind kind,
-        uint32 capacityW,
+        uint64 capacityW,
         bytes32 technology,
         uint64 commissioningDate
     ) external onlyRole(OPERATOR_ROLE) {
@@ -234,7 +234,7 @@ contract MeterRegistry is IMeterRegistry, AccessControlDefaultAdminRules, EIP712
             SignedReadings calldata r = runs[i];
             bytes32 meterId = r.meterId;
             Meter storage mp = _meters[meterId];
-            (address signer, uint32 capacityW, MeterKind kind) = (mp.signer, mp.capacityW, mp.kind);
+            (address signer, uint64 capacityW, MeterKind kind) = (mp.signer, mp.capacityW, mp.kind);
             if (signer == address(0)) revert MeterRegistryUnknownMeter(meterId);
             if (!mp.active) revert MeterRegistryMeterDeactivated(meterId);
             State memory st = _states[meterId];
@@ -370,12 +370,12 @@ contract MeterRegistry is IMeterRegistry, AccessControlDefaultAdminRules, EIP712
     /// @dev Per interval: a clean uint32 (a meter signed what no honest meter signs otherwise),
     /// energy within the meter's capacity, no export from a consumer. Returns the run's sums
     /// (below 2^32 x 2,976 intervals: no overflow). One pass over the words in calldata.
-    function _checkEnergy(SignedReadings calldata r, uint32 capacityW, MeterKind kind)
+    function _checkEnergy(SignedReadings calldata r, uint64 capacityW, MeterKind kind)
         private
         view
         returns (uint256 importSum, uint256 exportSum)
     {
-        // capacityW * seconds_ < 2^32 * 2^11: no overflow
+        // capacityW * seconds_ < 2^64 * 2^64: no overflow
         uint256 maxWh = uint256(capacityW) * _intervalSeconds / 3600;
         uint32[] calldata imports = r.importWh;
         uint32[] calldata exports = r.exportWh;

@@ -241,6 +241,17 @@ def test_energy_at_exactly_capacity_is_accepted(env):
     env.submit(env.readings(m, m.first, [1000], [1000]))
 
 
+def test_a_capacity_above_32_bits_of_watts_is_registered_and_bounds_readings(env):
+    """Capacities are uint64 W: a 5 GW plant (above 2^32 W) registers, and its bound, 1.25 GWh per
+    quarter hour, applies."""
+    m = env.meter(env.alice, capacity_w=5_000_000_000)
+    assert env.registry.functions.meter(m.id).call()[4] == 5_000_000_000
+    with reverts("MeterRegistryEnergyExceedsCapacity", meterId=m.id, flow=EXPORT, energyWh=1_250_000_001,
+                 maxWh=1_250_000_000):
+        env.submit(env.readings(m, m.first, [0, 0], [1_250_000_000, 1_250_000_001]))
+    env.submit(env.readings(m, m.first, [0, 0], [1_250_000_000, 7]))
+
+
 def test_interval_that_just_ended_is_accepted(env):
     m = env.meter(env.alice)
     signed = [env.sign(m, env.run(m, m.first, [0], [1]))]

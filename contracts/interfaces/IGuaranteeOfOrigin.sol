@@ -51,7 +51,7 @@ interface IGuaranteeOfOrigin is IERC1155 {
         Declaration declaration;
         // from the MeterRegistry (immutable there)
         bytes32 technology;
-        uint32 capacityW;
+        uint64 capacityW;
         uint64 commissioningDate;
     }
 

@@ -34,7 +34,7 @@ interface IMeterRegistry {
         address owner;
         MeterKind kind;
         bool active;
-        uint32 capacityW;
+        uint64 capacityW;
         bytes32 technology;
         uint64 commissioningDate;
         uint64 registeredAt;
@@ -160,7 +160,7 @@ interface IMeterRegistry {
         address indexed owner,
         address signer,
         MeterKind kind,
-        uint32 capacityW,
+        uint64 capacityW,
         bytes32 technology,
         uint64 commissioningDate
     );
@@ -191,7 +191,7 @@ interface IMeterRegistry {
         address signer,
         address owner,
         MeterKind kind,
-        uint32 capacityW,
+        uint64 capacityW,
         bytes32 technology,
         uint64 commissioningDate
     ) external;

@@ -68,7 +68,7 @@ def meter_id_cmd(point, salt):
 @click.option("--signer", type=ADDRESS, required=True, help="Address of the meter's signer key.")
 @click.option("--owner", type=ADDRESS, required=True, help="Participant who receives what the meter earns.")
 @click.option("--kind", type=click.Choice(["producer", "consumer", "prosumer"]), required=True)
-@click.option("--capacity", "capacity_w", type=click.IntRange(1, 2**32 - 1), required=True, help="Capacity in W.")
+@click.option("--capacity", "capacity_w", type=click.IntRange(1, 2**64 - 1), required=True, help="Capacity in W.")
 @click.option("--technology", default="solar-pv", show_default=True, help="Up to 32 bytes, e.g. solar-pv.")
 @click.option("--commissioned", type=click.DateTime(["%Y-%m-%d"]), help="Commissioning date.")
 @pass_ctx
