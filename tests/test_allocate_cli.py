@@ -153,5 +153,16 @@ def test_report_after_allocation(gs, tmp_path):
     by_account = {r["account"]: r for r in csv.DictReader((tmp_path / "rep" / day / "participants.csv").open())}
     assert by_account[CONSUMER]["covered_locally_kwh"] == "0.350"  # 250 + 100 Wh shared
     assert by_account[OWNER]["delivered_locally_kwh"] == "0.350"
+    code, out, err = gs("--network", "anvil", "report", "--month", day[:7], "--day", day, "--out",
+                        str(tmp_path / "rep"), "--local-price", "0.15")
+    assert code == 0 and "At the local price of 0.15/kWh" in out, err
+    bills = {r["account"]: r for r in csv.DictReader((tmp_path / "rep" / day / f"bills-{day}.csv").open())}
+    assert (bills[CONSUMER]["received_locally_kwh"], bills[CONSUMER]["owes"], bills[CONSUMER]["balance"]) == (
+        "0.350", "0.05", "-0.05")  # 0.35 kWh x 0.15 = 0.0525
+    assert (bills[OWNER]["given_locally_kwh"], bills[OWNER]["earns"]) == ("0.350", "0.05")
+    assert len(list((tmp_path / "rep" / day).glob(f"bill-{day}-*.html"))) == 2
     code, _, err = gs("report", "--month", "2026-06", "--day", "2026-07-01")
     assert "is not in --month" in one_line_error(code, err)
+    for bad in ("nan", "-1", "abc"):
+        code, _, err = gs("report", "--month", "2026-06", "--local-price", bad)
+        assert code == 2 and "is not a price per kWh" in one_line_error(code, err)

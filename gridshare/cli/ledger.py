@@ -12,9 +12,11 @@ from rich.table import Table
 from gridshare.chain import ledger
 from gridshare.chain.quantities import quantities
 from gridshare.cli.context import Context, console, pass_ctx
-from gridshare.cli.params import ADDRESS
+from gridshare.cli.params import ADDRESS, LOCAL_PRICE
+from gridshare.domain.billing import MemberMonth
 from gridshare.errors import GridshareError
 from gridshare.reports import community as report
+from gridshare.reports.bills import write_bills
 
 
 @click.command()
@@ -40,9 +42,12 @@ def balances(ctx: Context, accounts):
 @click.option("--out", "folder", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
               help="Write into OUT/YYYY-MM (or OUT/YYYY-MM-DD with --day).")
 @click.option("--tz", default="UTC", show_default=True, help="Time zone of the calendar days, e.g. Europe/Paris.")
+@click.option("--local-price", type=LOCAL_PRICE, help="The operation's local price per kWh (e.g. 0.15): also "
+              "write each member's statement, what it owes and earns at that price.")
 @pass_ctx
-def report_cmd(ctx: Context, month, day, folder, tz):
-    """Collective self-consumption report: R15 quantities per participant and interval, rates, CSV and plots."""
+def report_cmd(ctx: Context, month, day, folder, tz, local_price):
+    """Collective self-consumption report: R15 quantities per participant and interval, rates, CSV and plots;
+    with --local-price, the members' monthly statements."""
     try:
         ZoneInfo(tz)
     except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
@@ -60,4 +65,19 @@ def report_cmd(ctx: Context, month, day, folder, tz):
     title = f"Collective self-consumption, {label}"
     paths = report.write_report(summary, folder / (f"{day:%Y-%m-%d}" if day else f"{month:%Y-%m}"), title)
     console.print(report.participants_table(summary, title))
+    if local_price is not None:
+        months = [MemberMonth(p.account, p.label, p.totals, local_price) for p in summary.participants]
+        paths += write_bills(months, folder / (f"{day:%Y-%m-%d}" if day else f"{month:%Y-%m}"),
+                             month=f"{day:%Y-%m-%d}" if day else f"{month:%Y-%m}")
+        console.print(_bills_table(months, f"At the local price of {local_price}/kWh"))
     console.print("wrote " + ", ".join(str(p) for p in paths), highlight=False)
+
+
+def _bills_table(months: list[MemberMonth], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in ("member", "received kWh", "owes", "given kWh", "earns", "balance"):
+        table.add_column(col, justify="left" if col == "member" else "right")
+    for m in months:
+        table.add_row(m.label, f"{m.totals.autocons / 1000:,.3f}", f"{m.owes:,.2f}", f"{m.totals.autoprod / 1000:,.3f}",
+                      f"{m.earns:,.2f}", f"{m.balance:+,.2f}")
+    return table

@@ -99,11 +99,27 @@ class Tokens(click.ParamType):
         return amount
 
 
+class LocalPrice(click.ParamType):
+    """A price per kWh in currency units (e.g. ``0.15``): finite, at least 0, below 1,000."""
+
+    name = "price"
+
+    def convert(self, value, param, ctx):
+        try:
+            price = Decimal(str(value).strip())
+        except InvalidOperation:
+            self.fail(f"{value!r} is not a price per kWh (e.g. 0.15)", param, ctx)
+        if not price.is_finite() or not 0 <= price < 1000:
+            self.fail(f"{value!r} is not a price per kWh between 0 and 1,000 (e.g. 0.15)", param, ctx)
+        return price
+
+
 ADDRESS = Address()
 METER_ID = MeterId()
 WHEN = When()
 DAY = Day()
 TOKENS = Tokens()
+LOCAL_PRICE = LocalPrice()
 
 
 class Salt(click.ParamType):

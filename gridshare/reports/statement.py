@@ -6,12 +6,12 @@ proves it), and an account's time-matched consumption (:func:`write_matched`: gr
 
 from __future__ import annotations
 
-import csv
 import html
 from datetime import datetime, timezone
 from pathlib import Path
 
 from gridshare.protocol.guarantees import ClaimRecord, Support, TimeMatchedClaim, period_text
+from gridshare.reports.pages import write_csv, write_page
 
 COLUMNS = [
     "certificate", "amount_kwh", "consumption_period", "consumption_country", "device", "energy_source",
@@ -63,38 +63,8 @@ def write(beneficiary: str, claims: list[ClaimRecord], folder: Path, *, chain_id
 <p class="total">{total:,.3f} kWh of renewable electricity cancelled in {len(claims)} claim(s).</p>
 <p>Each claim is the <code>Claimed</code> event of the GuaranteeOfOrigin contract <code>{e(contract)}</code>
 on chain {chain_id}, in the transaction shown (EN 16325 cancellation).</p>"""
-    return (_csv(folder / f"{stem}.csv", COLUMNS, table),
-            _html(folder / f"{stem}.html", f"Guarantees of origin - {beneficiary}", intro, COLUMNS, table))
-
-
-def _csv(path: Path, columns: list[str], table: list[dict[str, str]]) -> Path:
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(table)
-    return path
-
-
-def _html(path: Path, title: str, intro: str, columns: list[str], table: list[dict[str, str]]) -> Path:
-    """A statement page: ``intro`` (HTML, its values escaped by the caller), then the table."""
-    e = html.escape
-    head = "".join(f"<th>{e(col.replace('_', ' '))}</th>" for col in columns)
-    body = "".join("<tr>" + "".join(f"<td>{e(r[col])}</td>" for col in columns) + "</tr>" for r in table)
-    path.write_text(f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
-<style>
- body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
- table {{ border-collapse: collapse; font-size: 0.85rem; }}
- th, td {{ border: 1px solid #ccc; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }}
- th {{ background: #eef5ea; }} td {{ font-variant-numeric: tabular-nums; word-break: break-all; }}
- .total {{ font-size: 1.2rem; margin: 1rem 0; }}
-</style></head><body>
-{intro}
-<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
-<p>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by gridshare.</p>
-</body></html>
-""")
-    return path
+    return (write_csv(folder / f"{stem}.csv", COLUMNS, table),
+            write_page(folder / f"{stem}.html", f"Guarantees of origin - {beneficiary}", intro, COLUMNS, table))
 
 
 MATCHED_COLUMNS = ["beneficiary", "device", "producer", "production_interval", "consumption_interval",
@@ -132,5 +102,5 @@ shared by the operation, {claimed:,.3f} kWh of crypto-kWh it acquired and claime
 production and of consumption (the same), and the transaction that settled or redeemed it on
 chain {chain_id} (EnergyToken <code>{e(token)}</code>). These are not EN 16325 cancellations; the
 guarantees of origin claimed for this beneficiary are in its disclosure statement.</p>"""
-    return (_csv(folder / f"{stem}.csv", MATCHED_COLUMNS, table),
-            _html(folder / f"{stem}.html", f"Time-matched consumption - {account}", intro, MATCHED_COLUMNS, table))
+    return (write_csv(folder / f"{stem}.csv", MATCHED_COLUMNS, table),
+            write_page(folder / f"{stem}.html", f"Time-matched consumption - {account}", intro, MATCHED_COLUMNS, table))
