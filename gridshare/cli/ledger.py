@@ -12,7 +12,7 @@ from rich.table import Table
 from gridshare.chain import ledger
 from gridshare.chain.quantities import quantities
 from gridshare.cli.context import Context, console, pass_ctx
-from gridshare.cli.params import ADDRESS
+from gridshare.cli.params import ADDRESS, OUTPUT_FOLDER
 from gridshare.errors import GridshareError
 from gridshare.reports import community as report
 
@@ -37,7 +37,7 @@ def balances(ctx: Context, accounts):
 @click.command("report")
 @click.option("--month", type=click.DateTime(["%Y-%m"]), required=True, help="The month to report, YYYY-MM.")
 @click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="Only this day of the month (adds a per-interval plot).")
-@click.option("--out", "folder", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
+@click.option("--out", "folder", type=OUTPUT_FOLDER, default=Path("reports"), show_default=True,
               help="Write into OUT/YYYY-MM (or OUT/YYYY-MM-DD with --day).")
 @click.option("--tz", default="UTC", show_default=True, help="Time zone of the calendar days, e.g. Europe/Paris.")
 @pass_ctx

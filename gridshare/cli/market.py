@@ -15,20 +15,14 @@ from rich.table import Table
 from gridshare.chain import market as m
 from gridshare.chain.deployment import Community
 from gridshare.cli.context import Context, console, pass_ctx
-from gridshare.cli.params import ADDRESS, WHEN
+from gridshare.cli.params import ADDRESS, ORDER_ID, WH, interval_of
 from gridshare.errors import GridshareError
-from gridshare.protocol.units import aligned_interval_id, from_base_units, to_base_units
+from gridshare.protocol.units import from_base_units, to_base_units
 
 
 def _interval(c: Community, text: str) -> int:
     """An interval given as its id or as its start time."""
-    if text.isdigit():
-        return int(text)
-    try:
-        start = WHEN.convert(text, None, None)
-    except click.BadParameter:
-        raise GridshareError(f"interval {text!r} is neither an interval id nor a start time like 2026-06-21T12:00") from None
-    return aligned_interval_id(start, c.interval_seconds, text)
+    return interval_of(text, c.interval_seconds)
 
 
 def _units(c: Community, text: str) -> int:
@@ -80,7 +74,7 @@ def market_deposit(ctx: Context, amount):
 @click.argument("side", type=click.Choice(["bid", "ask"]))
 @click.argument("interval")
 @click.argument("price")
-@click.argument("wh", type=click.IntRange(min=1))
+@click.argument("wh", type=WH)
 @click.option("--forward", is_flag=True, help="An ask before delivery, backed by collateral (the retail price of "
               "WH) instead of the seller's verified tokens.")
 @pass_ctx
@@ -100,7 +94,7 @@ def market_place(ctx: Context, side, interval, price, wh, forward):
 
 
 @market.command("cancel")
-@click.argument("order_id", type=int)
+@click.argument("order_id", type=ORDER_ID)
 @pass_ctx
 def market_cancel(ctx: Context, order_id):
     """Cancel what is left of ORDER_ID (before gate closure); the refund becomes claimable."""
