@@ -34,6 +34,7 @@ from web3.providers.eth_tester import EthereumTesterProvider
 
 from gridshare.chain.compiler import project_root
 from gridshare.errors import GridshareError
+from gridshare.protocol.meters import load_keystore
 
 NETWORKS = ("embedded", "anvil", "rpc")
 ANVIL_CHAIN_ID = 31337
@@ -172,8 +173,14 @@ def start_anvil(*, state: Path | None = None, port: int | None = None, extra_arg
     deadline = time.monotonic() + 20
     while True:
         if process.poll() is not None:
-            err = process.stderr.read().decode(errors="replace").strip().splitlines() if process.stderr else []
-            raise GridshareError(f"anvil exited at start: {err[-1] if err else 'no message'}")
+            lines = process.stderr.read().decode(errors="replace").splitlines() if process.stderr else []
+            # anvil's first line says what is wrong; its last is a usage hint ("try '--help'")
+            first = next((line.strip().removeprefix("error: ") for line in lines if line.strip()), "no message")
+            hint = ""
+            if state is not None and str(state) in first:
+                hint = (f": the devnet's state file {state} is damaged; move it away (or `gridshare devnet reset`) "
+                        "to start a fresh devnet")
+            raise GridshareError(f"anvil exited at start: {first}{hint}")
         try:
             if w3.is_connected():
                 break
@@ -200,10 +207,7 @@ def load_sender(keystore: Path | None, password: str | None) -> LocalAccount:
         password = password if password is not None else os.environ.get("GRIDSHARE_KEYSTORE_PASSWORD")
         if password is None:
             raise GridshareError("the keystore needs a password: set GRIDSHARE_KEYSTORE_PASSWORD")
-        try:
-            return Account.from_key(Account.decrypt(keystore.read_text(), password))
-        except ValueError:
-            raise GridshareError(f"cannot decrypt {keystore}: wrong password?") from None
+        return load_keystore(keystore, password)
     key = os.environ.get("GRIDSHARE_PRIVATE_KEY")
     if not key:
         raise GridshareError("no key to send transactions with: pass --keystore FILE or set GRIDSHARE_PRIVATE_KEY")
