@@ -180,7 +180,7 @@ def go_claim(ctx: Context, certificate_id, amount_wh, beneficiary, from_date, to
 @pass_ctx
 def go_list(ctx: Context, holder):
     """Certificates with their data, status and holders."""
-    with ctx.community() as c:
+    with ctx.community(read_only=True) as c:
         count = c.guarantees.functions.certificateCount().call()
         views = [certificates.read(c, i) for i in range(1, count + 1)]
         held = holdings(c)
@@ -208,7 +208,7 @@ def go_list(ctx: Context, holder):
 @pass_ctx
 def go_statement(ctx: Context, beneficiary, folder):
     """Disclosure statement for BENEFICIARY: its cancelled certificates as CSV and HTML."""
-    with ctx.community() as c:
+    with ctx.community(read_only=True) as c:
         claims = claims_for(c, beneficiary_id(beneficiary))
         paths = statement.write(beneficiary, claims, folder, chain_id=c.chain.chain_id,
                                 contract=c.guarantees.address)
@@ -223,7 +223,7 @@ def go_statement(ctx: Context, beneficiary, folder):
 def go_matched(ctx: Context, account, folder):
     """Time-matched statement for ACCOUNT: the Wh it consumed in the interval they were produced
     (shared by the operation, or crypto-kWh it bought and redeemed), by producing device."""
-    with ctx.community() as c:
+    with ctx.community(read_only=True) as c:
         matched = time_matched_claims(c, account)
         paths = statement.write_matched(account, matched, folder, chain_id=c.chain.chain_id, token=c.token.address)
     total = sum(x.amount_wh for x in matched) / 1000

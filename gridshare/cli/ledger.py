@@ -22,7 +22,7 @@ from gridshare.reports import community as report
 @pass_ctx
 def balances(ctx: Context, accounts):
     """Crypto-kWh per participant and interval: held, verified import, redeemed."""
-    with ctx.community() as community:
+    with ctx.community(read_only=True) as community:
         rows = ledger.positions(community, list(accounts) or None)
         seconds = community.interval_seconds
     table = Table(title="crypto-kWh per participant and interval (Wh)", title_justify="left")
@@ -51,7 +51,7 @@ def report_cmd(ctx: Context, month, day, folder, tz):
         raise GridshareError(f"--day {day:%Y-%m-%d} is not in --month {month:%Y-%m}")
     start, end = report.period(month=f"{month:%Y-%m}", day=day.date() if day else None, tz=tz)
     label = f"{day:%d %B %Y}" if day else f"{month:%B %Y}"
-    with ctx.community() as community:
+    with ctx.community(read_only=True) as community:
         rows = quantities(community, start, end)
     if not rows:
         console.print(f"no verified energy in {label} ({tz})")

@@ -107,7 +107,7 @@ def market_cancel(ctx: Context, order_id):
 @pass_ctx
 def market_book(ctx: Context, interval):
     """The open orders of INTERVAL, best first."""
-    with ctx.community() as c:
+    with ctx.community(read_only=True) as c:
         iid = _interval(c, interval)
         table = Table(title=f"order book of {_when(c, iid)} (interval {iid})", title_justify="left")
         for col in ("side", "order", "owner", "price/kWh", "Wh", "backing"):
@@ -126,7 +126,7 @@ def market_book(ctx: Context, interval):
 @pass_ctx
 def market_trades(ctx: Context, interval):
     """Every trade, oldest first."""
-    with ctx.community() as c:
+    with ctx.community(read_only=True) as c:
         iid = None if interval is None else _interval(c, interval)
         rows = m.trades(c, iid)
         table = Table(title=f"{len(rows)} trades", title_justify="left")

@@ -97,7 +97,7 @@ def meter_register(ctx: Context, point, salt, signer, owner, kind, capacity_w, t
 @pass_ctx
 def meter_state(ctx: Context, meter_id: bytes):
     """Where METER_ID's verified readings end: the previousEnd its next run signs, and its registers."""
-    with ctx.community() as community:
+    with ctx.community(read_only=True) as community:
         state = community.registry.functions.meterState(meter_id).call()
     nxt, imp, exp, verified, known = state
     registers = f"registers import {imp:,} Wh, export {exp:,} Wh" if known else "no run verified yet"
