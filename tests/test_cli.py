@@ -93,14 +93,14 @@ def test_embedded_chain_has_no_lasting_deployment(gs):
 
 
 def test_bad_salt_and_address_are_one_line(gs):
-    code, _, err = gs("meter", "id", "--point", "123", "--salt", "0x1234")
+    code, _, err = gs("meter", "id", "--point", "30001234567890", "--salt", "0x1234")
     assert "32 bytes, got 2" in one_line_error(code, err)
     code, _, err = gs("participant", "add", "not-an-address")
     assert "is not an Ethereum address" in one_line_error(code, err)
 
 
 def test_usage_errors_are_one_line(gs):
-    code, _, err = gs("meter", "register", "--point", "1")
+    code, _, err = gs("meter", "register", "--point", "30001234567890")
     assert code == 2 and "Missing option" in one_line_error(code, err)
     code, _, err = gs("frobnicate")
     assert "No such command" in one_line_error(code, err)

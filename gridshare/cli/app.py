@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted; rerun the command to resume")
         return 130
-    except requests.exceptions.ConnectionError as exc:  # the node died or the network went away mid-command
+    except requests.exceptions.RequestException as exc:  # the node died, hung, or the network went away mid-command
         err_console.print(f"error: lost the connection to the chain ({_first_words(exc)}): check that the node "
                           "runs and rerun the command (what was verified stays; submissions resume)",
                           highlight=False, markup=False, soft_wrap=True)
