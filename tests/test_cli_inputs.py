@@ -292,3 +292,19 @@ def test_on_a_deployed_devnet(gs, tmp_path, monkeypatch):
     code, line = _error(gs, "--network", "anvil", "balances")
     assert line == (f"error: {manifest} says chainId 1 but is the manifest of chain 31337: restore it, or deploy "
                     "again on chain 31337")
+
+
+def test_contract_errors_add_dates_and_role_names_people_read():
+    from eth_utils import keccak
+
+    from gridshare.chain.revert import CustomError
+
+    error = CustomError("MeterRegistryIntervalNotEnded", {"intervalStart": 1_780_000_200, "intervalEnd": 1_780_001_100,
+                                                          "now": 1_780_000_000})
+    assert str(error) == ("MeterRegistryIntervalNotEnded(intervalStart=1780000200, intervalEnd=1780001100, "
+                          "now=1780000000) [intervalStart 2026-05-28 20:30 UTC; intervalEnd 2026-05-28 20:45 UTC; "
+                          "now 2026-05-28 20:26 UTC]")
+    role = CustomError("AccessControlUnauthorizedAccount", {"account": OWNER, "neededRole": keccak(text="ISSUER_ROLE")})
+    assert str(role).endswith(" [neededRole ISSUER_ROLE]")
+    # an interval id or a count is left alone
+    assert "[" not in str(CustomError("EnergyMarketInvalidInterval", {"intervalId": 1_980_000, "fromInterval": 5}))
