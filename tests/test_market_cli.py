@@ -65,5 +65,5 @@ def test_market_errors_are_one_line(gs):
     assert "needs 1000 more tEUR base units" in one_line_error(code, err) and "market faucet" in err
     code, _, err = gs("--network", "anvil", "market", "place", "bid", iid, "0.1", "10")  # account 0
     assert "EnergyMarketNotParticipant" in one_line_error(code, err)
-    code, _, err = gs("--network", "anvil", "deploy", "--prices", "0.04,0.252,0")
+    code, _, err = gs("--network", "anvil", "deploy", "--force", "--prices", "0.04,0.252,0")
     assert "feed-in < retail" in one_line_error(code, err)

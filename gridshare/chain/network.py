@@ -34,9 +34,12 @@ from web3.providers.eth_tester import EthereumTesterProvider
 
 from gridshare.chain.compiler import project_root
 from gridshare.errors import GridshareError
+from gridshare.protocol.meters import load_keystore
 
 NETWORKS = ("embedded", "anvil", "rpc")
 ANVIL_CHAIN_ID = 31337
+#: the sender of a chain opened read-only without a key: it can sign nothing
+ZERO_ADDRESS = "0x" + "00" * 20
 
 
 @dataclass
@@ -97,8 +100,11 @@ def connect(
     keystore: Path | None = None,
     password: str | None = None,
     anvil_state: Path | None = None,
+    read_only: bool = False,
 ) -> Chain:
-    """Open a chain. ``network`` is one of :data:`NETWORKS`; ``rpc_url`` implies ``rpc``."""
+    """Open a chain. ``network`` is one of :data:`NETWORKS`; ``rpc_url`` implies ``rpc``.
+    ``read_only``: on ``rpc``, no key is needed when none is given (the chain is only read; its
+    sender is the zero address)."""
     if rpc_url:
         network = "rpc"
     if network == "embedded":
@@ -108,7 +114,7 @@ def connect(
     if network == "rpc":
         if not rpc_url:
             raise GridshareError("network 'rpc' needs --rpc-url URL")
-        return _rpc(rpc_url, keystore, password)
+        return _rpc(rpc_url, keystore, password, read_only)
     raise GridshareError(f"unknown network {network!r}: choose one of {', '.join(NETWORKS)}")
 
 
@@ -172,8 +178,14 @@ def start_anvil(*, state: Path | None = None, port: int | None = None, extra_arg
     deadline = time.monotonic() + 20
     while True:
         if process.poll() is not None:
-            err = process.stderr.read().decode(errors="replace").strip().splitlines() if process.stderr else []
-            raise GridshareError(f"anvil exited at start: {err[-1] if err else 'no message'}")
+            lines = process.stderr.read().decode(errors="replace").splitlines() if process.stderr else []
+            # anvil's first line says what is wrong; its last is a usage hint ("try '--help'")
+            first = next((line.strip().removeprefix("error: ") for line in lines if line.strip()), "no message")
+            hint = ""
+            if state is not None and str(state) in first:
+                hint = (f": the devnet's state file {state} is damaged; move it away (or `gridshare devnet reset`) "
+                        "to start a fresh devnet")
+            raise GridshareError(f"anvil exited at start: {first}{hint}")
         try:
             if w3.is_connected():
                 break
@@ -200,10 +212,7 @@ def load_sender(keystore: Path | None, password: str | None) -> LocalAccount:
         password = password if password is not None else os.environ.get("GRIDSHARE_KEYSTORE_PASSWORD")
         if password is None:
             raise GridshareError("the keystore needs a password: set GRIDSHARE_KEYSTORE_PASSWORD")
-        try:
-            return Account.from_key(Account.decrypt(keystore.read_text(), password))
-        except ValueError:
-            raise GridshareError(f"cannot decrypt {keystore}: wrong password?") from None
+        return load_keystore(keystore, password)
     key = os.environ.get("GRIDSHARE_PRIVATE_KEY")
     if not key:
         raise GridshareError("no key to send transactions with: pass --keystore FILE or set GRIDSHARE_PRIVATE_KEY")
@@ -213,12 +222,15 @@ def load_sender(keystore: Path | None, password: str | None) -> LocalAccount:
         raise GridshareError("GRIDSHARE_PRIVATE_KEY is not a valid private key") from None
 
 
-def _rpc(url: str, keystore: Path | None, password: str | None) -> Chain:
-    account = load_sender(keystore, password)
+def _rpc(url: str, keystore: Path | None, password: str | None, read_only: bool = False) -> Chain:
+    keyless = read_only and keystore is None and not os.environ.get("GRIDSHARE_PRIVATE_KEY")
+    account = None if keyless else load_sender(keystore, password)
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 60}))
     try:
         _ = w3.eth.chain_id  # one request: is anything there?
     except Exception as exc:  # noqa: BLE001 - any transport error
         raise GridshareError(f"cannot reach {url}: {exc.__class__.__name__}") from None
+    if account is None:
+        return Chain(w3, "rpc", ZERO_ADDRESS)
     w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(account), layer=0)
     return Chain(w3, "rpc", account.address)

@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
 from eth_abi import decode
-from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
+
+
+#: the access-control roles of the contracts, by their hash (errors name a role by its hash)
+ROLES = {keccak(text=name): name for name in ("ALLOCATOR_ROLE", "CERTIFIER_ROLE", "ESCROW_ROLE", "ISSUER_ROLE", "OPERATOR_ROLE")}
+ROLES[bytes(32)] = "DEFAULT_ADMIN_ROLE"
+#: argument names that hold a unix time (expiresAt, intervalEnd, previousEnd, now, gateClosure...)
+_TIME_NAME = re.compile(r"(at|start|end|now|time|closure|deadline)$", re.IGNORECASE)
+_YEAR_2000, _YEAR_9999 = 946_684_800, 253_402_300_799
+
+
+def _gloss(name: str, value: Any) -> str | None:
+    """What a person reads for an error's argument: a date for a unix time, a name for a role hash."""
+    if isinstance(value, bytes) and value in ROLES:
+        return ROLES[value]
+    if isinstance(value, int) and not isinstance(value, bool) and _TIME_NAME.search(name):
+        if value == 0 or _YEAR_2000 <= value <= _YEAR_9999:  # not an interval id or a count
+            return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return None
 
 
 @dataclass(frozen=True)
@@ -22,7 +42,9 @@ class CustomError:
         def show(v: Any) -> str:
             return "0x" + v.hex() if isinstance(v, bytes) else str(v)
 
-        return f"{self.name}({', '.join(f'{k}={show(v)}' for k, v in self.args.items())})"
+        glosses = [f"{k} {g}" for k, v in self.args.items() if (g := _gloss(k, v)) is not None]
+        readable = f" [{'; '.join(glosses)}]" if glosses else ""
+        return f"{self.name}({', '.join(f'{k}={show(v)}' for k, v in self.args.items())}){readable}"
 
 
 def _type(inp: Mapping[str, Any]) -> str:

@@ -14,14 +14,16 @@ import threading
 from pathlib import Path
 
 import click
+import requests
 
+from gridshare import __version__
 from gridshare.cli import deploy, devnet, go, ledger, market, meter, operation, participant, readings, simulate
 from gridshare.cli.context import Context, err_console
 from gridshare.errors import GridshareError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="gridshare", prog_name="gridshare", message="%(prog)s %(version)s")
+@click.version_option(__version__, "--version", "-V", prog_name="gridshare", message="%(prog)s %(version)s")
 @click.option("--network", "network_name", type=click.Choice(["embedded", "anvil"]), default="embedded",
               show_default=True, help="embedded: in-process EVM; anvil: local devnet kept between commands.")
 @click.option("--rpc-url", help="Any EVM chain's JSON-RPC URL (overrides --network).")
@@ -62,6 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted; rerun the command to resume")
         return 130
+    except requests.exceptions.RequestException as exc:  # the node died, hung, or the network went away mid-command
+        err_console.print(f"error: lost the connection to the chain ({_first_words(exc)}): check that the node "
+                          "runs and rerun the command (what was verified stays; submissions resume)",
+                          highlight=False, markup=False, soft_wrap=True)
+        return 1
+    except OSError as exc:  # a file that cannot be read or written: the system says why
+        where = f" {exc.filename}" if exc.filename else ""
+        err_console.print(f"error: cannot use{where}: {exc.strerror or exc} (check the path and its permissions)",
+                          highlight=False, markup=False, soft_wrap=True)
+        return 1
     except Exception as exc:  # noqa: BLE001 - a bug: still one line, with a way to see more
         if os.environ.get("GRIDSHARE_DEBUG"):
             raise
@@ -69,3 +81,9 @@ def main(argv: list[str] | None = None) -> int:
                           highlight=False, markup=False, soft_wrap=True)
         return 1
     return 0
+
+
+def _first_words(exc: Exception, limit: int = 80) -> str:
+    """The start of an exception's first line (a connection error is a nest of reprs)."""
+    text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+    return text if len(text) <= limit else text[:limit] + "..."

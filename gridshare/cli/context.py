@@ -30,9 +30,12 @@ class Context:
         self.keystore = keystore
         self.account = account
 
-    def chain(self) -> network.Chain:
+    def chain(self, read_only: bool = False) -> network.Chain:
+        """The chain the global options pick; ``read_only``: a command that sends nothing, which needs
+        no key on --rpc-url."""
         state = network.default_anvil_state() if self.network_name == "anvil" and not self.rpc_url else None
-        chain = network.connect(self.network_name, rpc_url=self.rpc_url, keystore=self.keystore, anvil_state=state)
+        chain = network.connect(self.network_name, rpc_url=self.rpc_url, keystore=self.keystore, anvil_state=state,
+                                read_only=read_only)
         if self.account is not None:
             if chain.network == "rpc":
                 chain.close()
@@ -52,9 +55,10 @@ class Context:
         return chain
 
     @contextmanager
-    def community(self) -> Iterator[Community]:
-        """The community deployed on the chain (from its manifest); the chain closes at the end."""
-        with self.chain() as chain:
+    def community(self, read_only: bool = False) -> Iterator[Community]:
+        """The community deployed on the chain (from its manifest); the chain closes at the end.
+        ``read_only``: the command sends nothing (no key needed on --rpc-url)."""
+        with self.chain(read_only) as chain:
             yield deployment.load(chain)
 
 

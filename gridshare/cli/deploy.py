@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
 import click
 
 from gridshare.chain import compiler, deployment
+from gridshare.chain.network import Chain
 from gridshare.cli.context import Context, console, pass_ctx
 from gridshare.cli.params import ADDRESS
 from gridshare.errors import GridshareError
+from gridshare.protocol.manifest import read_manifest
 from gridshare.protocol.market import MARKET_DESIGNS
 from gridshare.protocol.units import to_base_units
 
@@ -45,25 +51,57 @@ def compile_cmd(write_abi):
               help="Retail, feed-in and grid fee per kWh, in payment tokens (6 decimals assumed for TestEuro).")
 @click.option("--gate-closure", "gate_closure_delay", type=click.IntRange(min=0), default=None,
               help="Seconds after an interval's end until its orders close [default: one interval].")
+@click.option("--force", is_flag=True, help="Deploy even though the chain has a community already: its manifest "
+              "is replaced, a copy kept as <chainId>.json.<time>.bak.")
 @pass_ctx
 def deploy(ctx: Context, interval_seconds, expiry_months, issuing_body, issuer_is_operator, admin_delay,
-           allocation_key, market_design, payment_token, prices, gate_closure_delay):
+           allocation_key, market_design, payment_token, prices, gate_closure_delay, force):
     """Deploy the community's contracts; write deployments/<chainId>.json."""
     retail, feed_in, fee = _prices(prices)
     with ctx.chain() as chain:
-        community = deployment.deploy(chain, interval_seconds=int(interval_seconds), expiry_months=expiry_months,
-                                      issuing_body=issuing_body, allocation_key=allocation_key,
-                                      market_design=market_design, payment_token=payment_token,
-                                      retail_price=retail, feed_in_price=feed_in, grid_fee=fee,
-                                      gate_closure_delay=gate_closure_delay, admin_delay=admin_delay,
-                                      issuer_is_operator=issuer_is_operator)
+        backup = _keep_manifest(chain, force)
+        try:
+            community = deployment.deploy(chain, interval_seconds=int(interval_seconds), expiry_months=expiry_months,
+                                          issuing_body=issuing_body, allocation_key=allocation_key,
+                                          market_design=market_design, payment_token=payment_token,
+                                          retail_price=retail, feed_in_price=feed_in, grid_fee=fee,
+                                          gate_closure_delay=gate_closure_delay, admin_delay=admin_delay,
+                                          issuer_is_operator=issuer_is_operator)
+        except BaseException:
+            if backup is not None:  # refused or failed: the manifest was not replaced, its copy is not needed
+                backup.unlink()
+            raise
         for name, c in community.manifest["contracts"].items():
             console.print(f"{name:<14} {c['address']}  (block {c['blockNumber']})")
         path = deployment.manifest_path(chain.chain_id)
         root = compiler.project_root()
         console.print(f"manifest: {path.relative_to(root) if path.is_relative_to(root) else path}")
+        if backup is not None:
+            console.print(f"the previous manifest is kept as {backup}", highlight=False)
         if chain.network == "embedded":
             console.print("[yellow]note:[/] the embedded chain ends with this command; use --network anvil to keep it")
+
+
+def _keep_manifest(chain: Chain, force: bool) -> Path | None:
+    """Before a deployment over an existing manifest: refuse if its community is on the chain
+    (replacing the manifest would make that community unreachable from the command line) unless
+    ``force``; then copy it aside. The copy's path, or None when there was nothing to keep."""
+    path = deployment.manifest_path(chain.chain_id)
+    if chain.network == "embedded" or not path.exists():  # the embedded chain's community ends with its command
+        return None
+    try:
+        registry = read_manifest(path).address("MeterRegistry")
+        live = bool(chain.w3.eth.get_code(chain.w3.to_checksum_address(registry)))
+    except (GridshareError, ValueError):
+        registry, live = None, False  # a damaged manifest: nothing reachable to lose, but keep a copy
+    if live and not force:
+        raise GridshareError(f"chain {chain.chain_id} has a community already ({path}, MeterRegistry {registry}): a "
+                             "new deployment would make it unreachable from the command line; pass --force to "
+                             "deploy anyway (the manifest is kept as a .bak copy), or `gridshare devnet reset` first")
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    backup = path.with_name(f"{path.name}.{stamp}.bak")
+    shutil.copy2(path, backup)
+    return backup
 
 
 def _prices(text: str) -> tuple[int, int, int]:

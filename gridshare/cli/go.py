@@ -14,7 +14,7 @@ from gridshare.chain.certificates import claims_for, holdings, issue_month
 from gridshare.chain.claims import time_matched_claims
 from gridshare.chain.ledger import meters
 from gridshare.cli.context import Context, console, err_console, pass_ctx, progress
-from gridshare.cli.params import ADDRESS, DAY, meter_of, salt_option
+from gridshare.cli.params import ADDRESS, CERTIFICATE_ID, DAY, OUTPUT_FOLDER, WH, meter_of, salt_option
 from gridshare.errors import GridshareError
 from gridshare.protocol.guarantees import ENERGY_SOURCES, period_text, Declaration, Support, beneficiary_id, day_of
 from gridshare.protocol.meters import MeterKind
@@ -35,6 +35,15 @@ def _declaration_options(f):
 
 def _declaration(source: str, country: str, region: str, support: str) -> Declaration:
     return Declaration(ENERGY_SOURCES.get(source, source), country.upper(), region, Support.parse(support))
+
+
+def _existing(c, *certificate_ids: int) -> None:
+    """Refuse ids of certificates that do not exist (the contract would name another error)."""
+    count = c.guarantees.functions.certificateCount().call()
+    for cid in certificate_ids:
+        if cid > count:
+            raise GridshareError(f"certificate {cid} does not exist: the community has {count} certificates and "
+                                 "requests (see `gridshare go list`)")
 
 
 def _ids(community, receipt, event) -> list[int]:
@@ -90,11 +99,12 @@ def go_issue_month(ctx: Context, month, request_only, source, country, region, s
 
 
 @go.command("approve")
-@click.argument("ids", nargs=-1, type=int, required=True)
+@click.argument("ids", nargs=-1, type=CERTIFICATE_ID, required=True)
 @pass_ctx
 def go_approve(ctx: Context, ids):
     """Approve pending requests IDS (issuing body): mints the certificates."""
     with ctx.community() as c:
+        _existing(c, *ids)
         c.transact(c.guarantees.functions.approve(list(ids)))
     console.print(f"issued {', '.join(map(str, ids))}")
 
@@ -107,44 +117,47 @@ def _reason(text: str) -> bytes:
 
 
 @go.command("reject")
-@click.argument("certificate_id", type=int)
+@click.argument("certificate_id", type=CERTIFICATE_ID)
 @click.option("--reason", required=True, help="Up to 32 bytes.")
 @pass_ctx
 def go_reject(ctx: Context, certificate_id, reason):
     """Reject a pending request (issuing body); its days may be requested again."""
     reason = _reason(reason)
     with ctx.community() as c:
+        _existing(c, certificate_id)
         c.transact(c.guarantees.functions.reject(certificate_id, reason))
     console.print(f"request {certificate_id} rejected")
 
 
 @go.command("revoke")
-@click.argument("certificate_id", type=int)
+@click.argument("certificate_id", type=CERTIFICATE_ID)
 @click.option("--reason", required=True, help="Up to 32 bytes.")
 @pass_ctx
 def go_revoke(ctx: Context, certificate_id, reason):
     """Revoke a certificate (issuing body): it can no longer move or be claimed."""
     reason = _reason(reason)
     with ctx.community() as c:
+        _existing(c, certificate_id)
         c.transact(c.guarantees.functions.revoke(certificate_id, reason))
     console.print(f"certificate {certificate_id} revoked")
 
 
 @go.command("transfer")
-@click.argument("certificate_id", type=int)
-@click.argument("amount_wh", type=click.IntRange(1))
+@click.argument("certificate_id", type=CERTIFICATE_ID)
+@click.argument("amount_wh", type=WH)
 @click.argument("to", type=ADDRESS)
 @pass_ctx
 def go_transfer(ctx: Context, certificate_id, amount_wh, to):
     """Transfer AMOUNT_WH of a certificate to TO (from --account)."""
     with ctx.community() as c:
+        _existing(c, certificate_id)
         c.transact(c.guarantees.functions.safeTransferFrom(c.chain.sender, to, certificate_id, amount_wh, b""))
     console.print(f"{amount_wh:,} Wh of certificate {certificate_id} -> {to}")
 
 
 @go.command("claim")
-@click.argument("certificate_id", type=int)
-@click.argument("amount_wh", type=click.IntRange(1))
+@click.argument("certificate_id", type=CERTIFICATE_ID)
+@click.argument("amount_wh", type=WH)
 @click.option("--beneficiary", required=True, help="Who the energy is claimed for (a reference, up to 32 ASCII bytes).")
 @click.option("--from", "from_date", type=DAY, required=True, help="Consumption period start, YYYY-MM-DD.")
 @click.option("--to", "to_date", type=DAY, required=True, help="Consumption period end (exclusive), YYYY-MM-DD.")
@@ -157,6 +170,7 @@ def go_claim(ctx: Context, certificate_id, amount_wh, beneficiary, from_date, to
     start, end = day_of(from_date) * SECONDS_PER_DAY, day_of(to_date) * SECONDS_PER_DAY
     who = beneficiary_id(beneficiary)
     with ctx.community() as c:
+        _existing(c, certificate_id)
         certificates.claim(c, c.chain.sender, certificate_id, amount_wh, who, start, end, country)
     console.print(f"claimed {amount_wh:,} Wh of certificate {certificate_id} for {beneficiary}")
 
@@ -166,7 +180,7 @@ def go_claim(ctx: Context, certificate_id, amount_wh, beneficiary, from_date, to
 @pass_ctx
 def go_list(ctx: Context, holder):
     """Certificates with their data, status and holders."""
-    with ctx.community() as c:
+    with ctx.community(read_only=True) as c:
         count = c.guarantees.functions.certificateCount().call()
         views = [certificates.read(c, i) for i in range(1, count + 1)]
         held = holdings(c)
@@ -190,11 +204,11 @@ def go_list(ctx: Context, holder):
 
 @go.command("statement")
 @click.argument("beneficiary")
-@click.option("--out", "folder", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option("--out", "folder", type=OUTPUT_FOLDER, default=Path("reports"), show_default=True)
 @pass_ctx
 def go_statement(ctx: Context, beneficiary, folder):
     """Disclosure statement for BENEFICIARY: its cancelled certificates as CSV and HTML."""
-    with ctx.community() as c:
+    with ctx.community(read_only=True) as c:
         claims = claims_for(c, beneficiary_id(beneficiary))
         paths = statement.write(beneficiary, claims, folder, chain_id=c.chain.chain_id,
                                 contract=c.guarantees.address)
@@ -204,12 +218,12 @@ def go_statement(ctx: Context, beneficiary, folder):
 
 @go.command("matched")
 @click.argument("account", type=ADDRESS)
-@click.option("--out", "folder", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option("--out", "folder", type=OUTPUT_FOLDER, default=Path("reports"), show_default=True)
 @pass_ctx
 def go_matched(ctx: Context, account, folder):
     """Time-matched statement for ACCOUNT: the Wh it consumed in the interval they were produced
     (shared by the operation, or crypto-kWh it bought and redeemed), by producing device."""
-    with ctx.community() as c:
+    with ctx.community(read_only=True) as c:
         matched = time_matched_claims(c, account)
         paths = statement.write_matched(account, matched, folder, chain_id=c.chain.chain_id, token=c.token.address)
     total = sum(x.amount_wh for x in matched) / 1000

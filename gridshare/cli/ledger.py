@@ -12,7 +12,7 @@ from rich.table import Table
 from gridshare.chain import ledger
 from gridshare.chain.quantities import quantities
 from gridshare.cli.context import Context, console, pass_ctx
-from gridshare.cli.params import ADDRESS, LOCAL_PRICE
+from gridshare.cli.params import ADDRESS, LOCAL_PRICE, OUTPUT_FOLDER
 from gridshare.domain.billing import MemberMonth
 from gridshare.errors import GridshareError
 from gridshare.reports import community as report
@@ -24,7 +24,7 @@ from gridshare.reports.bills import write_bills
 @pass_ctx
 def balances(ctx: Context, accounts):
     """Crypto-kWh per participant and interval: held, verified import, redeemed."""
-    with ctx.community() as community:
+    with ctx.community(read_only=True) as community:
         rows = ledger.positions(community, list(accounts) or None)
         seconds = community.interval_seconds
     table = Table(title="crypto-kWh per participant and interval (Wh)", title_justify="left")
@@ -39,7 +39,7 @@ def balances(ctx: Context, accounts):
 @click.command("report")
 @click.option("--month", type=click.DateTime(["%Y-%m"]), required=True, help="The month to report, YYYY-MM.")
 @click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="Only this day of the month (adds a per-interval plot).")
-@click.option("--out", "folder", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
+@click.option("--out", "folder", type=OUTPUT_FOLDER, default=Path("reports"), show_default=True,
               help="Write into OUT/YYYY-MM (or OUT/YYYY-MM-DD with --day).")
 @click.option("--tz", default="UTC", show_default=True, help="Time zone of the calendar days, e.g. Europe/Paris.")
 @click.option("--local-price", type=LOCAL_PRICE, help="The operation's local price per kWh (e.g. 0.15): also "
@@ -56,7 +56,7 @@ def report_cmd(ctx: Context, month, day, folder, tz, local_price):
         raise GridshareError(f"--day {day:%Y-%m-%d} is not in --month {month:%Y-%m}")
     start, end = report.period(month=f"{month:%Y-%m}", day=day.date() if day else None, tz=tz)
     label = f"{day:%d %B %Y}" if day else f"{month:%B %Y}"
-    with ctx.community() as community:
+    with ctx.community(read_only=True) as community:
         rows = quantities(community, start, end)
     if not rows:
         console.print(f"no verified energy in {label} ({tz})")

@@ -15,20 +15,14 @@ from rich.table import Table
 from gridshare.chain import market as m
 from gridshare.chain.deployment import Community
 from gridshare.cli.context import Context, console, pass_ctx
-from gridshare.cli.params import ADDRESS, WHEN
+from gridshare.cli.params import ADDRESS, ORDER_ID, WH, interval_of
 from gridshare.errors import GridshareError
-from gridshare.protocol.units import aligned_interval_id, from_base_units, to_base_units
+from gridshare.protocol.units import from_base_units, to_base_units
 
 
 def _interval(c: Community, text: str) -> int:
     """An interval given as its id or as its start time."""
-    if text.isdigit():
-        return int(text)
-    try:
-        start = WHEN.convert(text, None, None)
-    except click.BadParameter:
-        raise GridshareError(f"interval {text!r} is neither an interval id nor a start time like 2026-06-21T12:00") from None
-    return aligned_interval_id(start, c.interval_seconds, text)
+    return interval_of(text, c.interval_seconds)
 
 
 def _units(c: Community, text: str) -> int:
@@ -80,7 +74,7 @@ def market_deposit(ctx: Context, amount):
 @click.argument("side", type=click.Choice(["bid", "ask"]))
 @click.argument("interval")
 @click.argument("price")
-@click.argument("wh", type=click.IntRange(min=1))
+@click.argument("wh", type=WH)
 @click.option("--forward", is_flag=True, help="An ask before delivery, backed by collateral (the retail price of "
               "WH) instead of the seller's verified tokens.")
 @pass_ctx
@@ -100,7 +94,7 @@ def market_place(ctx: Context, side, interval, price, wh, forward):
 
 
 @market.command("cancel")
-@click.argument("order_id", type=int)
+@click.argument("order_id", type=ORDER_ID)
 @pass_ctx
 def market_cancel(ctx: Context, order_id):
     """Cancel what is left of ORDER_ID (before gate closure): money becomes claimable, an energy
@@ -114,7 +108,7 @@ def market_cancel(ctx: Context, order_id):
 @pass_ctx
 def market_book(ctx: Context, interval):
     """The open orders of INTERVAL, best first."""
-    with ctx.community() as c:
+    with ctx.community(read_only=True) as c:
         iid = _interval(c, interval)
         table = Table(title=f"order book of {_when(c, iid)} (interval {iid})", title_justify="left")
         for col in ("side", "order", "owner", "price/kWh", "Wh", "backing"):
@@ -133,7 +127,7 @@ def market_book(ctx: Context, interval):
 @pass_ctx
 def market_trades(ctx: Context, interval):
     """Every trade, oldest first."""
-    with ctx.community() as c:
+    with ctx.community(read_only=True) as c:
         iid = None if interval is None else _interval(c, interval)
         rows = m.trades(c, iid)
         table = Table(title=f"{len(rows)} trades", title_justify="left")

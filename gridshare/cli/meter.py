@@ -11,8 +11,9 @@ import click
 
 from gridshare.chain import deployment, network
 from gridshare.cli.context import Context, console, pass_ctx
-from gridshare.cli.params import ADDRESS, METER_ID, salt_option
+from gridshare.cli.params import ADDRESS, METER_ID, METER_POINT, OUTPUT_FILE, PAST_DAY, salt_option
 from gridshare.errors import GridshareError
+from gridshare.protocol.guarantees import day_of
 from gridshare.protocol.manifest import read_manifest
 from gridshare.protocol.meters import MeterKind, load_keystore, meter_id, new_meter_key, save_keystore
 from gridshare.protocol.readings import DAY_RUN, load_unsigned, save_signed, to_runs
@@ -44,7 +45,7 @@ def _utc(t: int) -> str:
 
 
 @meter.command("new-key")
-@click.argument("keystore", type=click.Path(path_type=Path))
+@click.argument("keystore", type=OUTPUT_FILE)
 def meter_new_key(keystore: Path):
     """Create a meter signer key, encrypted as a V3 keystore (password from GRIDSHARE_METER_PASSWORD)."""
     if keystore.exists():
@@ -55,7 +56,7 @@ def meter_new_key(keystore: Path):
 
 
 @meter.command("id")
-@click.option("--point", required=True, help="Meter point number (PRM/PDL); never sent to the chain.")
+@click.option("--point", type=METER_POINT, required=True, help="Meter point number (PRM/PDL); never sent to the chain.")
 @salt_option
 def meter_id_cmd(point, salt):
     """Print the meterId of a meter point."""
@@ -63,14 +64,14 @@ def meter_id_cmd(point, salt):
 
 
 @meter.command("register")
-@click.option("--point", required=True, help="Meter point number (PRM/PDL).")
+@click.option("--point", type=METER_POINT, required=True, help="Meter point number (PRM/PDL).")
 @salt_option
 @click.option("--signer", type=ADDRESS, required=True, help="Address of the meter's signer key.")
 @click.option("--owner", type=ADDRESS, required=True, help="Participant who receives what the meter earns.")
 @click.option("--kind", type=click.Choice(["producer", "consumer", "prosumer"]), required=True)
 @click.option("--capacity", "capacity_w", type=click.IntRange(1, 2**64 - 1), required=True, help="Capacity in W.")
 @click.option("--technology", default="solar-pv", show_default=True, help="Up to 32 bytes, e.g. solar-pv.")
-@click.option("--commissioned", type=click.DateTime(["%Y-%m-%d"]), help="Commissioning date.")
+@click.option("--commissioned", type=PAST_DAY, help="Commissioning date, YYYY-MM-DD (not in the future).")
 @pass_ctx
 def meter_register(ctx: Context, point, salt, signer, owner, kind, capacity_w, technology, commissioned):
     """Register a meter (operator only); its owner is admitted as a participant if needed."""
@@ -78,7 +79,7 @@ def meter_register(ctx: Context, point, salt, signer, owner, kind, capacity_w, t
     tech = technology.encode()
     if len(tech) > 32:
         raise GridshareError(f"--technology is {len(tech)} bytes; at most 32")
-    when = int(commissioned.replace(tzinfo=timezone.utc).timestamp()) if commissioned else 0
+    when = day_of(commissioned) * 86_400 if commissioned else 0
     with ctx.community() as community:
         registry = community.registry
         if not registry.functions.isParticipant(owner).call():
@@ -96,7 +97,7 @@ def meter_register(ctx: Context, point, salt, signer, owner, kind, capacity_w, t
 @pass_ctx
 def meter_state(ctx: Context, meter_id: bytes):
     """Where METER_ID's verified readings end: the previousEnd its next run signs, and its registers."""
-    with ctx.community() as community:
+    with ctx.community(read_only=True) as community:
         state = community.registry.functions.meterState(meter_id).call()
     nxt, imp, exp, verified, known = state
     registers = f"registers import {imp:,} Wh, export {exp:,} Wh" if known else "no run verified yet"
@@ -107,7 +108,7 @@ def meter_state(ctx: Context, meter_id: bytes):
 @meter.command("sign")
 @click.argument("keystore", type=click.Path(path_type=Path))
 @click.argument("readings", type=click.Path(path_type=Path))
-@click.argument("output", type=click.Path(path_type=Path))
+@click.argument("output", type=OUTPUT_FILE)
 @click.option("--manifest", type=click.Path(path_type=Path),
               help="Deployment manifest naming the chain and registry [default: deployments/31337.json].")
 @click.option("--previous-end", type=click.IntRange(0, 2**64 - 1), default=None,

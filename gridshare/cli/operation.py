@@ -59,7 +59,7 @@ def _utc(t: int) -> str:
 @pass_ctx
 def operation_members(ctx: Context):
     """The operation's meters, their owners and membership intervals."""
-    with ctx.community() as community:
+    with ctx.community(read_only=True) as community:
         ms, key = members(community), key_name(community)
         seconds = community.interval_seconds
     table = Table(title=f"Self-consumption operation (key: {key})", title_justify="left")

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from gridshare.cli.context import Context, console, pass_ctx
+from gridshare.cli.params import OUTPUT_FOLDER
 from gridshare.simulate.report import group_rows, summary_rows
 from gridshare.simulate.scenario import DEFAULT_SCENARIO, load_scenario
 from gridshare.simulate.simulation import DEFAULT_MARKET_INTERVALS, SimulationResult
@@ -18,7 +19,7 @@ from gridshare.simulate.simulation import simulate as run
 
 @click.command()
 @click.argument("scenario", type=click.Path(path_type=Path), required=False)
-@click.option("--out", "out_dir", type=click.Path(path_type=Path),
+@click.option("--out", "out_dir", type=OUTPUT_FOLDER,
               help="Folder of the reports [default: reports/simulate/<scenario file name>].")
 @click.option("--seed", type=int, help="Seed of the market agents [default: the scenario's seed].")
 @click.option("--market-intervals", type=click.IntRange(min=0), default=DEFAULT_MARKET_INTERVALS, show_default=True,

@@ -80,6 +80,9 @@ class Declaration:
 def beneficiary_id(name: str) -> bytes:
     """The on-chain beneficiary: up to 32 ASCII bytes of a reference (a contract or customer
     number, never personal data in clear)."""
+    if not name.strip():
+        raise GridshareError("the beneficiary is empty: name who the energy is claimed for (a contract or customer "
+                             "reference, up to 32 ASCII characters)")
     return _fixed(name, 32, "beneficiary")
 
 

@@ -57,6 +57,15 @@ def read_manifest(path: Path) -> Manifest:
     try:
         manifest = Manifest(data)
         manifest.chain_id, manifest.interval_seconds, manifest.address("MeterRegistry")
-    except (TypeError, KeyError, ValueError) as exc:
+        for name, entry in manifest.contracts.items():
+            if not isinstance(entry.get("address"), str) or not isinstance(entry.get("abi"), list):
+                raise KeyError(f"address and abi of {name}")
+            int(entry["blockNumber"])
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise GridshareError(f"{path} is not a deployment manifest (no {exc}): deploy again or restore it") from None
+    # deployments/<chainId>.json: a file copied or edited by hand may name another chain, whose
+    # signatures would not verify here and whose balances are not these
+    if path.stem.isdigit() and int(path.stem) != manifest.chain_id:
+        raise GridshareError(f"{path} says chainId {manifest.chain_id} but is the manifest of chain {path.stem}: "
+                             f"restore it, or deploy again on chain {path.stem}")
     return manifest

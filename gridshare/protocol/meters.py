@@ -75,9 +75,28 @@ def save_keystore(key: LocalAccount, path: Path, password: str) -> Path:
 
 def load_keystore(path: Path, password: str) -> LocalAccount:
     """Decrypt a V3 keystore."""
+    document = read_keystore(path)
+    try:
+        return Account.from_key(Account.decrypt(document, password))
+    except (ValueError, KeyError, TypeError):
+        raise GridshareError(f"cannot decrypt {path}: wrong password?") from None
+
+
+def read_keystore(path: Path) -> dict:
+    """A V3 keystore's JSON document, its shape checked (a file of another kind is refused in one line)."""
     if not path.exists():
         raise GridshareError(f"keystore {path} not found")
+    if path.is_dir():
+        raise GridshareError(f"keystore {path} is a folder: name the keystore file")
     try:
-        return Account.from_key(Account.decrypt(json.loads(path.read_text()), password))
-    except (ValueError, json.JSONDecodeError):
-        raise GridshareError(f"cannot decrypt {path}: wrong password or not a V3 keystore") from None
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise GridshareError(f"{path} is not a V3 keystore (not JSON): name the file `gridshare meter new-key` "
+                             "wrote") from None
+    if not isinstance(document, dict):
+        raise GridshareError(f"{path} is not a V3 keystore (not a JSON object)")
+    missing = [k for k in ("version", "crypto") if k not in {key.lower() for key in document}]
+    if missing or document.get("version") != 3:
+        what = f"no {missing[0]!r}" if missing else f"version {document.get('version')!r}, not 3"
+        raise GridshareError(f"{path} is not a V3 keystore ({what}): name the file `gridshare meter new-key` wrote")
+    return document
