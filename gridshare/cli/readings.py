@@ -86,8 +86,9 @@ def readings_import_enedis(curve: Path, point: str, keystore: Path, output: Path
     """
     if salt is None:
         raise GridshareError("the community salt is needed: pass --salt HEX or set GRIDSHARE_COMMUNITY_SALT")
+    steps = read_steps(curve)
     m = read_manifest(manifest or deployment.manifest_path(network.ANVIL_CHAIN_ID))
-    curves = to_intervals(read_steps(curve), m.interval_seconds, curve)
+    curves = to_intervals(steps, m.interval_seconds, curve)
     if not curves:
         raise GridshareError(f"{curve} holds no values")
     wanted = {"consumption": CONSUMPTION, "production": PRODUCTION}.get(flow or "")

@@ -107,7 +107,8 @@ def read_steps(path: Path, *, units: tuple[str, ...] = ("W",), default_unit: str
                                  "values in that unit")
         step = STEPS.get(cell("pas").upper())
         if step is None:
-            raise GridshareError(f"{where}step {cell('pas')!r}: expected PT10M, PT15M, PT30M or PT60M")
+            raise GridshareError(f"{where}step {cell('pas')!r}: expected PT10M, PT15M, PT30M or PT60M; export the curve "
+                                 "at the meter's step")
         raw = cell("valeur")
         if not raw:
             raise GridshareError(f"{where}no Valeur (a gap in the curve); export a period without missing "
@@ -121,7 +122,8 @@ def read_steps(path: Path, *, units: tuple[str, ...] = ("W",), default_unit: str
                                  "injected (PROD), each positive; give each direction in its own rows")
         end = _end(cell("horodate"), where, (prm, quantity), seen)
         if end % step:
-            raise GridshareError(f"{where}Horodate {cell('horodate')!r} is not the end of a {step // 60}-minute step")
+            raise GridshareError(f"{where}Horodate {cell('horodate')!r} is not the end of a {step // 60}-minute step; "
+                                 "check the Pas column or the time")
         if (prm, quantity, end) in seen:
             raise GridshareError(f"{where}a second value of PRM {prm} {quantity or ''} for the step ending "
                                  f"{cell('horodate')} (first on line {seen[(prm, quantity, end)]}); keep one")
