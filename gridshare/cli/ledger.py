@@ -10,13 +10,18 @@ import click
 from rich.table import Table
 
 from gridshare.chain import ledger
+from gridshare.chain.owners import owners
 from gridshare.chain.quantities import quantities
 from gridshare.cli.context import Context, console, pass_ctx
-from gridshare.cli.params import ADDRESS, LOCAL_PRICE, OUTPUT_FOLDER
+from gridshare.cli.params import ADDRESS, LOCAL_PRICE, OUTPUT_FOLDER, salt_option
 from gridshare.domain.billing import MemberMonth
+from gridshare.domain.reconcile import reconcile
 from gridshare.errors import GridshareError
+from gridshare.protocol.meters import meter_id
+from gridshare.protocol.repartition import read_repartition
 from gridshare.reports import community as report
 from gridshare.reports.bills import write_bills
+from gridshare.reports.reconcile import reconciliation_table, write_reconciliation
 
 
 @click.command()
@@ -44,10 +49,15 @@ def balances(ctx: Context, accounts):
 @click.option("--tz", default="UTC", show_default=True, help="Time zone of the calendar days, e.g. Europe/Paris.")
 @click.option("--local-price", type=LOCAL_PRICE, help="The operation's local price per kWh (e.g. 0.15): also "
               "write each member's statement, what it owes and earns at that price.")
+@click.option("--reconcile", "repartition", type=click.Path(path_type=Path),
+              help="The operation's results as the grid operator sent them (CSV, docs/enedis.md): compare them "
+                   "with the chain's, per member and month (members by meter point, with the community salt).")
+@salt_option
 @pass_ctx
-def report_cmd(ctx: Context, month, day, folder, tz, local_price):
+def report_cmd(ctx: Context, month, day, folder, tz, local_price, repartition, salt):
     """Collective self-consumption report: R15 quantities per participant and interval, rates, CSV and plots;
-    with --local-price, the members' monthly statements."""
+    with --local-price, the members' monthly statements; with --reconcile, the differences with the
+    grid operator's figures (use --tz Europe/Paris for Enedis's months)."""
     try:
         ZoneInfo(tz)
     except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
@@ -56,8 +66,24 @@ def report_cmd(ctx: Context, month, day, folder, tz, local_price):
         raise GridshareError(f"--day {day:%Y-%m-%d} is not in --month {month:%Y-%m}")
     start, end = report.period(month=f"{month:%Y-%m}", day=day.date() if day else None, tz=tz)
     label = f"{day:%d %B %Y}" if day else f"{month:%B %Y}"
+    shared = None
+    if repartition is not None:
+        if salt is None:
+            raise GridshareError("--reconcile matches members by meter point: pass --salt HEX or set "
+                                 "GRIDSHARE_COMMUNITY_SALT")
+        shared = [s for s in read_repartition(repartition) if start <= s.start < end]
     with ctx.community(read_only=True) as community:
         rows = quantities(community, start, end)
+        members = owners(community, {p: meter_id(salt, p) for p in sorted({s.prm for s in shared})}) if shared else {}
+    name = f"{day:%Y-%m-%d}" if day else f"{month:%Y-%m}"
+    if shared is not None:
+        if not shared:
+            raise GridshareError(f"{repartition} has no value in {label} ({tz}); check --month and --tz")
+        diffs = reconcile(shared, rows, members, tz)
+        path = write_reconciliation(diffs, folder / name / f"reconcile-{name}.csv")
+        console.print(reconciliation_table(diffs, f"Grid operator against chain, {label}"))
+        off = sum(1 for d in diffs if d.difference_wh or d.steps_differing)
+        console.print(f"{off} of {len(diffs)} member-quantities differ; wrote {path}", highlight=False)
     if not rows:
         console.print(f"no verified energy in {label} ({tz})")
         return

@@ -8,12 +8,19 @@ from typing import Sequence
 
 import click
 
+from gridshare.chain import deployment, network
 from gridshare.chain.deployment import Community
 from gridshare.chain.operation import STILL_IN, members
 from gridshare.chain.relayer import relay
 from gridshare.cli.context import Context, console, err_console, pass_ctx, progress
+from gridshare.cli.meter import password
+from gridshare.cli.params import METER_POINT, OUTPUT_FILE, salt_option
 from gridshare.errors import GridshareError
-from gridshare.protocol.readings import SignedReadings, load_signed, save_signed
+from gridshare.protocol.enedis_csv import read_steps
+from gridshare.protocol.load_curve import CONSUMPTION, PRODUCTION, meter_series, to_intervals
+from gridshare.protocol.manifest import read_manifest
+from gridshare.protocol.meters import load_keystore, meter_id
+from gridshare.protocol.readings import DAY_RUN, SignedReadings, load_signed, save_signed, series_to_readings, to_runs
 
 
 @click.group()
@@ -72,3 +79,57 @@ def _refuse_members(community: Community, signed: Sequence[SignedReadings], file
                 f"{datetime.fromtimestamp(since, timezone.utc):%Y-%m-%d %H:%M} UTC: its readings there are verified "
                 f"and shared by `gridshare allocate {file}` (submitted here they would never be shared); nothing "
                 "was submitted")
+
+
+@readings.command("import-enedis")
+@click.argument("curve", type=click.Path(path_type=Path))
+@click.option("--point", type=METER_POINT, required=True, help="The meter point (PRM) whose curve to import; its "
+              "meterId is computed with the community salt.")
+@click.option("--keystore", type=click.Path(path_type=Path), required=True,
+              help="The meter's (or its gateway's) signer keystore (password from GRIDSHARE_METER_PASSWORD).")
+@click.option("--out", "output", type=OUTPUT_FILE, required=True,
+              help="Signed runs, CSV or JSON by the extension: what `readings submit` and `allocate` read.")
+@click.option("--flow", type=click.Choice(["consumption", "production"]),
+              help="Read the curve as drawn (consumption) or injected (production) when the file has no "
+                   "Grandeur métier column; with one, import only that curve [default: CONS and PROD both].")
+@salt_option
+@click.option("--manifest", type=click.Path(path_type=Path),
+              help="Deployment manifest naming the chain and registry [default: deployments/31337.json].")
+@click.option("--previous-end", type=click.IntRange(0, 2**64 - 1), default=None,
+              help="Where the meter's verified readings end (`meter state`): the first run declares an "
+                   "outage from there [default: the curve's first interval].")
+@click.option("--import-register", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True,
+              help="The meter's import register (Wh) before the curve's first interval (`meter state`).")
+@click.option("--export-register", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True,
+              help="The meter's export register (Wh) before the curve's first interval.")
+@click.option("--run-intervals", type=click.IntRange(1, 2976), default=DAY_RUN, show_default=True,
+              help="Cut runs every this many intervals since the epoch (members sign the operation's cadence).")
+def readings_import_enedis(curve: Path, point: str, keystore: Path, output: Path, flow: str | None,
+                           salt: bytes | None, manifest: Path | None, previous_end: int | None,
+                           import_register: int, export_register: int, run_intervals: int):
+    """Sign an Enedis load curve (CURVE: the ';' CSV of the Enedis portal or SGE, W averaged over
+    10/15/30/60-minute steps, Paris time; docs/enedis.md) as the readings of the meter of --point.
+
+    Each step's energy is spread on the deployment's intervals in whole Wh (a 30-minute step in two
+    15-minute intervals, the odd Wh in the first). Needs no chain: the chain id, the registry and
+    the interval length come from the manifest.
+    """
+    if salt is None:
+        raise GridshareError("the community salt is needed: pass --salt HEX or set GRIDSHARE_COMMUNITY_SALT")
+    steps = read_steps(curve)
+    m = read_manifest(manifest or deployment.manifest_path(network.ANVIL_CHAIN_ID))
+    curves = to_intervals(steps, m.interval_seconds, curve)
+    if not curves:
+        raise GridshareError(f"{curve} holds no values")
+    wanted = {"consumption": CONSUMPTION, "production": PRODUCTION}.get(flow or "")
+    starts, imports, exports = meter_series(curves, point, wanted, curve)
+    key = load_keystore(keystore, password("GRIDSHARE_METER_PASSWORD", confirm=False))
+    mid = meter_id(salt, point)
+    rows = series_to_readings(mid, starts, imports, exports, import_register_wh=import_register,
+                              export_register_wh=export_register)
+    runs = to_runs(rows, m.interval_seconds, previous_end=previous_end, run_intervals=run_intervals)
+    signed = [r.sign(key, m.chain_id, m.address("MeterRegistry")) for r in runs]
+    save_signed(output, signed)
+    console.print(f"PRM {point} -> meter 0x{mid.hex()}: {len(rows)} intervals ({sum(imports):,} Wh imported, "
+                  f"{sum(exports):,} Wh exported) signed in {len(signed)} runs with {key.address} for chain "
+                  f"{m.chain_id} -> {output}", highlight=False)
