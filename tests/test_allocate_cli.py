@@ -157,6 +157,13 @@ def test_report_after_allocation(gs, tmp_path):
         "0.350", "0.05", "-0.05")  # 0.35 kWh x 0.15 = 0.0525
     assert (bills[OWNER]["given_locally_kwh"], bills[OWNER]["earns"]) == ("0.350", "0.05")
     assert len(list((tmp_path / "rep" / day).glob(f"bill-{day}-*.html"))) == 2
+    # the key for the grid operator: 250 of 400 Wh (62.5 %), then 100 of 100 Wh (100.0 %), exactly
+    code, out, err = gs("--network", "anvil", "operation", "key-file", "--month", day[:7], "--out",
+                        str(tmp_path / "key.csv"), "--point", "30000000000002", "--tz", "UTC")
+    assert code == 0 and "2 give back the chain's shares exactly" in out, out + err
+    lines = (tmp_path / "key.csv").read_text().splitlines()
+    assert lines[0] == f"horodate;{plant};30000000000002"
+    assert [line.split(";")[1:] for line in lines[1:]] == [["0.0", "62.5"], ["0.0", "100.0"]]
     code, _, err = gs("report", "--month", "2026-06", "--day", "2026-07-01")
     assert "is not in --month" in one_line_error(code, err)
     for bad in ("nan", "-1", "abc"):

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from rich.table import Table
 
+from gridshare.chain.key_file import key_rows
 from gridshare.chain.operation import STILL_IN, join, key_name, members
 from gridshare.chain.operation import allocate as run_allocation
 from gridshare.cli.context import Context, console, pass_ctx, progress
-from gridshare.cli.params import METER_ID, WHEN
+from gridshare.cli.params import METER_ID, METER_POINT, OUTPUT_FILE, WHEN, salt_option
 from gridshare.domain import perimeter
 from gridshare.errors import GridshareError
+from gridshare.protocol.meters import meter_id
 from gridshare.protocol.readings import load_signed
+from gridshare.reports.community import period as report_period
+from gridshare.reports.key_file import write_key_file
 from gridshare.protocol.units import aligned_interval_id
 
 
@@ -69,6 +74,48 @@ def operation_members(ctx: Context):
         table.add_row("0x" + m.meter_id.hex(), m.account, _utc(m.from_interval * seconds),
                       "" if m.until_interval == STILL_IN else _utc(m.until_interval * seconds))
     console.print(table if ms else "no members yet")
+
+
+@operation.command("key-file")
+@click.option("--month", type=click.DateTime(["%Y-%m"]), required=True, help="The month, YYYY-MM (UTC days).")
+@click.option("--out", "output", type=OUTPUT_FILE, required=True, help="The key file to write (CSV, ';').")
+@click.option("--point", "points", multiple=True, type=METER_POINT,
+              help="A member's meter point (PRM), repeated: its column is named by it (needs the community salt).")
+@salt_option
+@click.option("--tz", default="Europe/Paris", show_default=True, help="Time zone of the file's times.")
+@pass_ctx
+def operation_key_file(ctx: Context, month, output, points, salt, tz):
+    """Write the operation's key of a month for the grid operator: per interval, each member's
+    coefficient (0.1 % steps) that gives back the Wh the chain shared (docs/enedis.md)."""
+    try:
+        ZoneInfo(tz)
+    except (ValueError, KeyError, OSError):
+        raise GridshareError(f"--tz {tz!r} is not a time zone (e.g. Europe/Paris)") from None
+    if points and salt is None:
+        raise GridshareError("--point names columns by meter point: pass --salt HEX or set GRIDSHARE_COMMUNITY_SALT")
+    start, end = report_period(month=f"{month:%Y-%m}")
+    with ctx.community(read_only=True) as community:
+        accounts, rows = key_rows(community, start, end)
+        by_meter = {m.meter_id: m.account for m in members(community)}
+        seconds = community.interval_seconds
+    named = {by_meter[meter_id(salt, p)]: p for p in points if salt is not None and meter_id(salt, p) in by_meter}
+    unknown = [p for p in points if salt is not None and meter_id(salt, p) not in by_meter]
+    if unknown:
+        raise GridshareError(f"meter point(s) {', '.join(unknown)} are not members of the operation (check the "
+                             "points and the salt)")
+    meters = {a: [m for m, acc in by_meter.items() if acc == a] for a in accounts}
+    columns = {a: named.get(a) or "+".join("0x" + m.hex() for m in meters[a]) for a in accounts}
+    if not rows:
+        console.print(f"no interval with production in {month:%Y-%m}: nothing written")
+        return
+    write_key_file(output, columns, rows, interval_seconds=seconds, tz=tz)
+    inexact = [r for r in rows if not r.exact]
+    console.print(f"{len(rows)} intervals of {month:%Y-%m} written to {output}: {len(rows) - len(inexact)} give back "
+                  "the chain's shares exactly", highlight=False)
+    if inexact:
+        console.print(f"{len(inexact)} were shared finer than 0.1 % (not a coefficient key): the grid operator will "
+                      f"allocate up to {max(r.deviation_wh for r in inexact):,} Wh less to a member in one of them",
+                      highlight=False)
 
 
 @click.command()

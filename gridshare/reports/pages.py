@@ -8,10 +8,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 
-def write_csv(path: Path, columns: list[str], table: list[dict[str, str]]) -> Path:
+def write_csv(path: Path, columns: list[str], table: list[dict[str, str]], delimiter: str = ",") -> Path:
     """``table``'s rows under ``columns``, UTF-8, with LF line ends."""
     with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
+        writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n", delimiter=delimiter)
         writer.writeheader()
         writer.writerows(table)
     return path
