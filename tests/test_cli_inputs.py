@@ -8,6 +8,7 @@ Most refusals happen while the arguments are parsed, so they run on the default 
 from __future__ import annotations
 
 import http.server
+import importlib.metadata
 import json
 import threading
 from datetime import datetime, timedelta, timezone
@@ -32,6 +33,7 @@ def _error(gs, *args: str) -> tuple[int, str]:
 def test_version(gs):
     code, out, err = gs("--version")
     assert code == 0 and out.strip() == f"gridshare {__version__}" and not err
+    assert __version__ == importlib.metadata.version("gridshare")  # the package's, as pyproject.toml says
 
 
 @pytest.mark.parametrize("days, expected", [
