@@ -13,7 +13,7 @@ from web3.logs import DISCARD
 
 from gridshare.chain.compiler import compile_contracts
 from gridshare.chain.deployment import ALLOCATOR_ROLE
-from gridshare.chain.operation import MAX_MEMBERS, allocate, join, members
+from gridshare.chain.operation import MAX_MEMBERS, allocate, defaulted_intervals, join, members
 from gridshare.domain.allocation import (
     DynamicDefaultKey,
     DynamicSimpleKey,
@@ -555,6 +555,8 @@ def test_an_interval_the_engine_key_cannot_serve_is_shared_with_the_default_key(
         env.readings(ms[2], start, [30], [0])
     report = allocate(replace(env.c, operation=op), readings, key=PriorityKey([["0x" + ms[1].id.hex()]]))
     assert report.defaulted == [(start // 900, "missing")]
+    assert defaulted_intervals(replace(env.c, operation=op), start, start + 900) == [(start // 900, "missing")]
+    assert defaulted_intervals(replace(env.c, operation=op), start + 900, start + 1800) == []
     assert [env.token.functions.redeemed(m.owner, start // 900).call() for m in ms[1:]] == [63, 27]
 
 

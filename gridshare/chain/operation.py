@@ -85,6 +85,15 @@ def key_name(community: Community) -> str:
     return KEY_MODES[community.operation.functions.key().call()]
 
 
+def defaulted_intervals(community: Community, start: int, end: int) -> list[tuple[int, str]]:
+    """The intervals starting in [start, end) that the operation shared with the default key instead
+    of its supplied one (``DefaultKeyApplied``), with why."""
+    seconds = community.interval_seconds
+    events = community.operation.events.DefaultKeyApplied().get_logs(from_block=community.deployed_at)
+    return sorted((e.args.intervalId, KeyFault(e.args.fault).text) for e in events
+                  if start <= e.args.intervalId * seconds < end)
+
+
 def join(community: Community, meter_ids: Sequence[bytes], from_interval: int) -> None:
     """Add meters to the operation from ``from_interval`` on, in one transaction (skips those
     already members): the contract rewrites its whole member list at each join."""

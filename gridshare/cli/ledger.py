@@ -11,6 +11,7 @@ from rich.table import Table
 
 from gridshare.chain import ledger
 from gridshare.chain.owners import owners
+from gridshare.chain.operation import defaulted_intervals
 from gridshare.chain.quantities import quantities
 from gridshare.cli.context import Context, console, pass_ctx
 from gridshare.cli.params import ADDRESS, LOCAL_PRICE, OUTPUT_FOLDER, salt_option
@@ -74,6 +75,8 @@ def report_cmd(ctx: Context, month, day, folder, tz, local_price, repartition, s
         shared = [s for s in read_repartition(repartition) if start <= s.start < end]
     with ctx.community(read_only=True) as community:
         rows = quantities(community, start, end)
+        defaulted = defaulted_intervals(community, start, end)
+        seconds = community.interval_seconds
         members = owners(community, {p: meter_id(salt, p) for p in sorted({s.prm for s in shared})}) if shared else {}
     name = f"{day:%Y-%m-%d}" if day else f"{month:%Y-%m}"
     if shared is not None:
@@ -89,12 +92,17 @@ def report_cmd(ctx: Context, month, day, folder, tz, local_price, repartition, s
         return
     summary = report.summarize(rows, tz=tz, start=start, end=end)
     title = f"Collective self-consumption, {label}"
-    paths = report.write_report(summary, folder / (f"{day:%Y-%m-%d}" if day else f"{month:%Y-%m}"), title)
+    paths = report.write_report(summary, folder / name, title)
     console.print(report.participants_table(summary, title))
+    if defaulted:
+        shown = ", ".join(f"{datetime.fromtimestamp(i * seconds, timezone.utc):%Y-%m-%d %H:%M} UTC ({why})"
+                          for i, why in defaulted[:5])
+        console.print(f"the default key (pro rata of consumption) shared {len(defaulted)} interval(s) instead of the "
+                      f"operation's key, as the grid operator does: {shown}{' ...' if len(defaulted) > 5 else ''}",
+                      highlight=False)
     if local_price is not None:
         months = [MemberMonth(p.account, p.label, p.totals, local_price) for p in summary.participants]
-        paths += write_bills(months, folder / (f"{day:%Y-%m-%d}" if day else f"{month:%Y-%m}"),
-                             month=f"{day:%Y-%m-%d}" if day else f"{month:%Y-%m}")
+        paths += write_bills(months, folder / name, month=name)
         console.print(_bills_table(months, f"At the local price of {local_price}/kWh"))
     console.print("wrote " + ", ".join(str(p) for p in paths), highlight=False)
 
