@@ -23,7 +23,33 @@ def test_a_compact_operation_passes():
 def test_too_wide_for_an_urban_operation_names_the_pair():
     with pytest.raises(GridshareError, match="bellecour and villeurbanne are 4.7. km apart; a urban operation allows 2 km"):
         check([BELLECOUR, TERREAUX, VILLEURBANNE])
-    check([BELLECOUR, TERREAUX, VILLEURBANNE], zone="peri-urban")
+    check([BELLECOUR, TERREAUX, VILLEURBANNE], zone="peri-urban", exemption="arrêté 2024-123 of 2024-03-01")
+
+
+@pytest.mark.parametrize("zone", ["peri-urban", "rural"])
+def test_a_wider_zone_needs_the_exemption_that_grants_it(zone):
+    """10 and 20 km are exemptions the authorities grant, not a choice: without a reference, refused."""
+    for exemption in (None, "", "  "):
+        with pytest.raises(GridshareError, match=f"a {zone} operation .* needs the exemption that grants it: pass "
+                                                 "--exemption"):
+            check([BELLECOUR, TERREAUX], zone=zone, exemption=exemption)
+
+
+def test_members_behind_one_substation_need_no_distance_check():
+    far = [Site(s.name, s.latitude, s.longitude, s.capacity_kw, "HTA-BT 0421") for s in (BELLECOUR, VILLEURBANNE)]
+    widest, _ = check(far)
+    assert widest > 4
+    with pytest.raises(GridshareError, match="or all members behind one HV/LV substation"):
+        check([far[0], Site(VILLEURBANNE.name, VILLEURBANNE.latitude, VILLEURBANNE.longitude, 0, "HTA-BT 9999")])
+    with pytest.raises(GridshareError, match="km apart"):  # a member without a substation: the distance applies
+        check([far[0], VILLEURBANNE])
+
+
+def test_the_sites_file_may_name_substations(tmp_path):
+    path = tmp_path / "sites.csv"
+    path.write_text("name,latitude,longitude,capacity_kw,substation\nA,45.7,4.8,3,HTA-BT 1\nB,45.8,4.9,0, HTA-BT 1 \n")
+    sites = load_sites(path)
+    assert sites["a"].substation == sites["b"].substation == "HTA-BT 1"
 
 
 def test_capacity_limit():

@@ -34,13 +34,17 @@ def operation():
               help="First day (YYYY-MM-DD) or interval (YYYY-MM-DDTHH:MM) in the operation, UTC; no reading of "
                    "the meters may be verified from then on (see `meter state`).")
 @click.option("--sites", type=click.Path(path_type=Path), required=True,
-              help="CSV name,latitude,longitude,capacity_kw of every member (name = meterId), kept off-chain.")
+              help="CSV name,latitude,longitude,capacity_kw[,substation] of every member (name = meterId), kept "
+                   "off-chain.")
 @click.option("--zone", type=click.Choice(["urban", "peri-urban", "rural"]), default="urban", show_default=True,
-              help="Perimeter: 2, 10 or 20 km between the two furthest members.")
+              help="Perimeter: 2, 10 or 20 km between the two furthest members (members all behind one HV/LV "
+                   "substation, a substation column in --sites, need no distance).")
+@click.option("--exemption", help="The reference of the exemption granting a peri-urban or rural perimeter "
+              "(required with those zones).")
 @click.option("--capacity-rule", type=click.Choice(["default", "public", "non-interconnected"]), default="default",
               show_default=True, help="Production capacity limit: 5 MW, 10 MW or 0.5 MW.")
 @pass_ctx
-def operation_join(ctx: Context, meter_ids, start, sites, zone, capacity_rule):
+def operation_join(ctx: Context, meter_ids, start, sites, zone, exemption, capacity_rule):
     """Add meters (0x meterIds) to the operation from --from on (operator), after checking the
     operation's perimeter (distance and capacity) from the members' coordinates."""
     known = perimeter.load_sites(sites)
@@ -49,7 +53,8 @@ def operation_join(ctx: Context, meter_ids, start, sites, zone, capacity_rule):
         missing = ["0x" + i.hex() for i in everyone if "0x" + i.hex() not in known]
         if missing:
             raise GridshareError(f"{sites} has no site for {missing[0]} ({len(missing)} members missing)")
-        widest, total = perimeter.check([known["0x" + i.hex()] for i in everyone], zone=zone, capacity=capacity_rule)
+        widest, total = perimeter.check([known["0x" + i.hex()] for i in everyone], zone=zone, capacity=capacity_rule,
+                                        exemption=exemption)
         first = aligned_interval_id(start, community.interval_seconds, f"--from {_utc(start)}")
         join(community, list(meter_ids), first)
     console.print(f"{len(meter_ids)} meters in the operation from {_utc(start)} (perimeter {widest:.2f} km, "
