@@ -2,14 +2,31 @@
 
 import json
 
-from gridshare.chain.compiler import DEPLOYABLE, compile_contracts, project_root
+from gridshare.chain.compiler import DEPLOYABLE, compile_contracts, project_root, published_abi
 
 
 def test_published_abis_equal_a_fresh_compile():
     artifacts = compile_contracts(use_cache=False)
     for name in DEPLOYABLE:
         published = json.loads((project_root() / "abi" / f"{name}.json").read_text())
-        assert published == artifacts[name].abi, f"abi/{name}.json is stale: run `make abi`"
+        assert published == published_abi(artifacts, name), f"abi/{name}.json is stale: run `make abi`"
+        assert published[: len(artifacts[name].abi)] == artifacts[name].abi  # the compiler's, then errors
+
+
+def test_every_published_abi_decodes_every_error_of_the_deployment():
+    """A call passes on the errors of the contracts it calls (the registry's through the operation,
+    the token's through the market): each ABI carries them all, so a client needs one ABI."""
+    artifacts = compile_contracts()
+
+    def errors(abi):
+        return {(e["name"], tuple(i["type"] for i in e["inputs"])) for e in abi if e["type"] == "error"}
+
+    everything = set().union(*(errors(artifacts[name].abi) for name in DEPLOYABLE))
+    for name in DEPLOYABLE:
+        published = json.loads((project_root() / "abi" / f"{name}.json").read_text())
+        assert errors(published) == everything, name
+    market = json.loads((project_root() / "abi" / "EnergyMarket.json").read_text())
+    assert ("EnergyTokenUnauthorizedEscrow", ("address",)) in errors(market)
 
 
 def test_the_package_carries_the_abis():

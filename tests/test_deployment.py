@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from gridshare import __version__
+from gridshare.chain.compiler import compile_contracts, enums, project_root, published_abi
 from gridshare.chain.deployment import deploy, from_manifest
 from gridshare.chain.network import connect
 from gridshare.errors import GridshareError
+from gridshare.protocol.guarantees import Status, Support
+from gridshare.protocol.market import Backing, Side
+from gridshare.protocol.meters import MeterKind
+from gridshare.protocol.operation import KeyFault
 
 ANVIL_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's well-known dev key
 
@@ -68,3 +74,27 @@ def test_off_devnets_the_issuing_body_is_not_the_operator_and_admin_transfers_wa
         chain.close()
     finally:
         node.close()
+
+
+def test_the_manifest_publishes_the_version_the_enums_and_the_abis_with_every_error(chain):
+    """An integrator needs nothing but the manifest: what each enum's values mean (an ABI says only
+    uint8), which gridshare wrote it, and ABIs that decode every revert of a call."""
+    m = deploy(chain, write=False).manifest
+    assert m["gridshare"] == __version__
+    assert m["enums"] == enums() and m["enums"]["Backing"] == {"Payment": 0, "Energy": 1, "Collateral": 2}
+    artifacts = compile_contracts()
+    for name, entry in m["contracts"].items():
+        assert entry["abi"] == published_abi(artifacts, name)
+
+
+def test_the_python_enums_are_the_contracts():
+    """Every client agrees with the contracts on the enums' values, and docs/protocol.md lists them."""
+    def normal(name: str) -> str:
+        return name.replace("_", "").lower()
+
+    solidity = enums()
+    for python in (MeterKind, Side, Backing, Support, Status, KeyFault):
+        assert {normal(e.name): e.value for e in python} == {normal(k): v for k, v in solidity[python.__name__].items()}
+    protocol = (project_root() / "docs" / "protocol.md").read_text()
+    for name, members in solidity.items():
+        assert f"`{name}` {{" + ", ".join(f"{k} {v}" for k, v in members.items()) + "}" in " ".join(protocol.split())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,13 +109,46 @@ def compile_contracts(root: Path | None = None, *, use_cache: bool = True) -> di
     return artifacts
 
 
+def enums(root: Path | None = None) -> dict[str, dict[str, int]]:
+    """Every enum of the contracts' interfaces (``contracts/interfaces/*.sol``), by name, its members
+    and their values (an ABI says only ``uint8``): what the manifest publishes."""
+    out: dict[str, dict[str, int]] = {}
+    for path in sorted(((root or project_root()) / "contracts" / "interfaces").glob("*.sol")):
+        text = re.sub(r"//[^\n]*", "", path.read_text())
+        for name, body in re.findall(r"\benum\s+(\w+)\s*\{([^}]*)\}", text):
+            if name in out:
+                raise GridshareError(f"enum {name} is declared twice ({path.name}): enum names must be unique")
+            out[name] = {member.strip(): k for k, member in enumerate(m for m in body.split(",") if m.strip())}
+    return out
+
+
+def published_abi(artifacts: dict[str, Artifact], name: str) -> list[dict]:
+    """``name``'s ABI as published: the compiler's, then the custom errors of the deployment's other
+    contracts it lacks (a call passes on the errors of the contracts it calls: the registry's
+    through the operation, the token's through the market...), so that a client decodes every
+    revert from one ABI. Errors are told apart by name and input types."""
+    abi = list(artifacts[name].abi)
+
+    def signature(entry: dict) -> tuple:
+        return entry["name"], tuple(i["type"] for i in entry["inputs"])
+
+    known = {signature(e) for e in abi if e["type"] == "error"}
+    passed_on: dict[tuple, dict] = {}
+    for other in DEPLOYABLE:
+        for e in artifacts[other].abi:
+            if e["type"] == "error" and signature(e) not in known:
+                passed_on.setdefault(signature(e), e)
+    return abi + [passed_on[k] for k in sorted(passed_on)]
+
+
 def write_abis(artifacts: dict[str, Artifact], folder: Path | None = None) -> list[Path]:
-    """Write ``abi/<ContractName>.json`` (the bare ABI array) for every deployable contract."""
+    """Write ``abi/<ContractName>.json`` (the bare ABI array, :func:`published_abi`) for every
+    deployable contract."""
     folder = folder or project_root() / "abi"
     folder.mkdir(exist_ok=True)
     written = []
     for name in DEPLOYABLE:
         path = folder / f"{name}.json"
-        path.write_text(json.dumps(artifacts[name].abi, indent=2) + "\n")
+        path.write_text(json.dumps(published_abi(artifacts, name), indent=2) + "\n")
         written.append(path)
     return written

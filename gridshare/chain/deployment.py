@@ -21,7 +21,16 @@ from eth_utils import keccak
 from web3.contract import Contract
 from web3.types import BlockIdentifier, TxReceipt
 
-from gridshare.chain.compiler import DEPLOYABLE, SETTINGS, compile_contracts, compiler_version, project_root
+from gridshare import __version__
+from gridshare.chain.compiler import (
+    DEPLOYABLE,
+    SETTINGS,
+    compile_contracts,
+    compiler_version,
+    enums,
+    project_root,
+    published_abi,
+)
 from gridshare.chain.network import Chain
 from gridshare.chain.revert import CustomError, ErrorDecoder
 from gridshare.errors import GridshareError
@@ -297,10 +306,14 @@ def deploy(
     market, entries["EnergyMarket"] = _deploy_one(
         chain, artifacts["EnergyMarket"], registry.address, payment.address, MARKET_DESIGNS.index(market_design),
         feed_in_price, retail_price, grid_fee, chain.sender, gate_closure_delay, settlement_window)
+    for name, entry in entries.items():  # the ABIs as published: with the errors calls pass on
+        entry["abi"] = published_abi(artifacts, name)
     manifest = {
         "chainId": chain.chain_id,
         "name": CHAIN_NAMES.get(chain.chain_id, chain.network),
+        "gridshare": __version__,
         "contracts": entries,
+        "enums": enums(),
         "settings": {
             "intervalSeconds": interval_seconds,
             "expiryMonths": expiry_months,

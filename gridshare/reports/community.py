@@ -171,7 +171,7 @@ def _write_csvs(summary: Summary, folder: Path) -> list[Path]:
     paths = []
     path = folder / "participants.csv"
     with path.open("w", newline="") as f:
-        w = csv.writer(f)
+        w = csv.writer(f, lineterminator="\n")
         w.writerow(["account", "name", "role", "produced_kwh", "delivered_locally_kwh", "surplus_kwh",
                     "self_consumption_rate", "consumed_kwh", "covered_locally_kwh", "complement_kwh",
                     "local_coverage_rate"])
@@ -185,7 +185,7 @@ def _write_csvs(summary: Summary, folder: Path) -> list[Path]:
 
     path = folder / "intervals.csv"
     with path.open("w", newline="") as f:
-        w = csv.writer(f)
+        w = csv.writer(f, lineterminator="\n")
         w.writerow(["account", "name", "interval_start_utc", "interval_start", "prod_wh", "autoprod_wh", "surplus_wh",
                     "cons_wh", "autocons_wh", "complement_wh"])
         for q in summary.rows:
@@ -196,7 +196,7 @@ def _write_csvs(summary: Summary, folder: Path) -> list[Path]:
 
     path = folder / "days.csv"
     with path.open("w", newline="") as f:
-        w = csv.writer(f)
+        w = csv.writer(f, lineterminator="\n")
         w.writerow(["day", "produced_kwh", "delivered_locally_kwh", "surplus_kwh", "consumed_kwh",
                     "covered_locally_kwh", "complement_kwh", "local_coverage_rate"])
         for d in summary.days:

@@ -94,7 +94,8 @@ def participant_rows(people, chain_rows, trades, certificates, claimed, prices, 
 
 def _csv(path: Path, rows: list[dict], header: list[str] | None = None) -> Path:
     with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=header or (list(rows[0]) if rows else ["empty"]))
+        writer = csv.DictWriter(f, fieldnames=header or (list(rows[0]) if rows else ["empty"]),
+                                lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     return path
