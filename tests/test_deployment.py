@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import jsonschema
 import pytest
 
 from gridshare import __version__
@@ -98,3 +101,18 @@ def test_the_python_enums_are_the_contracts():
     protocol = (project_root() / "docs" / "protocol.md").read_text()
     for name, members in solidity.items():
         assert f"`{name}` {{" + ", ".join(f"{k} {v}" for k, v in members.items()) + "}" in " ".join(protocol.split())
+
+
+def test_every_written_manifest_follows_the_published_schema(chain, tmp_path):
+    """deployments/manifest.schema.json (JSON Schema 2020-12) is what integrators validate against:
+    the manifests gridshare writes follow it, and a damaged one does not."""
+    schema = json.loads((project_root() / "deployments" / "manifest.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    for options in ({}, {"allocation_key": "supplied", "market_design": "auction"}):
+        deploy(chain, write=True, folder=tmp_path, **options)
+        written = json.loads((tmp_path / f"{chain.chain_id}.json").read_text())
+        assert list(validator.iter_errors(written)) == []
+    del written["enums"]["Side"]
+    written["contracts"]["EnergyToken"]["address"] = "0x1234"
+    assert len(list(validator.iter_errors(written))) == 2
