@@ -35,11 +35,10 @@ from web3.providers.eth_tester import EthereumTesterProvider
 from gridshare.chain.compiler import project_root
 from gridshare.errors import GridshareError
 from gridshare.protocol.meters import load_keystore
+from gridshare.protocol.units import ZERO_ADDRESS
 
 NETWORKS = ("embedded", "anvil", "rpc")
 ANVIL_CHAIN_ID = 31337
-#: the sender of a chain opened read-only without a key: it can sign nothing
-ZERO_ADDRESS = "0x" + "00" * 20
 
 
 @dataclass
@@ -230,7 +229,7 @@ def _rpc(url: str, keystore: Path | None, password: str | None, read_only: bool 
         _ = w3.eth.chain_id  # one request: is anything there?
     except Exception as exc:  # noqa: BLE001 - any transport error
         raise GridshareError(f"cannot reach {url}: {exc.__class__.__name__}") from None
-    if account is None:
+    if account is None:  # read-only: the zero address can sign nothing
         return Chain(w3, "rpc", ZERO_ADDRESS)
     w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(account), layer=0)
     return Chain(w3, "rpc", account.address)
