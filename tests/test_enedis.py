@@ -15,6 +15,7 @@ from gridshare.chain.operation import allocate, join
 from gridshare.chain.owners import owners
 from gridshare.chain.quantities import quantities
 from gridshare.domain.reconcile import reconcile
+from gridshare.errors import GridshareError
 from gridshare.protocol.enedis_csv import read_steps
 from gridshare.protocol.load_curve import to_intervals
 from gridshare.protocol.meters import MeterKind, meter_id, save_keystore
@@ -163,6 +164,8 @@ def test_reconciliation_finds_a_planted_difference(env, tmp_path):
     shared = read_repartition(path)
     members = owners(env.c, {p: meter_id(SALT, p) for p in points.values()})
     assert members == {points["plant"]: env.alice, points["b"]: env.bob, points["c"]: env.carol}
+    with pytest.raises(GridshareError, match="meter point 30000000000099 .* is not registered; check the PRM"):
+        owners(env.c, {"30000000000099": meter_id(SALT, "30000000000099")})
     diffs = reconcile(shared, rows, members)
     assert len(diffs) == 6 and {d.steps for d in diffs} == {2}
     off = [d for d in diffs if d.difference_wh or d.steps_differing]

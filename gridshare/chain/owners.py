@@ -14,7 +14,13 @@ def owners(community: Community, meters: Mapping[str, bytes]) -> dict[str, str]:
     the registry does not know."""
     out = {}
     for name, meter_id in meters.items():
-        owner = community.registry.functions.meterOwner(meter_id).call()[0]
+        try:
+            owner = community.registry.functions.meterOwner(meter_id).call()[0]
+        except Exception as exc:  # noqa: BLE001 - decoded below; anything else is not ours to name
+            error = community.errors.from_exception(exc)
+            if error is None or error.name != "MeterRegistryUnknownMeter":
+                raise
+            owner = ZERO_ADDRESS
         if owner == ZERO_ADDRESS:
             raise GridshareError(f"meter point {name} (meter 0x{meter_id.hex()}) is not registered; check the PRM "
                                  "and the community salt")
