@@ -164,6 +164,16 @@ def test_report_after_allocation(gs, tmp_path):
     lines = (tmp_path / "key.csv").read_text().splitlines()
     assert lines[0] == f"horodate;{plant};30000000000002"
     assert [line.split(";")[1:] for line in lines[1:]] == [["0.0", "62.5"], ["0.0", "100.0"]]
+    # --json: tables as JSON on stdout, the messages on stderr
+    code, out, err = gs("--network", "anvil", "--json", "report", "--month", day[:7], "--day", day, "--out",
+                        str(tmp_path / "rep"), "--local-price", "0.15")
+    assert code == 0 and "wrote" in err, err
+    tables = [json.loads(line) for line in out.splitlines()]
+    assert [t["title"] for t in tables][1] == "At the local price of 0.15/kWh"
+    assert sorted(r["balance"] for r in tables[1]["rows"]) == [-0.05, 0.05]  # numbers, not text
+    code, out, _ = gs("--network", "anvil", "--json", "operation", "members")
+    [members] = [json.loads(line) for line in out.splitlines()]
+    assert len(members["rows"]) == 2
     code, _, err = gs("report", "--month", "2026-06", "--day", "2026-07-01")
     assert "is not in --month" in one_line_error(code, err)
     for bad in ("nan", "-1", "abc"):

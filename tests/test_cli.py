@@ -15,7 +15,7 @@ def test_deploy_register_sign_submit_resume_and_balances(gs, tmp_path):
     code, out, _ = gs("--network", "anvil", "deploy")
     assert code == 0 and "MeterRegistry" in out
     manifest = json.loads((tmp_path / "deployments" / "31337.json").read_text())
-    assert set(manifest) == {"chainId", "name", "contracts", "settings"}
+    assert set(manifest) == {"chainId", "name", "gridshare", "contracts", "enums", "settings"}
     assert manifest["chainId"] == 31337 and manifest["settings"]["intervalSeconds"] == 900
     assert set(manifest["contracts"]["MeterRegistry"]) == {"address", "abi", "blockNumber", "transactionHash"}
 

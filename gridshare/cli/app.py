@@ -18,7 +18,7 @@ import requests
 
 from gridshare import __version__
 from gridshare.cli import deploy, devnet, go, ledger, market, meter, operation, participant, readings, simulate
-from gridshare.cli.context import Context, err_console
+from gridshare.cli.context import Context, err_console, json_output
 from gridshare.errors import GridshareError
 
 
@@ -31,9 +31,12 @@ from gridshare.errors import GridshareError
               "(password from GRIDSHARE_KEYSTORE_PASSWORD); else GRIDSHARE_PRIVATE_KEY.")
 @click.option("--account", help="Send as this development account (address or index) on embedded/anvil "
               "[default: account 0, the operator].")
+@click.option("--json", "as_json", is_flag=True, help="Tables as JSON on stdout, one object per table "
+              "({\"title\", \"rows\": [{column: cell}]}); messages go to stderr.")
 @click.pass_context
-def cli(ctx, network_name, rpc_url, keystore, account):
+def cli(ctx, network_name, rpc_url, keystore, account, as_json):
     """gridshare: local energy communities on Ethereum."""
+    json_output(as_json)
     ctx.obj = Context(network_name, rpc_url, keystore, account)
 
 

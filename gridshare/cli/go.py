@@ -13,7 +13,7 @@ from gridshare.chain import certificates
 from gridshare.chain.certificates import claims_for, holdings, issue_month
 from gridshare.chain.claims import time_matched_claims
 from gridshare.chain.ledger import meters
-from gridshare.cli.context import Context, console, err_console, pass_ctx, progress
+from gridshare.cli.context import Context, console, err_console, pass_ctx, progress, show
 from gridshare.cli.params import ADDRESS, CERTIFICATE_ID, DAY, OUTPUT_FOLDER, WH, meter_of, salt_option
 from gridshare.errors import GridshareError
 from gridshare.protocol.guarantees import ENERGY_SOURCES, period_text, Declaration, Support, beneficiary_id, day_of
@@ -199,7 +199,7 @@ def go_list(ctx: Context, holder):
                       datetime.fromtimestamp(v.issue_date, timezone.utc).strftime("%Y-%m-%d") if v.issue_date else "",
                       datetime.fromtimestamp(v.expires_at, timezone.utc).strftime("%Y-%m-%d"),
                       ", ".join(f"{a[:8]}..: {w / 1000:,.3f}" for a, w in holders.items()))
-    console.print(table if views else "no certificates yet")
+    show(table, "no certificates yet")
 
 
 @go.command("statement")

@@ -13,7 +13,7 @@ from gridshare.chain import ledger
 from gridshare.chain.owners import owners
 from gridshare.chain.operation import defaulted_intervals
 from gridshare.chain.quantities import quantities
-from gridshare.cli.context import Context, console, pass_ctx
+from gridshare.cli.context import Context, console, pass_ctx, show
 from gridshare.cli.params import ADDRESS, LOCAL_PRICE, OUTPUT_FOLDER, salt_option
 from gridshare.domain.billing import MemberMonth
 from gridshare.domain.reconcile import reconcile
@@ -39,7 +39,7 @@ def balances(ctx: Context, accounts):
     for p in rows:
         when = datetime.fromtimestamp(p.interval_id * seconds, timezone.utc).strftime("%Y-%m-%d %H:%M")
         table.add_row(p.account, when, str(p.interval_id), f"{p.balance_wh:,}", f"{p.import_wh:,}", f"{p.redeemed_wh:,}")
-    console.print(table if rows else "no verified energy yet")
+    show(table, "no verified energy yet")
 
 
 @click.command("report")
@@ -84,7 +84,7 @@ def report_cmd(ctx: Context, month, day, folder, tz, local_price, repartition, s
             raise GridshareError(f"{repartition} has no value in {label} ({tz}); check --month and --tz")
         diffs = reconcile(shared, rows, members, tz)
         path = write_reconciliation(diffs, folder / name / f"reconcile-{name}.csv")
-        console.print(reconciliation_table(diffs, f"Grid operator against chain, {label}"))
+        show(reconciliation_table(diffs, f"Grid operator against chain, {label}"))
         off = sum(1 for d in diffs if d.difference_wh or d.steps_differing)
         console.print(f"{off} of {len(diffs)} member-quantities differ; wrote {path}", highlight=False)
     if not rows:
@@ -93,7 +93,7 @@ def report_cmd(ctx: Context, month, day, folder, tz, local_price, repartition, s
     summary = report.summarize(rows, tz=tz, start=start, end=end)
     title = f"Collective self-consumption, {label}"
     paths = report.write_report(summary, folder / name, title)
-    console.print(report.participants_table(summary, title))
+    show(report.participants_table(summary, title))
     if defaulted:
         shown = ", ".join(f"{datetime.fromtimestamp(i * seconds, timezone.utc):%Y-%m-%d %H:%M} UTC ({why})"
                           for i, why in defaulted[:5])
@@ -103,7 +103,7 @@ def report_cmd(ctx: Context, month, day, folder, tz, local_price, repartition, s
     if local_price is not None:
         months = [MemberMonth(p.account, p.label, p.totals, local_price) for p in summary.participants]
         paths += write_bills(months, folder / name, month=name)
-        console.print(_bills_table(months, f"At the local price of {local_price}/kWh"))
+        show(_bills_table(months, f"At the local price of {local_price}/kWh"))
     console.print("wrote " + ", ".join(str(p) for p in paths), highlight=False)
 
 

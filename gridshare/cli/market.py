@@ -14,7 +14,7 @@ from rich.table import Table
 
 from gridshare.chain import market as m
 from gridshare.chain.deployment import Community
-from gridshare.cli.context import Context, console, pass_ctx
+from gridshare.cli.context import Context, console, pass_ctx, show
 from gridshare.cli.params import ADDRESS, ORDER_ID, WH, interval_of
 from gridshare.errors import GridshareError
 from gridshare.protocol.units import from_base_units, to_base_units
@@ -117,7 +117,7 @@ def market_book(ctx: Context, interval):
             for o in m.book(c, iid, side):
                 table.add_row(side.name.lower(), str(o.id), o.owner, _money(c, o.price), f"{o.remaining_wh:,}",
                               o.backing.name.lower())
-        console.print(table)
+        show(table)
         closes = c.market.functions.gateClosure(iid).call()
         console.print(f"gate closes {datetime.fromtimestamp(closes, timezone.utc):%Y-%m-%d %H:%M} UTC")
 
@@ -136,7 +136,7 @@ def market_trades(ctx: Context, interval):
         for t in rows:
             table.add_row(_when(c, t.interval_id), str(t.bid_id), str(t.ask_id), f"{t.quantity_wh:,}",
                           _money(c, t.price), _money(c, t.quantity_wh * t.price // 1000))
-        console.print(table)
+        show(table)
 
 
 @market.command("settle")

@@ -12,7 +12,7 @@ from rich.table import Table
 from gridshare.chain.key_file import key_rows
 from gridshare.chain.operation import STILL_IN, join, key_name, members
 from gridshare.chain.operation import allocate as run_allocation
-from gridshare.cli.context import Context, console, pass_ctx, progress
+from gridshare.cli.context import Context, console, pass_ctx, progress, show
 from gridshare.cli.params import METER_ID, METER_POINT, OUTPUT_FILE, WHEN, salt_option
 from gridshare.domain import perimeter
 from gridshare.errors import GridshareError
@@ -78,7 +78,7 @@ def operation_members(ctx: Context):
     for m in ms:
         table.add_row("0x" + m.meter_id.hex(), m.account, _utc(m.from_interval * seconds),
                       "" if m.until_interval == STILL_IN else _utc(m.until_interval * seconds))
-    console.print(table if ms else "no members yet")
+    show(table, "no members yet")
 
 
 @operation.command("key-file")

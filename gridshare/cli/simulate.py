@@ -9,7 +9,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gridshare.cli.context import Context, console, pass_ctx
+from gridshare.cli.context import Context, console, pass_ctx, show
 from gridshare.cli.params import OUTPUT_FOLDER
 from gridshare.simulate.report import group_rows, summary_rows
 from gridshare.simulate.scenario import DEFAULT_SCENARIO, load_scenario
@@ -74,12 +74,12 @@ def _print(result: SimulationResult) -> None:
     for row in summary_rows(result):
         value = row["value"]
         summary.add_row(row["figure"], f"{value:,}" if isinstance(value, (int, float)) else str(value))
-    console.print(summary)
+    show(summary)
     groups = Table(title="By group (every participant: participants.csv)", title_justify="left")
     for header in COLUMNS.values():
         groups.add_column(header, justify="left" if header == "group" else "right")
     for g in group_rows(result):
         groups.add_row(*(f"{g[c]:,.1f}" if isinstance(g[c], float) else str(g[c]) for c in COLUMNS))
-    console.print(groups)
+    show(groups)
     if result.resumed:
         console.print("resumed: " + ", ".join(f"{k} {v}" for k, v in result.resumed.items()), highlight=False)
