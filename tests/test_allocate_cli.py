@@ -174,6 +174,11 @@ def test_report_after_allocation(gs, tmp_path):
     code, out, _ = gs("--network", "anvil", "--json", "operation", "members")
     [members] = [json.loads(line) for line in out.splitlines()]
     assert len(members["rows"]) == 2
+    code, out, err = gs("--network", "anvil", "--json", "status")
+    [status] = [json.loads(line) for line in out.splitlines()]
+    facts = {r["what"]: r["value"] for r in status["rows"]}
+    assert code == 0 and facts["operation"] == "2 members, key dynamic-default", err
+    assert facts["network"] == "anvil (chain 31337)" and facts["waiting for approval"] == "none"
     code, _, err = gs("report", "--month", "2026-06", "--day", "2026-07-01")
     assert "is not in --month" in one_line_error(code, err)
     for bad in ("nan", "-1", "abc"):

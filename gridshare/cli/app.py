@@ -17,7 +17,19 @@ import click
 import requests
 
 from gridshare import __version__
-from gridshare.cli import deploy, devnet, go, ledger, market, meter, operation, participant, readings, simulate
+from gridshare.cli import (
+    deploy,
+    devnet,
+    go,
+    ledger,
+    market,
+    meter,
+    operation,
+    participant,
+    readings,
+    simulate,
+    status,
+)
 from gridshare.cli.context import Context, err_console, json_output
 from gridshare.errors import GridshareError
 
@@ -42,7 +54,7 @@ def cli(ctx, network_name, rpc_url, keystore, account, as_json):
 
 for command in (deploy.compile_cmd, deploy.deploy, devnet.devnet, participant.participant, meter.meter,
                 readings.readings, ledger.balances, ledger.report_cmd, operation.operation, operation.allocate,
-                go.go, market.market, simulate.simulate, simulate.demo):
+                go.go, market.market, simulate.simulate, simulate.demo, status.status):
     cli.add_command(command)
 
 
