@@ -37,8 +37,14 @@ test: setup
 	$(MAKE) --no-print-directory check-snapshots-ci
 	$(MAKE) --no-print-directory slither
 
+# brownie's development network (anvil) listens on a free port, not 8545 (which may be taken): its
+# network config lives in a private HOME (build/brownie-home), so the user's ~/.brownie is untouched
+BROWNIE_HOME = $(CURDIR)/build/brownie-home
 test-brownie: setup
-	$(BIN)/brownie test tests/brownie
+	mkdir -p $(BROWNIE_HOME)
+	HOME=$(BROWNIE_HOME) $(BIN)/brownie networks modify development \
+		port=$$($(BIN)/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') >/dev/null
+	HOME=$(BROWNIE_HOME) $(BIN)/brownie test tests/brownie
 
 demo: setup
 	$(BIN)/gridshare demo
