@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
+import socket
+import subprocess
+import sys
 import time
 
 import pytest
+from web3 import Web3
 
 from conftest import OWNER, one_line_error
 
@@ -116,3 +121,36 @@ def test_rpc_unreachable_says_so(gs, monkeypatch):
     monkeypatch.setenv("GRIDSHARE_PRIVATE_KEY", "0x" + "01" * 32)
     code, _, err = gs("--rpc-url", "http://127.0.0.1:9", "deploy")
     assert "cannot reach http://127.0.0.1:9" in one_line_error(code, err)
+
+
+@pytest.mark.anvil
+def test_a_running_devnet_is_the_one_every_command_and_a_dapp_use(gs, tmp_path):
+    """`gridshare devnet start` serves the devnet until stopped: `--network anvil` commands attach to
+    it (a dApp at its URL sees what they did), `devnet reset` refuses while it runs, and stopping it
+    keeps its state for the next command."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-c", "import sys; from gridshare.cli.app import main; "
+                               "sys.exit(main(sys.argv[1:]))", "devnet", "start", "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        marker = tmp_path / "state" / "anvil.url"
+        deadline = time.monotonic() + 30
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert marker.read_text().strip() == f"http://127.0.0.1:{port}"
+        code, out, err = gs("--network", "anvil", "deploy")
+        assert code == 0, err
+        registry = json.loads((tmp_path / "deployments" / "31337.json").read_text())["contracts"]["MeterRegistry"]
+        dapp = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}"))
+        assert dapp.eth.get_code(registry["address"]) != b""
+        code, _, err = gs("devnet", "reset")
+        assert f"the devnet runs at http://127.0.0.1:{port}: stop it" in one_line_error(code, err)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=30)
+    assert server.returncode == 0 and "devnet stopped; its state is kept" in out, err
+    assert not marker.exists()
+    code, out, err = gs("--network", "anvil", "--json", "status")
+    assert code == 0 and registry["address"] in out, err

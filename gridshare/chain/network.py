@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -109,6 +109,10 @@ def connect(
     if network == "embedded":
         return _embedded()
     if network == "anvil":
+        url = running_devnet(anvil_state) if anvil_state is not None else None
+        if url is not None:  # `gridshare devnet start` holds this state: attach to it
+            w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 60}))
+            return Chain(w3, "anvil", w3.eth.accounts[0])
         return start_anvil(state=anvil_state)
     if network == "rpc":
         if not rpc_url:
@@ -142,6 +146,50 @@ def default_anvil_state() -> Path:
     """Where the devnet of ``--network anvil`` keeps its state (``$GRIDSHARE_STATE_DIR`` or .gridshare/)."""
     folder = os.environ.get("GRIDSHARE_STATE_DIR")
     return (Path(folder) if folder else project_root() / ".gridshare") / "anvil-state.json"
+
+
+def devnet_url_file(state: Path) -> Path:
+    """Where ``gridshare devnet start`` says which URL serves the devnet of ``state``."""
+    return state.with_name("anvil.url")
+
+
+def running_devnet(state: Path) -> str | None:
+    """The URL of the devnet a ``gridshare devnet start`` serves from ``state``, if one answers
+    (a file left by one that died is removed)."""
+    path = devnet_url_file(state)
+    if not path.exists():
+        return None
+    url = path.read_text().strip()
+    try:
+        if Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 5})).eth.chain_id == ANVIL_CHAIN_ID:
+            return url
+    except Exception:  # noqa: BLE001 - nothing answers there any more
+        pass
+    path.unlink(missing_ok=True)
+    return None
+
+
+def serve_devnet(state: Path, port: int, on_ready: Callable[[str], None]) -> None:
+    """Run the devnet of ``state`` on ``port`` until interrupted (Ctrl-C or SIGTERM), telling
+    ``--network anvil`` commands to attach to it instead of starting their own; then stop it,
+    which writes its state."""
+    url = running_devnet(state)
+    if url is not None:
+        raise GridshareError(f"the devnet already runs at {url}: use it, or stop that one first")
+    chain = start_anvil(state=state, port=port)
+    url = f"http://127.0.0.1:{port}"
+    marker = devnet_url_file(state)
+    marker.write_text(url + "\n")
+    try:
+        on_ready(url)
+        while chain._process is not None and chain._process.poll() is None:
+            time.sleep(0.2)
+        raise GridshareError("anvil stopped on its own; start the devnet again")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        marker.unlink(missing_ok=True)
+        chain.close()
 
 
 def _stop_with_parent() -> None:

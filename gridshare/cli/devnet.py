@@ -42,8 +42,30 @@ def _utc(t: int) -> str:
 
 
 @devnet.command()
+@click.option("--port", type=click.IntRange(1024, 65535), default=8545, show_default=True,
+              help="The port the devnet's JSON-RPC listens on (127.0.0.1).")
+def start(port: int):
+    """Run the devnet (its state in .gridshare/, or $GRIDSHARE_STATE_DIR) until Ctrl-C: a dApp or a
+    wallet connects to it, and every `--network anvil` command attaches to it meanwhile."""
+    state = network.default_anvil_state()
+
+    def ready(url: str) -> None:
+        manifest = deployment.manifest_path(network.ANVIL_CHAIN_ID)
+        console.print(f"devnet at {url} (chain {network.ANVIL_CHAIN_ID}), state {state}", highlight=False)
+        console.print(f"contracts: {manifest if manifest.exists() else 'none yet: gridshare --network anvil deploy'}; "
+                      "`gridshare --network anvil ...` commands use this devnet; Ctrl-C stops it, keeping its state",
+                      highlight=False)
+
+    network.serve_devnet(state, port, ready)
+    console.print("devnet stopped; its state is kept (gridshare devnet start resumes it)")
+
+
+@devnet.command()
 def reset():
     """Forget the anvil devnet's state and its manifest."""
+    url = network.running_devnet(network.default_anvil_state())
+    if url is not None:
+        raise GridshareError(f"the devnet runs at {url}: stop it (Ctrl-C where `gridshare devnet start` runs) first")
     for path in (network.default_anvil_state(), deployment.manifest_path(network.ANVIL_CHAIN_ID)):
         if path.exists():
             path.unlink()
