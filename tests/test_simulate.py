@@ -159,7 +159,9 @@ def test_buyers_redeem_what_they_bought(run):
 
 
 def test_the_command_prints_the_summary(tmp_path, capsys):
-    assert main(["simulate", str(SHORT), "--out", str(tmp_path / "out"), "--no-plots"]) == 0
+    """(A packaged scenario is named without its path: `gridshare simulate short`.)"""
+    assert SHORT.stem == "short"
+    assert main(["simulate", "short", "--out", str(tmp_path / "out"), "--no-plots"]) == 0
     out = capsys.readouterr().out
     for line in ("self-consumption rate", "checks against the engines", "By group", "shared plant",
                  "report.html"):

@@ -27,7 +27,8 @@ from gridshare.simulate.simulation import simulate as run
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @pass_ctx
 def simulate(ctx: Context, scenario, out_dir, seed, market_intervals, no_plots):
-    """Simulate SCENARIO (a TOML file; default: the packaged 50-dwelling Lyon week) end to end.
+    """Simulate SCENARIO (a TOML file, or the name of a packaged one: lyon-building, street, short;
+    default: the packaged 50-dwelling Lyon week) end to end.
 
     Deploys the community, registers its meters, signs, verifies and shares every interval,
     trades what is left in the market, issues guarantees of origin and claims them for the
@@ -35,6 +36,9 @@ def simulate(ctx: Context, scenario, out_dir, seed, market_intervals, no_plots):
     interrupted resumes where it stopped when run again with the same --out.
     """
     path = scenario or DEFAULT_SCENARIO
+    packaged = DEFAULT_SCENARIO.parent / f"{Path(path).name}.toml"
+    if not Path(path).exists() and Path(path).suffix == "" and packaged.exists():
+        path = packaged  # `gridshare simulate street`: the packaged scenario of that name
     _run(ctx, path, out_dir or Path("reports") / "simulate" / Path(path).stem, seed, market_intervals, not no_plots)
 
 
