@@ -100,8 +100,8 @@ def test_join_allocate_and_rerun(gs, tmp_path):
     assert code == 0, out + err
     assert "0 runs (0 intervals) verified in 0 batches, 4 already on-chain, 0 not verified" in out
 
-    code, out, _ = gs("--network", "anvil", "balances", "--account", CONSUMER)
-    redeemed = [int(line.split("│")[6].replace(",", "")) for line in out.splitlines() if CONSUMER[:10] in line]
+    code, out, _ = gs("--network", "anvil", "--json", "balances", "--account", CONSUMER)
+    redeemed = [r["redeemed"] for r in json.loads(out.splitlines()[0])["rows"]]
     assert redeemed == [250, 250, 100, 0][: len(redeemed)] and len(redeemed) >= 3
     code, out, _ = gs("--network", "anvil", "operation", "members")
     assert plant in out and flat in out and "dynamic-default" in out

@@ -61,9 +61,14 @@ def test_deploy_register_sign_submit_resume_and_balances(gs, tmp_path):
     assert code == 0 and "2 runs (2 intervals) verified in 1 batches, 4 already on-chain, 0 not verified" in out, out + err
 
     code, out, _ = gs("--network", "anvil", "balances", "--account", OWNER)
-    assert code == 0
-    held = [int(line.split("│")[4].replace(",", "")) for line in out.splitlines() if OWNER[:10] in line]
-    assert held == [100, 101, 102, 103, 104, 105]
+    assert code == 0 and "totals per participant" in out
+    code, out, _ = gs("--network", "anvil", "--json", "balances", "--account", OWNER)
+    intervals, totals = (json.loads(line) for line in out.splitlines())
+    assert [r["held"] for r in intervals["rows"]] == [100, 101, 102, 103, 104, 105]
+    assert totals["rows"] == [{"participant": OWNER, "intervals": 6, "held": 615, "verified import": 0, "redeemed": 0}]
+    third = intervals["rows"][2]["interval (UTC)"].replace(" ", "T")
+    code, out, _ = gs("--network", "anvil", "--json", "balances", "--account", OWNER, "--from", third)
+    assert [r["held"] for r in json.loads(out.splitlines()[0])["rows"]] == [102, 103, 104, 105]
 
     # a tampered run continuing the meter's readings is refused: one error line, exit 1, the file written
     rows = json.loads(signed.read_text())

@@ -14,7 +14,7 @@ from gridshare.chain.owners import owners
 from gridshare.chain.operation import defaulted_intervals
 from gridshare.chain.quantities import quantities
 from gridshare.cli.context import Context, console, pass_ctx, show
-from gridshare.cli.params import ADDRESS, LOCAL_PRICE, OUTPUT_FOLDER, salt_option
+from gridshare.cli.params import ADDRESS, LOCAL_PRICE, OUTPUT_FOLDER, WHEN, salt_option
 from gridshare.domain.billing import MemberMonth
 from gridshare.domain.reconcile import reconcile
 from gridshare.errors import GridshareError
@@ -27,19 +27,35 @@ from gridshare.reports.reconcile import reconciliation_table, write_reconciliati
 
 @click.command()
 @click.option("--account", "accounts", type=ADDRESS, multiple=True, help="Only this participant (repeatable).")
+@click.option("--from", "start", type=WHEN, help="Only intervals starting at or after this day or time (UTC).")
+@click.option("--to", "end", type=WHEN, help="Only intervals starting before this day or time (UTC).")
 @pass_ctx
-def balances(ctx: Context, accounts):
-    """Crypto-kWh per participant and interval: held, verified import, redeemed."""
+def balances(ctx: Context, accounts, start, end):
+    """Crypto-kWh per participant and interval: held, verified import, redeemed; with each
+    participant's totals."""
+    if start is not None and end is not None and end <= start:
+        raise GridshareError("--to must come after --from")
     with ctx.community(read_only=True) as community:
         rows = ledger.positions(community, list(accounts) or None)
         seconds = community.interval_seconds
+    rows = [p for p in rows if (start is None or p.interval_id * seconds >= start)
+            and (end is None or p.interval_id * seconds < end)]
     table = Table(title="crypto-kWh per participant and interval (Wh)", title_justify="left")
     for col in ("participant", "interval (UTC)", "interval id", "held", "verified import", "redeemed"):
         table.add_column(col, justify="left" if col in ("participant", "interval (UTC)") else "right")
     for p in rows:
         when = datetime.fromtimestamp(p.interval_id * seconds, timezone.utc).strftime("%Y-%m-%d %H:%M")
         table.add_row(p.account, when, str(p.interval_id), f"{p.balance_wh:,}", f"{p.import_wh:,}", f"{p.redeemed_wh:,}")
-    show(table, "no verified energy yet")
+    show(table, "no verified energy in that period" if start or end else "no verified energy yet")
+    if rows:
+        totals = Table(title="totals per participant (Wh)", title_justify="left")
+        for col in ("participant", "intervals", "held", "verified import", "redeemed"):
+            totals.add_column(col, justify="left" if col == "participant" else "right")
+        for account in dict.fromkeys(p.account for p in rows):
+            mine = [p for p in rows if p.account == account]
+            totals.add_row(account, f"{len(mine):,}", *(f"{sum(getattr(p, f) for p in mine):,}"
+                                                     for f in ("balance_wh", "import_wh", "redeemed_wh")))
+        show(totals)
 
 
 @click.command("report")
