@@ -167,3 +167,5 @@ def test_the_command_killed_mid_way_resumes_on_the_devnet(tmp_path):
     with (tmp_path / "out" / "orders.csv").open() as f:
         placed = [(r["interval_id"], r["owner"], r["side"]) for r in csv.DictReader(f)]
     assert placed and len(placed) == len(set(placed)), "an agent's order placed twice"
+    # the simulation's devnet is its own, kept with its reports: the user's devnet was not touched
+    assert (tmp_path / "out" / "anvil-state.json").exists() and not (tmp_path / "devnet").exists()

@@ -73,10 +73,12 @@ class Context:
         self.keystore = keystore
         self.account = account
 
-    def chain(self, read_only: bool = False) -> network.Chain:
+    def chain(self, read_only: bool = False, anvil_state: Path | None = None) -> network.Chain:
         """The chain the global options pick; ``read_only``: a command that sends nothing, which needs
-        no key on --rpc-url."""
-        state = network.default_anvil_state() if self.network_name == "anvil" and not self.rpc_url else None
+        no key on --rpc-url; ``anvil_state``: on --network anvil, a devnet of its own rather than
+        the user's (``.gridshare/``)."""
+        state = (anvil_state or network.default_anvil_state()) if self.network_name == "anvil" and not self.rpc_url \
+            else None
         chain = network.connect(self.network_name, rpc_url=self.rpc_url, keystore=self.keystore, anvil_state=state,
                                 read_only=read_only)
         if self.account is not None:

@@ -25,21 +25,25 @@ from gridshare.simulate.simulation import simulate as run
 @click.option("--market-intervals", type=click.IntRange(min=0), default=DEFAULT_MARKET_INTERVALS, show_default=True,
               help="Intervals traded per day (0: every interval where a trade is possible).")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+@click.option("--shared-devnet", is_flag=True, help="On --network anvil, run on the devnet of the other commands "
+              "(.gridshare/), moving its clock; by default the simulation has a devnet of its own, in --out.")
 @pass_ctx
-def simulate(ctx: Context, scenario, out_dir, seed, market_intervals, no_plots):
+def simulate(ctx: Context, scenario, out_dir, seed, market_intervals, no_plots, shared_devnet):
     """Simulate SCENARIO (a TOML file, or the name of a packaged one: lyon-building, street, short;
     default: the packaged 50-dwelling Lyon week) end to end.
 
     Deploys the community, registers its meters, signs, verifies and shares every interval,
     trades what is left in the market, issues guarantees of origin and claims them for the
-    households, and writes CSV files, plots and report.html. On --network anvil a run that was
-    interrupted resumes where it stopped when run again with the same --out.
+    households, and writes CSV files, plots and report.html. On --network anvil the simulation
+    has a devnet of its own in --out (unless --shared-devnet), and a run that was interrupted
+    resumes where it stopped when run again with the same --out.
     """
     path = scenario or DEFAULT_SCENARIO
     packaged = DEFAULT_SCENARIO.parent / f"{Path(path).name}.toml"
     if not Path(path).exists() and Path(path).suffix == "" and packaged.exists():
         path = packaged  # `gridshare simulate street`: the packaged scenario of that name
-    _run(ctx, path, out_dir or Path("reports") / "simulate" / Path(path).stem, seed, market_intervals, not no_plots)
+    _run(ctx, path, out_dir or Path("reports") / "simulate" / Path(path).stem, seed, market_intervals, not no_plots,
+         shared_devnet)
 
 
 @click.command()
@@ -49,10 +53,13 @@ def demo(ctx: Context):
     _run(ctx, DEFAULT_SCENARIO, Path("reports") / "demo", None, DEFAULT_MARKET_INTERVALS, True)
 
 
-def _run(ctx: Context, path: Path, out_dir: Path, seed, market_intervals: int, plots: bool) -> None:
+def _run(ctx: Context, path: Path, out_dir: Path, seed, market_intervals: int, plots: bool,
+         shared_devnet: bool = False) -> None:
     sc = load_scenario(path)  # a bad file: one line naming the field
     t0 = time.monotonic()
-    with ctx.chain() as chain:
+    # on anvil, a devnet of its own (kept with the reports, so that a rerun resumes): the user's
+    # devnet, its clock and its community are not touched
+    with ctx.chain(anvil_state=None if shared_devnet else out_dir / "anvil-state.json") as chain:
         console.print(f"[bold]{sc.name}[/]: {sc.households.count} households, "
                       f"{sc.period.days} day(s) from {sc.period.start}, on {chain.network} (chain {chain.chain_id})",
                       highlight=False)
