@@ -18,6 +18,7 @@ import pytest
 from conftest import OWNER, one_line_error
 
 from gridshare import __version__
+from gridshare.cli.app import main
 from gridshare.chain.network import start_anvil
 
 HUGE = str(2**300)  # 91 digits
@@ -28,6 +29,16 @@ UNSIGNED_HEADER = "meterId,intervalStart,importWh,exportWh,importRegisterWh,expo
 def _error(gs, *args: str) -> tuple[int, str]:
     code, _, err = gs(*args)
     return code, one_line_error(code, err)
+
+
+def test_shell_completion_completes_commands(monkeypatch, capsys):
+    """The README's completion line works: click completes gridshare's commands."""
+    monkeypatch.setenv("_GRIDSHARE_COMPLETE", "bash_complete")
+    monkeypatch.setenv("COMP_WORDS", "gridshare dev")
+    monkeypatch.setenv("COMP_CWORD", "1")
+    with pytest.raises(SystemExit):
+        main([])
+    assert capsys.readouterr().out.split() == ["plain,devnet"]
 
 
 def test_version(gs):
