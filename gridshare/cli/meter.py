@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from gridshare.chain import deployment, network
-from gridshare.cli.context import Context, console, pass_ctx
+from gridshare.cli.context import Context, console, pass_ctx, progress
 from gridshare.cli.params import ADDRESS, METER_ID, METER_POINT, OUTPUT_FILE, PAST_DAY, salt_option
 from gridshare.errors import GridshareError
 from gridshare.protocol.guarantees import day_of
@@ -131,7 +131,13 @@ def meter_sign(keystore: Path, readings: Path, output: Path, manifest: Path | No
     if not rows:
         raise GridshareError(f"{readings} holds no readings")
     runs = to_runs(rows, m.interval_seconds, previous_end=previous_end, run_intervals=run_intervals)
-    signed = [r.sign(key, m.chain_id, m.address("MeterRegistry")) for r in runs]
+    registry = m.address("MeterRegistry")
+    signed = []
+    with progress("signing runs") as bar:
+        task = bar.add_task("sign", total=len(runs))
+        for r in runs:
+            signed.append(r.sign(key, m.chain_id, registry))
+            bar.advance(task)
     save_signed(output, signed)
     console.print(f"signed {len(rows)} readings in {len(signed)} runs with {key.address} for chain {m.chain_id} "
                   f"-> {output}")
