@@ -129,9 +129,16 @@ def test_reading_files_that_are_not_what_they_should_be(gs, tmp_path):
     latin1 = tmp_path / "latin1.csv"
     latin1.write_bytes(UNSIGNED_HEADER.encode() + "0x\xe9t\xe9,0,0,0,0,0\n".encode("latin-1"))
     code, line = _error(gs, "meter", "sign", str(keystore), str(latin1), str(tmp_path / "o.csv"), "--manifest", manifest)
-    assert line == f"error: {latin1}: not a UTF-8 text file"
-    code, line = _error(gs, "readings", "submit", str(latin1))
-    assert line == f"error: {latin1}: not a UTF-8 text file"
+    assert line == f"error: {latin1} line 2: not UTF-8 text; save a readings file as CSV UTF-8"
+    code, line = _error(gs, "readings", "submit", str(latin1))  # unsigned readings given to submit
+    assert line.startswith(f"error: {latin1}: the header must name the columns meterId,previousEnd,")
+    # one huge line (a 1 GiB one took 2.2 GB of memory): refused at its first MiB, in one line
+    huge = tmp_path / "huge.csv"
+    huge.write_bytes(b"x" * (3 << 20))
+    for args in (["meter", "sign", str(keystore), str(huge), str(tmp_path / "o.csv"), "--manifest", manifest],
+                 ["readings", "submit", str(huge)]):
+        code, line = _error(gs, *args)
+        assert line == f"error: {huge} line 1: longer than 1 MiB: not a {'readings' if args[0] == 'meter' else 'signed-runs'} file"
     numbers = tmp_path / "numbers.json"
     numbers.write_text("[1,2,3]")
     code, line = _error(gs, "readings", "submit", str(numbers))

@@ -28,6 +28,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from gridshare.errors import GridshareError
+from gridshare.protocol.text_files import text_lines
 
 #: Enedis's times are French legal time.
 PARIS = ZoneInfo("Europe/Paris")
@@ -67,17 +68,11 @@ def _utc(t: int) -> str:
 def read_steps(path: Path, *, units: tuple[str, ...] = ("W",), default_unit: str = "W") -> list[StepValue]:
     """Every row of ``path``, checked; ``units`` the ``Unité`` values accepted (``default_unit`` when
     the file has no such column)."""
-    if not path.exists():
-        raise GridshareError(f"{path} not found")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise GridshareError(f"{path}: not a UTF-8 text file; save the Enedis export as CSV UTF-8") from None
-    lines = text.splitlines()
-    if not lines:
+    reader = csv.reader(text_lines(path, "an Enedis export"), delimiter=";")
+    first = next(reader, None)
+    if first is None:
         raise GridshareError(f"{path} is empty; give the CSV Enedis exports")
-    reader = csv.reader(lines, delimiter=";")
-    header = [_key(h) for h in next(reader)]
+    header = [_key(h) for h in first]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise GridshareError(f"{path} line 1: unknown columns {';'.join(h for h in header if h) or '(none)'}: an Enedis "

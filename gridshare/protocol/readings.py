@@ -29,6 +29,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
 from gridshare.errors import GridshareError
+from gridshare.protocol.text_files import text_lines
 
 DOMAIN_NAME = "gridshare"
 DOMAIN_VERSION = "2"
@@ -354,21 +355,19 @@ def save_signed(path: Path, runs: Iterable[SignedReadings]) -> Path:
 
 def load_signed(path: Path) -> list[SignedReadings]:
     """Read signed runs from CSV or JSON; a bad row is an error naming the file and row."""
-    if not path.exists():
-        raise GridshareError(f"{path} not found")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise GridshareError(f"{path}: not a UTF-8 text file") from None
     if path.suffix.lower() == ".json":
+        if not path.exists():
+            raise GridshareError(f"{path} not found")
         try:
-            rows = json.loads(text)
+            rows = json.loads(path.read_text(encoding="utf-8-sig"))
+        except UnicodeDecodeError:
+            raise GridshareError(f"{path}: not a UTF-8 text file") from None
         except json.JSONDecodeError as exc:
             raise GridshareError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
         if not isinstance(rows, list):
             raise GridshareError(f"{path}: expected a JSON list of signed runs")
         return [SignedReadings.from_row(row, f"{path} item {i}: ") for i, row in enumerate(rows)]
-    reader = csv.DictReader(text.splitlines())
+    reader = csv.DictReader(text_lines(path, "a signed-runs file"))
     if reader.fieldnames is None or not set(COLUMNS) <= set(reader.fieldnames):
         raise GridshareError(f"{path}: the header must name the columns {','.join(COLUMNS)}")
     return [SignedReadings.from_row(row, f"{path} line {i}: ") for i, row in enumerate(reader, start=2)]
@@ -376,13 +375,7 @@ def load_signed(path: Path) -> list[SignedReadings]:
 
 def load_unsigned(path: Path) -> list[MeterReading]:
     """Read unsigned per-interval readings (CSV with the columns of :data:`READING_COLUMNS`)."""
-    if not path.exists():
-        raise GridshareError(f"{path} not found")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise GridshareError(f"{path}: not a UTF-8 text file") from None
-    reader = csv.DictReader(text.splitlines())
+    reader = csv.DictReader(text_lines(path, "a readings file"))
     if reader.fieldnames is None or not set(READING_COLUMNS) <= set(reader.fieldnames):
         raise GridshareError(f"{path}: the header must name the columns {','.join(READING_COLUMNS)}")
     out = []
