@@ -6,9 +6,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from eth_account import Account
 
 from gridshare.chain.operation import allocate, join
-from gridshare.chain.relayer import relay
+from gridshare.chain.relayer import Rejection, relay
+from gridshare.chain.revert import CustomError
+from gridshare.cli.readings import refusal_lines
 from gridshare.protocol.meters import MeterKind
 from gridshare.protocol.readings import MeterReadings, series_to_readings, to_runs
 
@@ -209,3 +212,23 @@ def test_members_runs_are_refused_by_the_relayer_and_shared_through_the_operatio
     assert [env.token.functions.redeemed(env.bob, iid + k).call() for k in range(2)] == [200, 100]
     again = relay(env.c, everything)
     assert (again.already_verified, again.submitted, again.rejected) == (6, 0, [])
+
+
+def test_many_refusals_are_grouped_per_meter_and_reason():
+    """A refused run and the 29 waiting behind it are two lines, not thirty; many meters or reasons
+    are cut at ten lines (the rejected file has every run)."""
+    key = Account.create()
+    runs = [MeterReadings(b"\x01" * 32, 900 * k, 900 * k, [0], [0], 0, 0).sign(key, 1, "0x" + "11" * 20)
+            for k in range(30)]
+    rejected = [Rejection(runs[0], CustomError("MeterRegistryInvalidSigner", {"meterId": b"\x01" * 32}))] + [
+        Rejection(r, reason="waiting: an earlier run of the meter was not verified") for r in runs[1:]]
+    lines = refusal_lines(rejected, 900)
+    assert len(lines) == 2
+    assert lines[0].startswith("not verified: meter 0x010101010101.., 1 run from 1970-01-01 00:00 UTC: "
+                               "MeterRegistryInvalidSigner(")
+    assert lines[1] == ("not verified: meter 0x010101010101.., 29 runs from 1970-01-01 00:15 UTC: waiting: an "
+                        "earlier run of the meter was not verified")
+    many = [Rejection(MeterReadings(bytes([m]) * 32, 0, 0, [0], [0], 0, 0).sign(key, 1, "0x" + "11" * 20),
+                      reason="superseded") for m in range(1, 15)]
+    lines = refusal_lines(many, 900)
+    assert len(lines) == 11 and lines[-1].startswith("... and 4 more meters or reasons")

@@ -11,7 +11,7 @@ import click
 from gridshare.chain import deployment, network
 from gridshare.chain.deployment import Community
 from gridshare.chain.operation import STILL_IN, members
-from gridshare.chain.relayer import relay
+from gridshare.chain.relayer import Rejection, relay
 from gridshare.cli.context import Context, console, err_console, pass_ctx, progress
 from gridshare.cli.meter import password
 from gridshare.cli.params import METER_POINT, OUTPUT_FILE, salt_option
@@ -52,9 +52,33 @@ def readings_submit(ctx: Context, file: Path, max_gas: int):
     if report.rejected:
         rejected_path = file.with_name(file.stem + ".rejected.csv")
         save_signed(rejected_path, [r.run for r in report.rejected])
-        for r in report.rejected:
-            err_console.print(f"not verified: {r}")
+        for line in refusal_lines(report.rejected, community.interval_seconds):
+            err_console.print(line, highlight=False)
         raise GridshareError(f"{len(report.rejected)} runs not verified (written to {rejected_path}); fix or drop them")
+
+
+#: at most this many lines of refusals; the file has them all
+MOST_SHOWN = 10
+
+
+def refusal_lines(rejected: Sequence[Rejection], seconds: int) -> list[str]:
+    """The refusals for people: one line per meter and reason (a meter's runs waiting behind a
+    refused one share it), its first run's time and how many runs; at most :data:`MOST_SHOWN` lines."""
+    groups: dict[tuple[bytes, str], list[Rejection]] = {}
+    for r in rejected:
+        why = r.error.name if r.error is not None else r.reason.split(":")[0]
+        groups.setdefault((r.run.run.meter_id, why), []).append(r)
+    lines = []
+    for (meter, _), rs in groups.items():
+        first = min(rs, key=lambda r: r.run.run.first_interval_start)
+        when = datetime.fromtimestamp(first.run.run.first_interval_start, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        count = f"{len(rs)} runs" if len(rs) > 1 else "1 run"
+        why = str(first.error) if first.error is not None else first.reason
+        lines.append(f"not verified: meter 0x{meter.hex()[:12]}.., {count} from {when}: {why}")
+    if len(lines) > MOST_SHOWN:
+        lines = lines[:MOST_SHOWN] + [f"... and {len(lines) - MOST_SHOWN} more meters or reasons (every run is in the "
+                                      "rejected file)"]
+    return lines
 
 
 def _refuse_members(community: Community, signed: Sequence[SignedReadings], file: Path) -> None:
