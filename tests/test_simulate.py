@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,12 @@ def test_files_and_html(run):
     assert int(gas["verify and share (submitAndAllocate)"]["transactions"]) > 0
     # guarantees of origin: the plant certified for its days, claimed for the households
     assert any(c["producer"] == "shared-plant" and c["status"] == "issued" for c in result.certificates)
+    # their periods (whole UTC days) in the scenario's dates, as every other file, not the chain's
+    # (its clock may run weeks ahead)
+    lo = (scenario.period.start - timedelta(days=1)).isoformat()
+    hi = (scenario.period.start + timedelta(days=scenario.period.days + 1)).isoformat()
+    assert all(lo <= c["from"] < c["to"] <= hi for c in result.certificates), [(c["from"], c["to"])
+                                                                              for c in result.certificates]
     people = {r["participant"]: r for r in result.participants}
     assert sum(r["certificates_claimed_for_it_kwh"] for r in people.values()) > 0
 

@@ -69,7 +69,7 @@ import time
 from collections import Counter, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Protocol
 from zoneinfo import ZoneInfo
@@ -702,6 +702,11 @@ def _check_trades(run: _Run, orders: dict, rules: MarketRules) -> list[dict]:
     return rows
 
 
+def _day_text(timestamp: int) -> str:
+    """A UTC midnight as its date, ``YYYY-MM-DD``."""
+    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d")
+
+
 def _certify(run: _Run) -> list[dict]:
     """Certificates of every producer for the whole UTC days its readings cover, requested and
     approved (days already requested are not requested again)."""
@@ -750,8 +755,10 @@ def _certify(run: _Run) -> list[dict]:
     for v in views:
         owner = by_meter.get(bytes(v.meter_id))
         if owner is not None:
+            # the period in the scenario's dates (the chain's clock may run weeks ahead: run.offset)
             out.append({"id": v.id, "producer": owner.name, "account": owner.account, "amount_wh": v.amount_wh,
-                        "from": v.production_start, "to": v.production_end,
+                        "from": _day_text(v.production_start - run.offset),
+                        "to": _day_text(v.production_end - run.offset),
                         "status": v.status.name.lower(),
                         "held_wh": community.guarantees.functions.balanceOf(owner.account, v.id).call()})
     return out
