@@ -368,7 +368,8 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
         _energyToken.safeBatchTransferFrom(address(this), msg.sender, intervalIds, amounts, "");
     }
 
-    /// @notice Accepts only the `EnergyToken`s the market pulls itself (asks and settlements).
+    /// @notice Accepts only the `EnergyToken`s the market pulls itself (forward sales' deliveries;
+    /// an ask's tokens come by the token's hook-free `escrow`).
     function onERC1155Received(address operator_, address, uint256, uint256, bytes calldata)
         external
         view
@@ -611,7 +612,8 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
         if (next != 0) _orders[next].prev = orderId;
     }
 
-    /// @dev Returns what is left of an open order to its owner's claimable balances and closes it.
+    /// @dev Closes an open order and returns what is left of it: money to its owner's claimable
+    /// balance, an energy ask's tokens straight to its owner (`EnergyToken.release`).
     function _refund(Order storage o) private returns (uint256 remaining) {
         remaining = o.remainingWh;
         o.remainingWh = 0;

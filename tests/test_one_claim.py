@@ -11,6 +11,7 @@ from web3.logs import DISCARD
 
 from gridshare.chain import market
 from gridshare.chain.compiler import compile_contracts
+from gridshare.chain.deployment import ESCROW_ROLE
 from gridshare.chain.operation import allocate, join
 from gridshare.protocol.guarantees import DAY, Declaration, Status
 from gridshare.protocol.market import Side
@@ -394,3 +395,23 @@ def test_time_matched_claims_name_the_device_and_the_interval(env, tmp_path):
                                         token=env.token.address)
     header = csv_path.read_text().splitlines()[0].split(",")
     assert header == MATCHED_COLUMNS and "0.100" in html_path.read_text()
+
+
+def test_an_escrow_moves_only_between_participants_and_only_what_is_held(env):
+    """`escrow` and `release` keep the token's rules: participants only, never more than held."""
+    m = env.meter(env.alice)
+    day = _a_day(env, m, [100])
+    iid = day * DAY // 900
+    escrow = env.bob  # an account given the role, as a market is
+    env.participant(escrow)
+    env.c.transact(env.registry.functions.grantRole(ESCROW_ROLE, escrow))
+    env.c.transact(env.token.functions.setApprovalForAll(escrow, True), env.alice)
+    with reverts("ERC1155InsufficientBalance", sender=env.alice, balance=100, needed=101, tokenId=iid):
+        env.c.transact(env.token.functions.escrow(env.alice, iid, 101), escrow)
+    env.c.transact(env.token.functions.escrow(env.alice, iid, 100), escrow)
+    with reverts("EnergyTokenNotParticipant", account=env.outsider):
+        env.c.transact(env.token.functions.release(env.outsider, iid, 100), escrow)
+    with reverts("ERC1155InsufficientBalance", sender=escrow, balance=100, needed=101, tokenId=iid):
+        env.c.transact(env.token.functions.release(env.alice, iid, 101), escrow)
+    env.c.transact(env.token.functions.release(env.alice, iid, 100), escrow)
+    assert env.token.functions.ownUnspent(env.alice, iid).call() == 100
