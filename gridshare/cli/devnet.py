@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 
 import click
 from web3.types import RPCEndpoint
@@ -11,6 +10,7 @@ from gridshare.chain import deployment, network
 from gridshare.cli.context import Context, console, pass_ctx
 from gridshare.cli.params import DAYS, LAST_TIME
 from gridshare.errors import GridshareError
+from gridshare.protocol.units import utc_text
 
 
 @click.group()
@@ -30,15 +30,11 @@ def advance(ctx: Context, days):
         before = chain.w3.eth.get_block("latest")["timestamp"]
         if before + seconds > LAST_TIME:
             raise GridshareError(f"--days {days:g} would move the devnet past the year 9999 (it is "
-                                 f"{_utc(before)}): the clock cannot move back; give fewer days")
+                                 f"{utc_text(before)}): the clock cannot move back; give fewer days")
         chain.w3.provider.make_request(RPCEndpoint("evm_increaseTime"), [seconds])
         chain.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
         now = chain.w3.eth.get_block("latest")["timestamp"]
-    console.print(f"devnet time is now {_utc(now)}")
-
-
-def _utc(t: int) -> str:
-    return f"{datetime.fromtimestamp(t, timezone.utc):%Y-%m-%d %H:%M} UTC"
+    console.print(f"devnet time is now {utc_text(now)}")
 
 
 @devnet.command()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -17,6 +16,7 @@ from gridshare.protocol.guarantees import day_of
 from gridshare.protocol.manifest import read_manifest
 from gridshare.protocol.meters import MeterKind, load_keystore, meter_id, new_meter_key, save_keystore
 from gridshare.protocol.readings import DAY_RUN, load_unsigned, save_signed, to_runs
+from gridshare.protocol.units import utc_text
 
 
 @click.group()
@@ -38,10 +38,6 @@ def password(envvar: str, confirm: bool) -> str:
             raise GridshareError(f"a keystore password is needed: set {envvar}")
         secret = click.prompt("keystore password", hide_input=True, confirmation_prompt=confirm)
     return secret
-
-
-def _utc(t: int) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @meter.command("new-key")
@@ -89,7 +85,7 @@ def meter_register(ctx: Context, point, salt, signer, owner, kind, capacity_w, t
             mid, signer, owner, int(MeterKind.parse(kind)), capacity_w, tech.ljust(32, b"\0"), when))
         first = registry.functions.meterState(mid).call()[0]
     console.print(f"meter 0x{mid.hex()} registered ({kind}, {capacity_w} W, owner {owner}); its readings "
-                  f"start at {_utc(first)} (previousEnd {first})")
+                  f"start at {utc_text(first)} (previousEnd {first})")
 
 
 @meter.command("state")
@@ -101,7 +97,7 @@ def meter_state(ctx: Context, meter_id: bytes):
         state = community.registry.functions.meterState(meter_id).call()
     nxt, imp, exp, verified, known = state
     registers = f"registers import {imp:,} Wh, export {exp:,} Wh" if known else "no run verified yet"
-    console.print(f"verified readings end at {_utc(nxt)}: previousEnd {nxt}; {registers}; "
+    console.print(f"verified readings end at {utc_text(nxt)}: previousEnd {nxt}; {registers}; "
                   f"verified export {verified:,} Wh")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,7 +19,7 @@ from gridshare.protocol.meters import meter_id
 from gridshare.protocol.readings import load_signed
 from gridshare.reports.community import period as report_period
 from gridshare.reports.key_file import write_key_file
-from gridshare.protocol.units import aligned_interval_id
+from gridshare.protocol.units import aligned_interval_id, utc_text
 
 
 @click.group()
@@ -55,14 +54,10 @@ def operation_join(ctx: Context, meter_ids, start, sites, zone, exemption, capac
             raise GridshareError(f"{sites} has no site for {missing[0]} ({len(missing)} members missing)")
         widest, total = perimeter.check([known["0x" + i.hex()] for i in everyone], zone=zone, capacity=capacity_rule,
                                         exemption=exemption)
-        first = aligned_interval_id(start, community.interval_seconds, f"--from {_utc(start)}")
+        first = aligned_interval_id(start, community.interval_seconds, f"--from {utc_text(start)}")
         join(community, list(meter_ids), first)
-    console.print(f"{len(meter_ids)} meters in the operation from {_utc(start)} (perimeter {widest:.2f} km, "
+    console.print(f"{len(meter_ids)} meters in the operation from {utc_text(start)} (perimeter {widest:.2f} km, "
                   f"{total:,.0f} kW of production)")
-
-
-def _utc(t: int) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @operation.command("members")
@@ -76,8 +71,8 @@ def operation_members(ctx: Context):
     for col in ("meter", "owner", "from (UTC)", "until (UTC)"):
         table.add_column(col)
     for m in ms:
-        table.add_row("0x" + m.meter_id.hex(), m.account, _utc(m.from_interval * seconds),
-                      "" if m.until_interval == STILL_IN else _utc(m.until_interval * seconds))
+        table.add_row("0x" + m.meter_id.hex(), m.account, utc_text(m.from_interval * seconds),
+                      "" if m.until_interval == STILL_IN else utc_text(m.until_interval * seconds))
     show(table, "no members yet")
 
 
@@ -143,7 +138,7 @@ def allocate(ctx: Context, file: Path, max_gas: int):
     console.print(f"{report.intervals} intervals shared in {report.transactions} transactions, "
                   f"{report.already_allocated} already shared")
     if report.defaulted:
-        shown = ", ".join(f"{_utc(i * seconds)} ({why})" for i, why in report.defaulted[:5])
+        shown = ", ".join(f"{utc_text(i * seconds)} ({why})" for i, why in report.defaulted[:5])
         console.print(f"the default key shared {len(report.defaulted)} interval(s) instead of the operation's key: "
                       f"{shown}{' ...' if len(report.defaulted) > 5 else ''}")
     if report.incomplete:

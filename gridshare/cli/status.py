@@ -3,7 +3,6 @@ what waits for someone."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 
 import click
 from rich.table import Table
@@ -12,13 +11,10 @@ from gridshare.chain import certificates, deployment
 from gridshare.chain.operation import key_name, members
 from gridshare.cli.context import Context, pass_ctx, show
 from gridshare.protocol.guarantees import Status
+from gridshare.protocol.units import utc_text
 
 #: requests beyond these many are not read one by one (a public chain may hold thousands)
 MOST_READ = 500
-
-
-def _utc(t: int) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @click.command()
@@ -39,13 +35,13 @@ def status(ctx: Context):
             waiting += f" (among the last {MOST_READ} requests)"
         rows = [
             ("network", f"{c.chain.network} (chain {c.chain.chain_id})"),
-            ("chain time", f"{_utc(now)} (block {w3.eth.block_number:,})"),
+            ("chain time", f"{utc_text(now)} (block {w3.eth.block_number:,})"),
             ("manifest", f"{deployment.manifest_path(c.chain.chain_id)} (gridshare {c.manifest.get('gridshare', '?')})"),
             ("MeterRegistry", c.registry.address),
             ("operator", c.manifest["settings"]["operator"]),
             ("issuing body", c.manifest["settings"]["issuingBody"]),
             ("operation", f"{len(ms)} members, key {key_name(c)}"),
-            ("shared until", _utc((last + 1) * c.interval_seconds) if last else "nothing shared yet"),
+            ("shared until", utc_text((last + 1) * c.interval_seconds) if last else "nothing shared yet"),
             ("certificates", f"{count:,} requested or issued"),
             ("waiting for approval", waiting),
             ("sender", c.chain.sender),

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-PER_MILLE = 1000
+from gridshare.domain.allocation import PER_MILLE
 
 
 def apply(coefficients: Mapping[str, int], production: int, consumption: Mapping[str, int]) -> dict[str, int]:

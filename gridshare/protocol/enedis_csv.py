@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from gridshare.errors import GridshareError
 from gridshare.protocol.text_files import text_lines
+from gridshare.protocol.units import utc_text
 
 #: Enedis's times are French legal time.
 PARIS = ZoneInfo("Europe/Paris")
@@ -59,10 +60,6 @@ class StepValue:
 def _key(header: str) -> str:
     text = unicodedata.normalize("NFKD", header.strip().lstrip("\ufeff")).encode("ascii", "ignore").decode()
     return " ".join(text.lower().split())
-
-
-def _utc(t: int) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def read_steps(path: Path, *, units: tuple[str, ...] = ("W",), default_unit: str = "W") -> list[StepValue]:
@@ -163,5 +160,5 @@ def _check_series(path: Path, rows: list[StepValue]) -> None:
         for before, after in zip(series, series[1:]):
             if after.end != before.end + before.seconds:
                 raise GridshareError(f"{path} line {after.line}: {name} has a gap: no value from "
-                                     f"{_utc(before.end)} to {_utc(after.start)}; export a period "
+                                     f"{utc_text(before.end)} to {utc_text(after.start)}; export a period "
                                      "without missing data, or cut the file at the gap")

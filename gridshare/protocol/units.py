@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 
 from gridshare.errors import GridshareError
@@ -19,6 +19,11 @@ ZERO_ADDRESS = "0x" + "00" * 20
 TOKEN_DECIMALS = 6
 UINT64_MAX = 2**64 - 1
 UINT256_MAX = 2**256 - 1
+
+
+def utc_text(timestamp: int) -> str:
+    """A unix time as people read it: ``2026-06-21 12:00 UTC``."""
+    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def interval_id(interval_start: int, interval_seconds: int) -> int:
