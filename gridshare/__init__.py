@@ -7,4 +7,4 @@ Chain adapters: :mod:`gridshare.chain.network`, :mod:`gridshare.chain.deployment
 :mod:`gridshare.chain.ledger`, :mod:`gridshare.chain.certificates`. The command line: :mod:`gridshare.cli`.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

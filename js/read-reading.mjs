@@ -14,6 +14,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Contract, FetchRequest, JsonRpcProvider, Network, decodeBytes32String, isError } from "ethers";
+import { unpackEnergy } from "./readings.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DEFAULT_ABI_DIR = path.resolve(HERE, "..", "abi");
@@ -140,7 +141,7 @@ async function main(ctx) {
     const events = await registry.queryFilter(registry.filters.ReadingsVerified(meterId), fromBlock, "latest");
     const owner = info.owner;
     const intervals = events.flatMap((ev) =>
-      ev.args.importWh.map((importWh, k) => ({ ev, importWh, exportWh: ev.args.exportWh[k],
+      unpackEnergy(ev.args.energyWh).map(({ importWh, exportWh }, k) => ({ ev, importWh, exportWh,
         intervalStart: ev.args.firstIntervalStart + BigInt(k) * intervalSeconds })));
     const readings = await Promise.all(
       intervals.map(async ({ ev, importWh, exportWh, intervalStart }) => {

@@ -64,3 +64,15 @@ export function asCallArg(signed) {
   return [m.meterId, m.previousEnd, m.firstIntervalStart, m.importWh, m.exportWh, m.importRegisterWh,
     m.exportRegisterWh, parseInt(sig.slice(128, 130), 16), "0x" + sig.slice(0, 64), "0x" + sig.slice(64, 128)];
 }
+
+// The (importWh, exportWh) of each interval of a ReadingsVerified event's energyWh (a 0x hex
+// string): 8 bytes an interval, importWh then exportWh, each a big-endian uint32.
+export function unpackEnergy(energyWh) {
+  const hex = energyWh.startsWith("0x") ? energyWh.slice(2) : energyWh;
+  if (hex.length % 16) throw new Error(`energyWh holds 8 bytes per interval, got ${hex.length / 2} bytes`);
+  const out = [];
+  for (let k = 0; k < hex.length; k += 16) {
+    out.push({ importWh: BigInt("0x" + hex.slice(k, k + 8)), exportWh: BigInt("0x" + hex.slice(k + 8, k + 16)) });
+  }
+  return out;
+}

@@ -111,7 +111,7 @@ from gridshare.chain.operation import allocate, join
 from gridshare.protocol.guarantees import Declaration, Status
 from gridshare.protocol.market import Backing, Side
 from gridshare.protocol.meters import MeterKind, meter_id, new_meter_key
-from gridshare.protocol.readings import MeterReadings, SignedReadings
+from gridshare.protocol.readings import MeterReadings, SignedReadings, unpack_energy
 from gridshare.protocol.settlement import Entry, decode_entries
 from gridshare.protocol.settlement import encode as encode_settlement
 
@@ -168,7 +168,7 @@ def _topic(signature: str) -> bytes:
 TRANSFER_SINGLE = _topic("TransferSingle(address,address,address,uint256,uint256)")
 TRANSFER_BATCH = _topic("TransferBatch(address,address,address,uint256[],uint256[])")
 SETTLED_LOCALLY = _topic("SettledLocally(uint256,bytes)")
-READINGS_VERIFIED = _topic("ReadingsVerified(bytes32,uint64,uint64,uint32[],uint32[])")
+READINGS_VERIFIED = _topic("ReadingsVerified(bytes32,uint64,uint64,bytes)")
 CERT_REQUESTED = _topic("CertificationRequested(uint256,bytes32,address,uint64,uint64,uint64)")
 CERT_ISSUED = _topic("CertificateIssued(uint256,bytes32,address,uint64,address)")
 CERT_REJECTED = _topic("CertificationRejected(uint256,bytes32)")
@@ -436,9 +436,9 @@ class Ledger:
                     self._move(operator, frm, to, i, v, pending, operation_burns)
             elif address == self.registry and t0 == READINGS_VERIFIED:
                 meter = bytes(topics[1])
-                _, first, imports, exports = abi_decode(["uint64", "uint64", "uint32[]", "uint32[]"], data)
+                _, first, energy = abi_decode(["uint64", "uint64", "bytes"], data)
                 if meter in self.w.member_meters and receipt["to"] == self.operation:
-                    for k, (imp, exp) in enumerate(zip(imports, exports)):
+                    for k, (imp, exp) in enumerate(unpack_energy(energy)):
                         verified[(self.w.owner_of[meter], first // SECONDS + k)] = (imp, exp)
             elif address == self.guarantees:
                 cid = int.from_bytes(bytes(topics[1]), "big") if len(topics) > 1 else 0

@@ -16,7 +16,7 @@ from web3.logs import DISCARD
 
 from gridshare.chain.compiler import compile_contracts
 from gridshare.protocol.meters import MeterKind, meter_id, new_meter_key
-from gridshare.protocol.readings import MeterReadings, SignedReadings
+from gridshare.protocol.readings import MeterReadings, SignedReadings, pack_energy, unpack_energy
 
 from conftest import SALT, SOLAR, raise_view, reverts
 
@@ -194,7 +194,8 @@ def test_any_account_relays_a_run_and_the_state_advances(env):
     assert env.registry.functions.meterState(m.id).call() == (start + 3 * 900, 1010, 400, 350, True)
     [event] = env.registry.events.ReadingsVerified().process_receipt(receipt, errors=DISCARD)
     assert dict(event.args) == {"meterId": m.id, "previousEnd": start, "firstIntervalStart": start,
-                                "importWh": [3, 0, 7], "exportWh": [100, 250, 0]}
+                                "energyWh": pack_energy([3, 0, 7], [100, 250, 0])}
+    assert unpack_energy(event.args.energyWh) == [(3, 100), (0, 250), (7, 0)]
 
 
 def test_runs_follow_each_other(env):

@@ -169,10 +169,10 @@ interface IMeterRegistry {
     /// @notice A run of readings was verified: the outage `[previousEnd, firstIntervalStart)`, then
     /// the intervals from `firstIntervalStart` on; the k-th interval's energy is credited to the
     /// meter owner's account in `EnergyToken` under the interval id
-    /// `firstIntervalStart / intervalSeconds + k`.
-    event ReadingsVerified(
-        bytes32 indexed meterId, uint64 previousEnd, uint64 firstIntervalStart, uint32[] importWh, uint32[] exportWh
-    );
+    /// `firstIntervalStart / intervalSeconds + k`. `energyWh` packs the run's energies, 8 bytes per
+    /// interval: bytes [8k, 8k + 4) its importWh[k], bytes [8k + 4, 8k + 8) its exportWh[k], both
+    /// big-endian uint32 (empty for an outage alone).
+    event ReadingsVerified(bytes32 indexed meterId, uint64 previousEnd, uint64 firstIntervalStart, bytes energyWh);
     event MeterBound(bytes32 indexed meterId, address indexed operation, uint256 fromInterval, uint256 untilInterval);
 
     // ------------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from typing import Any, Iterable, NamedTuple
 from hexbytes import HexBytes
 from web3.contract import Contract
 
+from gridshare.protocol.readings import unpack_energy
+
 __all__ = ["EventLog", "VerifiedInterval", "verified_intervals"]
 
 
@@ -71,6 +73,6 @@ def verified_intervals(events: Iterable, interval_seconds: int) -> Iterable[Veri
     """The intervals of decoded ``ReadingsVerified`` events, in order (a signed outage has none)."""
     for e in events:
         a = e["args"]
-        for k, (imp, exp) in enumerate(zip(a["importWh"], a["exportWh"], strict=True)):
+        for k, (imp, exp) in enumerate(unpack_energy(a["energyWh"])):
             yield VerifiedInterval(a["meterId"], a["firstIntervalStart"] + k * interval_seconds, imp, exp,
                                    e["blockNumber"])

@@ -29,7 +29,7 @@ def quantities_of(events: Iterable, owners: Mapping[bytes, str], interval_second
     for e in events:
         if e["event"] == "ReadingsVerified":
             first = e["args"]["firstIntervalStart"]
-            if first >= end or first + len(e["args"]["importWh"]) * interval_seconds <= start:
+            if first >= end or first + len(e["args"]["energyWh"]) // 8 * interval_seconds <= start:
                 continue  # the run is outside the period: not decoded interval by interval
             for v in verified_intervals([e], interval_seconds):
                 if start <= v.interval_start < end:

@@ -232,6 +232,20 @@ class SignedReadings:
             raise GridshareError(f"{where}{exc}") from None
 
 
+def pack_energy(import_wh: Sequence[int], export_wh: Sequence[int]) -> bytes:
+    """A run's energies as ``ReadingsVerified``'s ``energyWh`` carries them: per interval, its
+    importWh then its exportWh, each a big-endian uint32 (8 bytes an interval)."""
+    return b"".join(i.to_bytes(4, "big") + e.to_bytes(4, "big") for i, e in zip(import_wh, export_wh, strict=True))
+
+
+def unpack_energy(energy_wh: bytes) -> list[tuple[int, int]]:
+    """The (importWh, exportWh) of each interval of a ``ReadingsVerified`` event's ``energyWh``."""
+    if len(energy_wh) % 8:
+        raise GridshareError(f"energyWh holds 8 bytes per interval, got {len(energy_wh)} bytes")
+    return [(int.from_bytes(energy_wh[k:k + 4], "big"), int.from_bytes(energy_wh[k + 4:k + 8], "big"))
+            for k in range(0, len(energy_wh), 8)]
+
+
 def _int(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError(f"expected an integer, got {value!r}")

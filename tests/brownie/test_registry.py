@@ -9,6 +9,7 @@ from brownie import reverts
 from hexbytes import HexBytes
 
 from conftest import INTERVAL, PRODUCER
+from gridshare.protocol.readings import unpack_energy
 
 UNKNOWN_ID = b"no-such-meter".ljust(32, b"\0")
 
@@ -49,7 +50,7 @@ def test_a_signed_run_mints_to_the_meter_owner(registry, token, meter, meter_key
     event = tx.events["ReadingsVerified"]
     assert event["meterId"] == "0x" + meter.hex()
     assert (event["previousEnd"], event["firstIntervalStart"]) == (first_interval, first_interval)
-    assert (list(event["importWh"]), list(event["exportWh"])) == ([0, 0], [1_250, 800])
+    assert unpack_energy(bytes(event["energyWh"])) == [(0, 1_250), (0, 800)]
     assert token.balanceOf(owner, interval_id) == 1_250 and token.balanceOf(owner, interval_id + 1) == 800
     assert token.balanceOf(relayer, interval_id) == 0
     assert registry.meterState(meter)["nextIntervalStart"] == first_interval + 2 * INTERVAL
