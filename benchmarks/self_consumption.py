@@ -10,9 +10,12 @@ only consume, 10 rooftops (prosumers, 3 kWp) and a 36 kWp plant, in one collecti
 self-consumption operation with the dynamic default key; a sunny June day of 96 intervals, with a
 deterministic solar bell curve and household load. Each meter signs runs of ``k`` intervals on the
 operation's cadence; every transaction verifies one run of every member and shares those ``k``
-intervals (``SelfConsumption.submitAndAllocate``). Also measured: the same day's readings alone,
+intervals (``SelfConsumption.submitAndAllocate``). Also measured: the same day shared with keys
+the engine computes and the operator supplies (``submitAndAllocateSupplied`` through
+``gridshare.chain.operation.allocate``, runs of 16): a static key, and a dynamic complete key per
+producer-consumer pair (whose lists carry each member's gives too); the same day's readings alone,
 each meter signing one 96-interval run relayed straight to the registry (a community without an
-operation), and the largest operation allowed (256 members) sharing one interval.
+operation); and the largest operation allowed (``SelfConsumption.MAX_MEMBERS``) sharing one interval.
 
 Gas per meter-interval = the day's gas / (61 x 96), transaction base costs included. Issue #11's
 goal: at most 10,000 gas per meter-interval verified, minted and shared. Gas comes from the receipts
@@ -33,9 +36,10 @@ from rich.table import Table
 
 from gridshare.chain.deployment import deploy
 from gridshare.chain.network import connect
-from gridshare.chain.operation import MAX_MEMBERS, EncodedCall
+from gridshare.chain.operation import MAX_MEMBERS, EncodedCall, allocate
+from gridshare.domain.allocation import AllocationKey, DynamicCompleteKey, StaticKey, per_mille
 from gridshare.protocol.meters import MeterKind, meter_id
-from gridshare.protocol.readings import MeterReadings
+from gridshare.protocol.readings import MeterReadings, SignedReadings
 
 import snapshot  # benchmarks/snapshot.py
 
@@ -43,6 +47,7 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "self_consumption.md"
 DAY = 1_813_276_800  # 2027-06-18 00:00 UTC (ahead of the clock: meters are registered the day before)
 GOAL = 10_000
 RUNS = "8,16,24,32"  # intervals per run measured by default (and in the snapshot)
+KEYED_RUNS = 16  # the operation's cadence, for the supplied keys
 EIP7825_CAP = 2**24
 
 
@@ -67,8 +72,8 @@ def profile(peak_w: int, load_w: int, j: int, intervals: int = 96) -> tuple[list
     return imports, exports
 
 
-def _setup(chain, meters):
-    c = deploy(chain, write=False)
+def _setup(chain, meters, allocation_key: str = "dynamic-default"):
+    c = deploy(chain, write=False, allocation_key=allocation_key)
     ms = []
     for k, (kind, peak, load) in enumerate(meters):
         key = Account.from_key(keccak(text=f"bench-meter-{k}"))
@@ -80,8 +85,8 @@ def _setup(chain, meters):
     return c, ms
 
 
-def _runs(c, ms, k: int) -> list[list[tuple]]:
-    """Per transaction, every meter's run of the next k intervals (member order), call tuples."""
+def _runs(c, ms, k: int) -> list[list[SignedReadings]]:
+    """Per transaction, every meter's run of the next k intervals (member order)."""
     out = []
     registers = {mid: (0, 0) for mid, _, _ in ms}
     # the first run declares the outage from the meter's registration to the day's start
@@ -94,32 +99,55 @@ def _runs(c, ms, k: int) -> list[list[tuple]]:
             registers[mid] = reg
             run = MeterReadings(mid, previous[mid] if first == 0 else DAY + 900 * first, DAY + 900 * first, imp, exp,
                                 *reg)
-            batch.append(run.sign(key, c.chain.chain_id, c.registry.address).as_call_arg())
+            batch.append(run.sign(key, c.chain.chain_id, c.registry.address))
         out.append(batch)
     return out
 
 
-def measure_day(k: int, members: bool = True) -> dict:
+def _keys(ms) -> dict[str, AllocationKey]:
+    """The supplied keys measured, on the default building (dwellings, rooftops, the plant):
+    static, equal coefficients for the dwellings; dynamic complete, the plant's production to
+    the dwellings in equal parts and each rooftop's to five dwellings of its own."""
+    names = ["0x" + mid.hex() for mid, _, _ in ms]
+    dwellings, rooftops, plant = names[:50], names[50:60], names[60]
+    pairs = {(plant, d): k for d, k in per_mille(dict.fromkeys(dwellings, 1)).items()}
+    for r, rooftop in enumerate(rooftops):
+        pairs.update({(rooftop, d): 200 for d in dwellings[5 * r:5 * r + 5]})
+    return {"static key (supplied)": StaticKey(per_mille(dict.fromkeys(dwellings, 1))),
+            "dynamic complete key (supplied)": DynamicCompleteKey(pairs)}
+
+
+def measure_day(k: int, members: bool = True, key: str | None = None) -> dict:
+    """The day in runs of k intervals: shared by the operation with its own dynamic default key,
+    or with the engine's ``key`` (one of :func:`_keys`, supplied by ``operation.allocate``), or
+    verified alone (``members=False``)."""
     with connect("embedded") as chain:
         chain.travel(DAY - 86_400)
-        c, ms = _setup(chain, building())
+        c, ms = _setup(chain, building(), allocation_key="supplied" if key else "dynamic-default")
         if members:
             c.transact(c.operation.functions.join([mid for mid, _, _ in ms], DAY // 900))
         chain.travel(DAY + 86_400)
         gas, largest = 0, 0
         batches = _runs(c, ms, k)
-        if not members:  # whole days of each meter: 15 runs (1,440 intervals) a transaction
-            runs = [r for b in batches for r in b]
-            batches = [runs[i:i + 15] for i in range(0, len(runs), 15)]
-        for batch in batches:
-            call = (EncodedCall(c.operation, "submitAndAllocate", batch) if members
-                    else EncodedCall(c.registry, "submitReadings", batch))
-            used = c.transact(call)["gasUsed"]
-            gas += used
-            largest = max(largest, used)
+        if key:  # the engine's shares with the batches: allocate cuts them at the same ends
+            report = allocate(c, [r for b in batches for r in b], key=_keys(ms)[key])
+            assert report.transactions == len(batches) and not report.defaulted
+            gas, largest = report.gas_used, max(g for _, g in report.batches)
+        else:
+            if not members:  # whole days of each meter: 15 runs (1,440 intervals) a transaction
+                runs = [r for b in batches for r in b]
+                batches = [runs[i:i + 15] for i in range(0, len(runs), 15)]
+            for batch in batches:
+                args = [r.as_call_arg() for r in batch]
+                call = (EncodedCall(c.operation, "submitAndAllocate", args) if members
+                        else EncodedCall(c.registry, "submitReadings", args))
+                used = c.transact(call)["gasUsed"]
+                gas += used
+                largest = max(largest, used)
         shared = sum(e["args"]["sharedWh"] for e in c.operation.events.IntervalAllocated().get_logs(from_block=0))
     cells = len(ms) * 96
-    return {"what": "verified, minted and shared" if members else "verified and minted (no operation)",
+    what = "verified, minted and shared" if members else "verified and minted (no operation)"
+    return {"what": f"{what}, {key}" if key else what,
             "k": k, "transactions": len(batches), "gas": gas, "per_cell": gas / cells, "largest": largest,
             "shared_kwh": shared / 1000}
 
@@ -171,7 +199,9 @@ def main() -> int:
     partial = args.runs != RUNS or args.no_largest
     if args.write and partial:
         parser.error("--write measures every case: leave out --runs and --no-largest")
-    rows = [measure_day(int(k)) for k in args.runs.split(",")] + [measure_day(96, members=False)]
+    rows = ([measure_day(int(k)) for k in args.runs.split(",")]
+            + [measure_day(KEYED_RUNS, key=name) for name in ("static key (supplied)", "dynamic complete key (supplied)")]
+            + [measure_day(96, members=False)])
     largest = None if args.no_largest else measure_largest()
     table = Table(title="The default building's day: 61 meters x 96 intervals (gas)", title_justify="left")
     for col in ("what", "intervals per run", "transactions", "gas for the day", "per meter-interval",

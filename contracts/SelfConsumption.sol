@@ -37,8 +37,8 @@ contract SelfConsumption is ISelfConsumption, AccessControlDefaultAdminRules {
     /// fromInterval (bits 160-191) and untilInterval (bits 192-223).
     uint256 private constant _RECORD = 64;
     /// @dev Working memory per active member of the interval being shared: account, importWh,
-    /// exportWh, share (received), meterId; one word each.
-    uint256 private constant _ROW = 160;
+    /// exportWh, share (received), meterId, given (if supplied); one word each.
+    uint256 private constant _ROW = 192;
     /// @dev {IEnergyToken-settleLocal}'s layout: interval header (uint64 id, uint16 count) and
     /// entry (address, uint64 given, uint64 received), in bytes.
     uint256 private constant _HEADER = 10;
@@ -60,6 +60,11 @@ contract SelfConsumption is ISelfConsumption, AccessControlDefaultAdminRules {
     /// `_RECORD` bytes, in member order; see {CodeData}) and the last interval shared.
     address private _memberList;
     uint64 private _lastAllocated;
+    /// @dev What each account gave in the intervals whose supplied list said so (the token keeps
+    /// no given figure; other intervals' gives are recomputed, see {_given}): eight uint32 lanes
+    /// a slot, by account and interval id / 8; and one bit per such interval, by id / 256.
+    mapping(address account => mapping(uint256 group => uint256)) private _suppliedGiven;
+    mapping(uint256 word => uint256) private _givenSuppliedIn;
 
     /// @param adminDelay seconds a transfer of the admin role waits between its two steps
     constructor(IMeterRegistry registry_, IEnergyToken token_, Key key_, address operator, uint48 adminDelay)
@@ -201,6 +206,7 @@ contract SelfConsumption is ISelfConsumption, AccessControlDefaultAdminRules {
         uint256 production;
         uint256 consumption;
         uint256 total; // shared
+        bool givenSupplied; // the rows hold what each member gives (else: pro rata of export)
     }
 
     /// @dev A run of the batch. A member's runs follow each other in the batch (the registry has
@@ -245,9 +251,11 @@ contract SelfConsumption is ISelfConsumption, AccessControlDefaultAdminRules {
                 id = next - 1;
                 continue;
             }
+            t.givenSupplied = false;
             t.total = isSupplied ? _suppliedOrDefault(supplied, id - from, rows, t) : _dynamicDefault(rows, t);
             uint256 out = _settlement(rows, t, buffer + _CALL_HEAD);
             if (out != buffer + _CALL_HEAD) _settle(buffer, out - buffer - _CALL_HEAD);
+            if (t.givenSupplied) _recordGiven(rows, t);
             // sums of at most MAX_MEMBERS readings of less than 2^32 Wh each: they fit in uint64
             emit IntervalAllocated(id, uint64(t.production), uint64(t.consumption), uint64(t.total));
         }
@@ -455,12 +463,15 @@ contract SelfConsumption is ISelfConsumption, AccessControlDefaultAdminRules {
 
     /// @dev Checks the operator's shares for interval `t.id` against the verified consumption of
     /// each active member and the verified production, writing them into `rows` and their sum
-    /// into `t.total`. Returns 0 if they are valid, else 1 + the {KeyFault}.
+    /// into `t.total`; with what each gives too (a list of twice the active members), checks each
+    /// against the member's export and their sum against the shares', and sets `t.givenSupplied`.
+    /// Returns 0 if they are valid, else 1 + the {KeyFault}.
     function _supplied(uint64[] calldata shares, uint256 rows, Interval memory t) private pure returns (uint256) {
+        uint256 active = t.active;
         if (shares.length == 0) return 1 + uint256(KeyFault.Missing);
-        if (shares.length != t.active) return 1 + uint256(KeyFault.WrongLength);
+        if (shares.length != active && shares.length != 2 * active) return 1 + uint256(KeyFault.WrongLength);
         uint256 total;
-        for (uint256 j; j < shares.length; ++j) {
+        for (uint256 j; j < active; ++j) {
             uint256 share = shares[j];
             uint256 importWh;
             assembly ("memory-safe") {
@@ -472,37 +483,83 @@ contract SelfConsumption is ISelfConsumption, AccessControlDefaultAdminRules {
             total += share;
         }
         if (total > t.production) return 1 + uint256(KeyFault.AboveProduction);
+        if (shares.length != active) {
+            uint256 given;
+            for (uint256 j; j < active; ++j) {
+                uint256 gives = shares[active + j];
+                uint256 exportWh;
+                assembly ("memory-safe") {
+                    let row := add(rows, mul(j, _ROW))
+                    exportWh := mload(add(row, 0x40))
+                    mstore(add(row, 0xa0), gives)
+                }
+                if (gives > exportWh) return 1 + uint256(KeyFault.GivenAboveExport);
+                given += gives;
+            }
+            if (given != total) return 1 + uint256(KeyFault.Unbalanced);
+            t.givenSupplied = true;
+        }
         t.total = total;
         return 0;
     }
 
+    /// @dev Keeps what each member gave in interval `t.id`, whose supplied list said so, for
+    /// {quantities} (only with such lists: ~2.8k gas per giving member and interval).
+    function _recordGiven(uint256 rows, Interval memory t) private {
+        uint256 id = t.id;
+        _givenSuppliedIn[id >> 8] |= 1 << (id & 255);
+        uint256 shift = (id & 7) << 5;
+        for (uint256 j; j < t.active; ++j) {
+            (address account, uint256 gives) = _rowGiven(rows, j);
+            // one exporting meter per account: a lane holds one member's gives (< 2^32 Wh)
+            if (gives != 0) _suppliedGiven[account][id >> 3] += gives << shift;
+        }
+    }
+
+    function _rowGiven(uint256 rows, uint256 j) private pure returns (address account, uint256 gives) {
+        assembly ("memory-safe") {
+            let row := add(rows, mul(j, _ROW))
+            account := mload(row)
+            gives := mload(add(row, 0xa0))
+        }
+    }
+
     /// @dev The interval's block of the token settlement, written at `out`: what each member gives
-    /// (the total pro rata of its export, floored; the remainder one Wh each to the first with
-    /// some left) and receives; members that do neither are left out, and so is an interval where
-    /// nothing is shared. Returns where the next block goes.
+    /// (as supplied, else the total pro rata of its export, floored, the remainder one Wh each to
+    /// the first with some left) and receives; members that do neither are left out, and so is an
+    /// interval where nothing is shared. Returns where the next block goes.
     function _settlement(uint256 rows, Interval memory t, uint256 out) private pure returns (uint256) {
         (uint256 id, uint256 total, uint256 production) = (t.id, t.total, t.production);
         if (total == 0) return out;
         uint256 end = rows + t.active * _ROW;
+        bool givenSupplied = t.givenSupplied;
         // total <= production (checked for supplied shares, min(P, C) for dynamic default), so
         // production > 0 and each floor is at most the member's export
         assembly ("memory-safe") {
-            let given := 0
-            for { let row := rows } lt(row, end) { row := add(row, _ROW) } {
-                given := add(given, div(mul(total, mload(add(row, 0x40))), production))
+            let left := 0
+            if iszero(givenSupplied) {
+                let given := 0
+                for { let row := rows } lt(row, end) { row := add(row, _ROW) } {
+                    given := add(given, div(mul(total, mload(add(row, 0x40))), production))
+                }
+                // flooring leaves less than one Wh per member: one each to the first with some left
+                left := sub(total, given)
             }
-            // flooring leaves less than one Wh per member: one each to the first with some left
-            let left := sub(total, given)
             // header: id (8 bytes), then the entry count (2 bytes), written once known
             mstore(out, shl(192, id))
             let entry := add(out, _HEADER)
             for { let row := rows } lt(row, end) { row := add(row, _ROW) } {
-                let exportWh := mload(add(row, 0x40))
-                let gives := div(mul(total, exportWh), production)
-                if and(lt(gives, exportWh), gt(left, 0)) {
-                    gives := add(gives, 1)
-                    left := sub(left, 1)
+                let gives := 0
+                switch givenSupplied
+                case 0 {
+                    let exportWh := mload(add(row, 0x40))
+                    gives := div(mul(total, exportWh), production)
+                    if and(lt(gives, exportWh), gt(left, 0)) {
+                        gives := add(gives, 1)
+                        left := sub(left, 1)
+                    }
                 }
+                default { gives := mload(add(row, 0xa0)) }
                 let gets := mload(add(row, 0x60))
                 if or(gives, gets) {
                     // each write's trailing zeros are overwritten by the next
@@ -578,11 +635,14 @@ contract SelfConsumption is ISelfConsumption, AccessControlDefaultAdminRules {
         returns (uint64 prod, uint64 autoprod, uint64 surplus, uint64 cons, uint64 autocons, uint64 complement)
     {
         (, uint64 minted, uint64 imported, uint64 received,) = _token.intervalAccount(account, intervalId);
-        autoprod = _given(account, intervalId);
+        autoprod = (_givenSuppliedIn[intervalId >> 8] >> (intervalId & 255)) & 1 == 1
+            ? uint64(uint32(_suppliedGiven[account][intervalId >> 3] >> ((intervalId & 7) << 5)))
+            : _given(account, intervalId);
         return (minted, autoprod, minted - autoprod, imported, received, imported - received);
     }
 
-    /// @dev What `account` gave in interval `id`, as {_settlement} split it: the interval's total
+    /// @dev What `account` gave in interval `id`, as {_settlement} split it when the gives were
+    /// not supplied: the interval's total
     /// received by the active members (their tokens' received-locally figures), given by them
     /// pro rata of their export in member order (a member's export: its owner's minted crypto-kWh
     /// if the meter exports, the registry keeping one exporting meter per account).

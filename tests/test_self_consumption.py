@@ -16,6 +16,7 @@ from gridshare.chain.deployment import ALLOCATOR_ROLE
 from gridshare.chain.operation import MAX_MEMBERS, allocate, defaulted_intervals, join, members
 from gridshare.domain.allocation import (
     DynamicDefaultKey,
+    DynamicCompleteKey,
     DynamicSimpleKey,
     PriorityKey,
     StaticKey,
@@ -442,13 +443,14 @@ def _faults(op, receipt) -> list[tuple[int, int]]:
     return [(e.args.intervalId, e.args.fault) for e in op.events.DefaultKeyApplied().process_receipt(receipt, errors=DISCARD)]
 
 
-MISSING, WRONG_LENGTH, ABOVE_CONSUMPTION, ABOVE_PRODUCTION = range(4)
+MISSING, WRONG_LENGTH, ABOVE_CONSUMPTION, ABOVE_PRODUCTION, GIVEN_ABOVE_EXPORT, UNBALANCED = range(6)
 
 
 def test_an_invalid_or_missing_supplied_key_falls_back_to_the_default_key(env):
     """As the grid operator does: a key that is missing, of the wrong length, above a member's
-    consumption or adding up above production is replaced by the default key (pro rata of
-    consumption) for that interval, named in DefaultKeyApplied; allocation goes on."""
+    consumption or adding up above production, or whose gives are above a member's export or do
+    not add up to the shares, is replaced by the default key (pro rata of consumption) for that
+    interval, named in DefaultKeyApplied; allocation goes on."""
     op = supplied_operation(env)
     ms = community(env, n_prosumers=1, n_consumers=2)
     start = env.next_start()
@@ -463,8 +465,12 @@ def test_an_invalid_or_missing_supplied_key_falls_back_to_the_default_key(env):
     with reverts("AccessControlUnauthorizedAccount", account=env.bob, neededRole=OPERATOR_ROLE):
         env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 60, 40]]), env.bob)
     received = env.token.functions.redeemed
-    for shares, fault in (([], MISSING), ([[]], MISSING), ([[0, 60]], WRONG_LENGTH),
-                          ([[0, 71, 0]], ABOVE_CONSUMPTION), ([[0, 65, 30]], ABOVE_PRODUCTION)):
+    for shares, fault in (([], MISSING), ([[]], MISSING), ([[0, 60]], WRONG_LENGTH), ([[0, 60, 20, 80]], WRONG_LENGTH),
+                          ([[0, 71, 0]], ABOVE_CONSUMPTION), ([[0, 65, 30]], ABOVE_PRODUCTION),
+                          ([[0, 71, 0, 71, 0, 0]], ABOVE_CONSUMPTION),  # the shares are checked first
+                          ([[0, 60, 20, 79, 0, 1]], GIVEN_ABOVE_EXPORT),  # carol exports nothing
+                          ([[0, 60, 20, 91, 0, 0]], GIVEN_ABOVE_EXPORT),  # alice exports 90
+                          ([[0, 60, 20, 79, 0, 0]], UNBALANCED), ([[0, 60, 20, 0, 0, 0]], UNBALANCED)):
         snapshot = env.w3.testing.snapshot()
         receipt = env.c.transact(op.functions.submitAndAllocateSupplied(readings, shares))
         assert _faults(op, receipt) == [(iid, fault)], shares
@@ -472,10 +478,41 @@ def test_an_invalid_or_missing_supplied_key_falls_back_to_the_default_key(env):
         assert (received(env.bob, iid).call(), received(env.carol, iid).call()) == (63, 27)
         assert op.functions.lastAllocated().call() == iid
         env.w3.testing.revert(snapshot)
+    snapshot = env.w3.testing.snapshot()  # with the gives: the same, one producer giving all
+    assert _faults(op, env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 60, 20, 80, 0, 0]]))) == []
+    assert (received(env.bob, iid).call(), received(env.carol, iid).call()) == (60, 20)
+    env.w3.testing.revert(snapshot)
     receipt = env.c.transact(op.functions.submitAndAllocateSupplied(readings, [[0, 60, 20]]))  # a static key's
     assert _faults(op, receipt) == []
     assert (received(env.bob, iid).call(), received(env.carol, iid).call()) == (60, 20)
     assert env.token.functions.balanceOf(env.alice, iid).call() == 10
+
+
+def test_a_key_per_producer_consumer_pair_settles_each_producer_s_own_gives(env):
+    """Dynamic complete, computed by hand: producers A and B export 1,000 Wh each; A gives 60 % to
+    C, B 90 % to D (C and D consume 2,000 each). C receives 600, D 900, and A gives 600, B 900:
+    the supplied list carries the gives (pooled shares would have A and B give 750 each)."""
+    op = supplied_operation(env)
+    a, b, c, d = community(env, n_prosumers=2, n_consumers=2)
+    start = env.next_start()
+    iid = start // 900
+    env.c.transact(op.functions.join([m.id for m in (a, b, c, d)], iid))
+    names = ["0x" + m.id.hex() for m in (a, b, c, d)]
+    key = DynamicCompleteKey({(names[0], names[2]): 600, (names[1], names[3]): 900})
+    runs = (env.readings(a, start, [0], [1000]) + env.readings(b, start, [0], [1000])
+            + env.readings(c, start, [2000], [0]) + env.readings(d, start, [2000], [0]))
+    env.at(start + 900)
+    report = allocate(replace(env.c, operation=op), runs, key=key)
+    assert (report.intervals, report.defaulted) == (1, [])
+    account = env.token.functions.intervalAccount
+    assert [account(m.owner, iid).call() for m in (a, b, c, d)] == [
+        [400, 1000, 0, 0, 0], [100, 1000, 0, 0, 0], [0, 0, 2000, 600, 0], [0, 0, 2000, 900, 0]]
+    quantities = [op.functions.quantities(m.owner, iid).call() for m in (a, b, c, d)]
+    assert [q[:3] for q in quantities] == [[1000, 600, 400], [1000, 900, 100], [0, 0, 0], [0, 0, 0]]
+    assert [q[3:] for q in quantities] == [[0, 0, 0], [0, 0, 0], [2000, 600, 1400], [2000, 900, 1100]]
+    [settled] = env.token.events.SettledLocally().get_logs(from_block=env.w3.eth.block_number)
+    assert decode_entries(settled.args.entries) == [Entry(a.owner, 600, 0), Entry(b.owner, 900, 0),
+                                                    Entry(c.owner, 0, 600), Entry(d.owner, 0, 900)]
 
 
 def test_an_operation_without_the_allocator_role_cannot_settle(env):
@@ -766,19 +803,20 @@ def test_a_join_undone_does_not_keep_the_operation_open(env):
     assert op.lastAllocated().call() == f + 999
 
 
-# --- the engine and the chain agree Wh for Wh, on every pooled key -------------------------------
+# --- the engine and the chain agree Wh for Wh, on every key ---------------------------------------
 
 _ENERGY = st.integers(0, 3_000)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_the_chain_shares_as_the_engine_on_every_key_with_joins_and_leaves(env, data):
     """Two prosumers and two consumers, each in the operation for a drawn span of three intervals
-    (joining late, leaving early), random energy, and a key drawn among the pooled ones (dynamic
+    (joining late, leaving early), random energy, and a key drawn among the engine's (dynamic
     default, static with and without reallocation, dynamic simple, priority groups, possibly leaving a
-    member out: then the default key applies): per member and interval, what the operation gave and
-    received on-chain is what the engine's allocation says (``allocate_or_default``)."""
+    member out: then the default key applies; dynamic complete, per producer-consumer pair): per
+    member and interval, what the operation gave and received on-chain is what the engine's
+    allocation says (``allocate_or_default``), and so are the operation's R15 quantities."""
     snapshot = env.w3.testing.snapshot()
     try:
         _shared_as_the_engine(env, data)
@@ -798,10 +836,16 @@ def _shared_as_the_engine(env, data) -> None:
     weights = {name: data.draw(st.integers(0, 5)) for name in names}
     coefficients = per_mille(weights) if any(weights.values()) else {}
     groups = data.draw(st.lists(st.sampled_from(names), unique=True, min_size=1, max_size=4))
+    pairs = {}
+    for producer in names[:2]:  # each producer's own per-mille coefficients to the members
+        pair_weights = {name: data.draw(st.integers(0, 5)) for name in names}
+        if any(pair_weights.values()):
+            pairs.update({(producer, c): k for c, k in per_mille(pair_weights).items() if k})
     key = data.draw(st.sampled_from([
         DynamicDefaultKey(), StaticKey(coefficients), StaticKey(coefficients, reallocate=True),
         DynamicSimpleKey(coefficients),
         PriorityKey([groups[:1], groups[1:]] if len(groups) > 1 else [groups]),  # a member left out: default
+        DynamicCompleteKey(pairs),
     ]))
     imports = [[data.draw(_ENERGY) for _ in range(n)] for _ in ms]
     exports = [[data.draw(_ENERGY) if k < 2 else 0 for _ in range(n)] for k in range(len(ms))]
@@ -827,3 +871,5 @@ def _shared_as_the_engine(env, data) -> None:
             balance, minted, _imported, received, _claimed = account(ms[k].owner, iid + t).call()
             assert (minted - balance, received) == (expected.given(names[k]), expected.received(names[k])), (
                 t, k, key, spans)
+            _prod, autoprod, _surplus, _cons, autocons, _complement = op.functions.quantities(ms[k].owner, iid + t).call()
+            assert (autoprod, autocons) == (expected.given(names[k]), expected.received(names[k]))

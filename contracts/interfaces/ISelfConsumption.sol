@@ -74,7 +74,9 @@ interface ISelfConsumption {
         Missing,
         WrongLength,
         AboveConsumption,
-        AboveProduction
+        AboveProduction,
+        GivenAboveExport,
+        Unbalanced
     }
     event MemberJoined(bytes32 indexed meterId, address indexed account, uint256 fromInterval);
     event MemberLeft(bytes32 indexed meterId, uint256 untilInterval);
@@ -107,9 +109,12 @@ interface ISelfConsumption {
     function submitAndAllocate(IMeterRegistry.SignedReadings[] calldata runs) external;
 
     /// @notice Verifies the runs and shares each interval as supplied (operator; the key must be
-    /// Supplied). `sharesWh[k][j]` is the share of the j-th member active in the k-th interval
-    /// from `lastAllocated() + 1`. An interval whose list is missing or invalid is shared with the
-    /// default key instead ({DefaultKeyApplied}): allocation never stops on a bad key.
+    /// Supplied). `sharesWh[k][j]` is the share (received) of the j-th of the `a` members active
+    /// in the k-th interval from `lastAllocated() + 1`; the producers then give their total pro
+    /// rata of their export. A list of `2a` also says what each gives: `sharesWh[k][a + j]` (a key
+    /// per producer-consumer pair, whose producers give unequal parts: dynamic complete). An
+    /// interval whose list is missing or invalid is shared with the default key instead
+    /// ({DefaultKeyApplied}): allocation never stops on a bad key.
     function submitAndAllocateSupplied(IMeterRegistry.SignedReadings[] calldata runs, uint64[][] calldata sharesWh)
         external;
 

@@ -22,7 +22,7 @@ from web3.utils.abi import get_abi_element
 
 from gridshare.chain.deployment import KEY_MODES, Community
 from gridshare.chain.relayer import relay
-from gridshare.domain.allocation import AllocationKey, allocate_or_default
+from gridshare.domain.allocation import AllocationKey, allocate_or_default, split_pro_rata
 from gridshare.errors import GridshareError
 from gridshare.protocol.gas import BATCH_GAS, run_gas
 from gridshare.protocol.meters import MeterKind
@@ -249,9 +249,11 @@ def _why(community: Community, incomplete: tuple[int, bytes], ms: list[Member]) 
 
 def _shares(key: AllocationKey, batch: list[SignedReadings], active: list[Member], start: int, end: int,
             seconds: int) -> list[list[int]]:
-    """Per interval of the batch, each active member's share with ``key``; members are named by
-    their meter id in hex (e.g. for static coefficients). An interval the key cannot serve gets
-    no list: the operation shares it with the default key (``DefaultKeyApplied``)."""
+    """Per interval of the batch, each active member's share with ``key``, followed by what each
+    gives when the key does not split the total between producers pro rata of their export (a
+    key per producer-consumer pair); members are named by their meter id in hex (e.g. for static
+    coefficients). An interval the key cannot serve gets no list: the operation shares it with
+    the default key (``DefaultKeyApplied``)."""
     energy: dict[tuple[bytes, int], tuple[int, int]] = {}
     for s in batch:
         r = s.run
@@ -268,5 +270,13 @@ def _shares(key: AllocationKey, batch: list[SignedReadings], active: list[Member
         allocation, why = allocate_or_default(key, {n: v[1] for n, v in zip(names, values)},
                                               {n: v[0] for n, v in zip(names, values)})
         # a key that cannot serve the interval: no list, and the operation applies the default key
-        out.append([] if why else [allocation.received(n) for n in names])
+        if why:
+            out.append([])
+            continue
+        received = [allocation.received(n) for n in names]
+        given = [allocation.given(n) for n in names]
+        # the producers' gives go with the shares only where the key splits them otherwise than
+        # the contract would (pro rata of export): a key per producer-consumer pair
+        pooled = given == split_pro_rata(sum(received), [v[1] for v in values])
+        out.append(received if pooled else received + given)
     return out

@@ -13,6 +13,8 @@ class KeyFault(IntEnum):
     WRONG_LENGTH = 1  # not one share per member active in the interval
     ABOVE_CONSUMPTION = 2  # a share above the member's verified consumption
     ABOVE_PRODUCTION = 3  # shares adding up above the verified production
+    GIVEN_ABOVE_EXPORT = 4  # a member's given Wh above its verified export
+    UNBALANCED = 5  # the given Wh do not add up to the shares
 
     @property
     def text(self) -> str:
