@@ -159,3 +159,61 @@ def test_a_running_devnet_is_the_one_every_command_and_a_dapp_use(gs, tmp_path):
     assert not marker.exists()
     code, out, err = gs("--network", "anvil", "--json", "status")
     assert code == 0 and registry["address"] in out, err
+
+
+def _unsigned(path, rows) -> None:
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["meterId", "intervalStart", "importWh", "exportWh", "importRegisterWh", "exportRegisterWh"])
+        w.writerows(rows)
+
+
+@pytest.mark.anvil
+def test_meter_sign_takes_a_gateway_s_keystores_into_one_file(gs, tmp_path):
+    """Several keystores: each meter's rows signed by the keystore of its signer on-chain (in any
+    order); a meter whose key is missing, or not registered, refused in one line, nothing written."""
+    assert gs("--network", "anvil", "deploy")[0] == 0
+    keystores, ids = [], []
+    for k, (point, kind) in enumerate((("30001234567890", "producer"), ("30001234567891", "consumer"))):
+        keystore = tmp_path / f"meter-{k}.json"
+        assert gs("meter", "new-key", str(keystore))[0] == 0
+        signer = "0x" + json.loads(keystore.read_text())["address"]
+        code, _, err = gs("--network", "anvil", "meter", "register", "--point", point, "--signer", signer,
+                          "--owner", OWNER, "--kind", kind, "--capacity", "6000", "--commissioned", "2024-05-01")
+        assert code == 0, err
+        keystores.append(keystore)
+        ids.append(gs("meter", "id", "--point", point)[1].strip())
+    spare = tmp_path / "spare.json"
+    assert gs("meter", "new-key", str(spare))[0] == 0
+    firsts = [int(gs("--network", "anvil", "meter", "state", mid)[1].split("previousEnd ")[1].split(";")[0])
+              for mid in ids]  # each meter's first interval
+    assert gs("--network", "anvil", "devnet", "advance", "--days", "1")[0] == 0
+    unsigned = tmp_path / "gateway.csv"
+    _unsigned(unsigned, [[ids[0], firsts[0] + 900 * i, 0, 10, 0, 10 * (i + 1)] for i in range(3)]  # exports
+              + [[ids[1], firsts[1] + 900 * i, 20, 0, 20 * (i + 1), 0] for i in range(3)])  # imports
+    manifest = str(tmp_path / "deployments" / "31337.json")
+    signed = tmp_path / "signed.json"
+    code, out, err = gs("--network", "anvil", "meter", "sign", str(keystores[1]), str(spare), str(keystores[0]),
+                        str(unsigned), str(signed), "--manifest", manifest)
+    assert code == 0, err
+    assert "signed 6 readings in 2 runs with the keys of 2 meters" in out
+    code, out, err = gs("--network", "anvil", "readings", "submit", str(signed))
+    assert code == 0 and "2 runs (6 intervals) verified" in out, out + err
+
+    # a meter whose keystore is not given: named with its signer, nothing written
+    later = tmp_path / "later.csv"
+    _unsigned(later, [[ids[0], firsts[0] + 900 * 3, 0, 5, 0, 35], [ids[1], firsts[1] + 900 * 3, 5, 0, 65, 0]])
+    signer0 = Web3.to_checksum_address("0x" + json.loads(keystores[0].read_text())["address"])
+    out_file = tmp_path / "later.json"
+    code, _, err = gs("--network", "anvil", "meter", "sign", str(keystores[1]), str(spare), str(later), str(out_file),
+                      "--manifest", manifest)
+    line = one_line_error(code, err)
+    assert f"meter {ids[0]} is signed by {signer0} on-chain and none of the 2 keystores holds that key" in line
+    assert not out_file.exists()
+    # a meter not registered
+    stranger = gs("meter", "id", "--point", "30001234567899")[1].strip()
+    _unsigned(later, [[stranger, firsts[0], 0, 5, 0, 5]])
+    code, _, err = gs("--network", "anvil", "meter", "sign", str(keystores[1]), str(spare), str(later), str(out_file),
+                      "--manifest", manifest)
+    assert f"meter {stranger} is not registered on chain 31337" in one_line_error(code, err)
+    assert not out_file.exists()

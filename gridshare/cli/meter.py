@@ -102,7 +102,7 @@ def meter_state(ctx: Context, meter_id: bytes):
 
 
 @meter.command("sign")
-@click.argument("keystore", type=click.Path(path_type=Path))
+@click.argument("keystores", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="KEYSTORE...")
 @click.argument("readings", type=click.Path(path_type=Path))
 @click.argument("output", type=OUTPUT_FILE)
 @click.option("--manifest", type=click.Path(path_type=Path),
@@ -113,27 +113,57 @@ def meter_state(ctx: Context, meter_id: bytes):
 @click.option("--run-intervals", type=click.IntRange(1, 2976), default=DAY_RUN, show_default=True,
               help="Cut runs every this many intervals since the epoch (96: at each UTC day for 15-minute "
                    "intervals). Members of an operation sign the operation's cadence.")
-def meter_sign(keystore: Path, readings: Path, output: Path, manifest: Path | None, previous_end: int | None,
-               run_intervals: int):
+@pass_ctx
+def meter_sign(ctx: Context, keystores: tuple[Path, ...], readings: Path, output: Path, manifest: Path | None,
+               previous_end: int | None, run_intervals: int):
     """Sign unsigned READINGS (CSV, one row per interval: meterId, intervalStart, importWh, exportWh,
     importRegisterWh, exportRegisterWh) into runs in OUTPUT (CSV or JSON).
 
-    Signing needs no chain: the chain id, the registry and the interval length come from the
-    manifest. Intervals the file skips become outages the meter declares (signed).
+    With one KEYSTORE, it signs every row and needs no chain: the chain id, the registry and the
+    interval length come from the manifest. With several (a gateway's meters, one file), each
+    meter's rows are signed by the keystore of its signer registered on-chain (read with the
+    global --network/--rpc-url options); all open with GRIDSHARE_METER_PASSWORD. Intervals the
+    file skips become outages the meter declares (signed).
     """
     m = read_manifest(manifest or deployment.manifest_path(network.ANVIL_CHAIN_ID))
-    key = load_keystore(keystore, password("GRIDSHARE_METER_PASSWORD", confirm=False))
+    secret = password("GRIDSHARE_METER_PASSWORD", confirm=False)
+    keys = [load_keystore(k, secret) for k in keystores]
     rows = load_unsigned(readings)
     if not rows:
         raise GridshareError(f"{readings} holds no readings")
     runs = to_runs(rows, m.interval_seconds, previous_end=previous_end, run_intervals=run_intervals)
     registry = m.address("MeterRegistry")
+    signers = _signers(ctx, m, keys, sorted({r.meter_id for r in runs})) if len(keys) > 1 else {}
     signed = []
     with progress("signing runs") as bar:
         task = bar.add_task("sign", total=len(runs))
         for r in runs:
-            signed.append(r.sign(key, m.chain_id, registry))
+            signed.append(r.sign(signers.get(r.meter_id, keys[0]), m.chain_id, registry))
             bar.advance(task)
     save_signed(output, signed)
-    console.print(f"signed {len(rows)} readings in {len(signed)} runs with {key.address} for chain {m.chain_id} "
-                  f"-> {output}")
+    by = keys[0].address if len(keys) == 1 else f"the keys of {len({s.run.meter_id for s in signed})} meters"
+    console.print(f"signed {len(rows)} readings in {len(signed)} runs with {by} for chain {m.chain_id} -> {output}")
+
+
+def _signers(ctx: Context, m, keys: list, meter_ids: list[bytes]) -> dict[bytes, object]:
+    """Each meter's key among ``keys``: the one whose address is the meter's signer on-chain."""
+    by_address = {k.address: k for k in keys}
+    out = {}
+    with ctx.community(read_only=True) as c:
+        if c.registry.address != m.address("MeterRegistry") or c.chain.chain_id != m.chain_id:
+            raise GridshareError(f"the manifest names registry {m.address('MeterRegistry')} on chain {m.chain_id}, "
+                                 f"the chain has {c.registry.address} on chain {c.chain.chain_id}: pass the "
+                                 "--manifest of this chain, or the --network/--rpc-url of the manifest's")
+        for mid in meter_ids:
+            try:
+                signer = c.registry.functions.meter(mid).call()[0]
+            except Exception as exc:  # noqa: BLE001 - a revert is named below, anything else raised
+                if c.errors.from_exception(exc) is None:
+                    raise
+                raise GridshareError(f"meter 0x{mid.hex()} is not registered on chain {c.chain.chain_id}: register "
+                                     "it before signing for it with several keystores") from None
+            if signer not in by_address:
+                raise GridshareError(f"meter 0x{mid.hex()} is signed by {signer} on-chain and none of the "
+                                     f"{len(keys)} keystores holds that key: add its keystore")
+            out[mid] = by_address[signer]
+    return out
