@@ -81,11 +81,13 @@ def test_request_approve_transfer_claim_and_statement(gs, tmp_path):
     page = (tmp_path / "reports" / "statement-flat-2A.html").read_text()
     assert "15.000 kWh" in page and row["transaction"] in page
 
-    # a month that is not verified to its end: every producer is skipped, with the reason
+    # a month that is not verified to its end: every producer is skipped, with the reason, and
+    # nothing certified is an error (exit 1) that says what certificates cover
     month = datetime.fromtimestamp(d0 * DAY, timezone.utc).strftime("%Y-%m")
     code, out, err = gs("--network", "anvil", "go", "issue-month", month)
-    assert code == 0 and "0 certificates issued" in out and "1 producers skipped" in out
+    assert code == 1 and "0 certificates issued" in out and "1 producers skipped" in out
     assert "skipped 0x" in err and ("MeterRegistryNoCheckpoint" in err or "GuaranteeOfOrigin" in err)
+    assert err.strip().splitlines()[-1].startswith(f"error: nothing certified in {month}: certificates cover whole UTC days")
 
 
 def test_bad_dates_and_months_are_one_line(gs):

@@ -96,6 +96,10 @@ def go_issue_month(ctx: Context, month, request_only, source, country, region, s
                   f"{sum(amounts.values()) / 1000:,.3f} kWh; {len(result.skipped)} producers skipped")
     for mid, error in result.skipped:
         err_console.print(f"skipped 0x{mid.hex()[:12]}..: {error}", highlight=False)
+    if not result.requested:
+        raise GridshareError(f"nothing certified in {month}: certificates cover whole UTC days of a producer's "
+                             "readings after its registration, verified to the day's end (gridshare --network anvil "
+                             "meter state 0xMETER says where they end); pick a month with such days")
 
 
 @go.command("approve")
