@@ -205,7 +205,10 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
     }
 
     /// @dev Walks both lists best first, pairing bids with asks while they trade, and returns
-    /// the midpoint of the last pair (net of the grid fee, floored to the tick).
+    /// the k-double auction's price (k = 1/2, `gridshare.domain.matching.clear_uniform`): the
+    /// midpoint, floored to the tick, of the clearing range [max(a_k, b_k+1), min(b_k, a_k+1)],
+    /// asks counted with the grid fee: b_k, a_k the last matched bid and ask, b_k+1, a_k+1 the
+    /// orders the walk stopped at (left out, or the marginal ones' unfilled parts), if any.
     function _clearingPrice(Book storage b) private view returns (bool trades, uint256 pricePerWh) {
         (uint64 bidId, uint64 askId) = (b.bestBid, b.bestAsk);
         uint256 bidLeft = _orders[bidId].remainingWh;
@@ -227,7 +230,11 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
                 askLeft = _orders[askId].remainingWh;
             }
         }
-        if (trades) pricePerWh = (lastBid + lastAsk + _feePerWh) / 2;
+        if (!trades) return (false, 0);
+        (uint256 lo, uint256 hi) = (lastAsk + _feePerWh, lastBid);
+        if (bidId != 0 && _orders[bidId].pricePerWh > lo) lo = _orders[bidId].pricePerWh;
+        if (askId != 0 && uint256(_orders[askId].pricePerWh) + _feePerWh < hi) hi = uint256(_orders[askId].pricePerWh) + _feePerWh;
+        pricePerWh = (lo + hi) / 2;
     }
 
     /// @dev Where {_fillAtUniformPrice} is: the current bid and ask, what is left of each, and

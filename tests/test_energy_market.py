@@ -375,13 +375,14 @@ def test_the_auction_clears_at_one_price_refunds_bidders_and_expires_the_rest(en
     receipt = env.c.transact(a.m.functions.clear(iid), env.carol)  # anyone
     trades = [(x.args.bidId, x.args.askId, x.args.quantityWh, x.args.price)
               for x in a.m.events.Traded().process_receipt(receipt, errors=DISCARD)]
-    # b1 300 @150 with a1; b2 100 with a1, then 200 with a2 @80: 100 - 10 >= 80; b3 stops
-    # the price is the midpoint of the last pair, net of the fee: (100 + 80 + 10) / 2 = 95
-    assert trades == [(b1, a1, 300, 95_000), (b2, a1, 100, 95_000), (b2, a2, 200, 95_000)]
-    assert a.m.functions.auction(iid).call() == [True, 95_000]
-    assert a.claimable(env.bob) == 300 * (150 - 95)
-    assert a.claimable(env.carol) == 300 * (100 - 95)
-    assert a.claimable(env.alice) == 600 * 85
+    # b1 300 @150 with a1; b2 100 with a1, then 200 with a2 @80: 100 - 10 >= 80; b3 stops.
+    # Clearing range, asks with the fee: [max(a2 90, b3 50), min(b2 100, a2's rest 90)] = [90, 90]:
+    # a2 sells 200 of its 400 at its limit (rationed at the margin)
+    assert trades == [(b1, a1, 300, 90_000), (b2, a1, 100, 90_000), (b2, a2, 200, 90_000)]
+    assert a.m.functions.auction(iid).call() == [True, 90_000]
+    assert a.claimable(env.bob) == 300 * (150 - 90)
+    assert a.claimable(env.carol) == 300 * (100 - 90)
+    assert a.claimable(env.alice) == 600 * 80
     assert a.energy(env.bob, iid) == 300 and a.energy(env.carol, iid) == 300
     assert a.remaining(a2) == 200 and a.remaining(b3) == 300
     assert_solvent(a, [env.alice, env.bob, env.carol], iid)

@@ -148,25 +148,41 @@ def test_uniform_worked_example():
             Order(3, "frank", BID, 110_000, 1_000)]
     asks = [Order(4, "alice", ASK, 80_000, 2_500), Order(5, "bob", ASK, 100_000, 2_000),
             Order(6, "carol", ASK, 140_000, 1_000)]
-    # dave 2000 <- alice; erin 500 <- alice; erin 2000 <- bob; then erin 150 - 20 < carol 140: stop
-    # marginal pair: erin 150, bob 100 -> P = (150 + 100 + 20) // 2 = 135 per kWh
+    # dave 2000 <- alice; erin 500 <- alice; erin 2000 <- bob; then erin 150 - 20 < carol 140: stop.
+    # Clearing range, asks counted with the fee: [max(bob 120, erin 150 left out), min(erin 150,
+    # carol 160)] = [150, 150]: at 150 erin, at her limit, is rationed (2,500 of 3,000 Wh); at any
+    # lower price demand (dave and erin, 5,000) would exceed supply (alice and bob, 4,500)
     clearing = clear_uniform(list(reversed(bids)), asks, FEE)  # input order does not matter
-    assert clearing == Clearing(135_000, [
-        Fill(1, 4, "dave", "alice", 2_000, 135_000, 20_000),
-        Fill(2, 4, "erin", "alice", 500, 135_000, 20_000),
-        Fill(2, 5, "erin", "bob", 2_000, 135_000, 20_000),
+    assert clearing == Clearing(150_000, [
+        Fill(1, 4, "dave", "alice", 2_000, 150_000, 20_000),
+        Fill(2, 4, "erin", "alice", 500, 150_000, 20_000),
+        Fill(2, 5, "erin", "bob", 2_000, 150_000, 20_000),
     ])
-    assert [f.payment for f in clearing.fills] == [270_000, 67_500, 270_000]
+    assert [f.payment for f in clearing.fills] == [300_000, 75_000, 300_000]
     assert [f.fee for f in clearing.fills] == [40_000, 10_000, 40_000]
-    assert [f.proceeds for f in clearing.fills] == [230_000, 57_500, 230_000]
+    assert [f.proceeds for f in clearing.fills] == [260_000, 65_000, 260_000]
     assert [clearing.filled(o.id) for o in bids + asks] == [2_000, 2_500, 0, 2_500, 2_000, 0]
-    assert [clearing.refund(b) for b in bids] == [130_000, 37_500, 0]  # (200 - 135) * 2, (150 - 135) * 2.5
+    assert [clearing.refund(b) for b in bids] == [100_000, 0, 0]  # (200 - 150) * 2
     assert 100_000 + FEE <= clearing.price <= 150_000
+
+
+def test_uniform_price_is_in_the_clearing_range_not_at_the_marginal_pair():
+    """Bids 10 and 8, asks 2 and 9 (1 Wh each): one trade (10 with 2); the bid at 8 and the ask at
+    9 are left out, so the clearing range is [8, 9] (the marginal pair's midpoint, 6, would leave
+    the bid at 8 out though willing to pay it). Its midpoint floored to the tick: 8, the bid at 8
+    at its limit (rationed at the margin)."""
+    bids = [Order(1, "b1", BID, 10_000, 1), Order(2, "b2", BID, 8_000, 1)]
+    asks = [Order(3, "s1", ASK, 2_000, 1), Order(4, "s2", ASK, 9_000, 1)]
+    clearing = clear_uniform(bids, asks)
+    assert clearing == Clearing(8_000, [Fill(1, 3, "b1", "s1", 1, 8_000, 0)])
+    # with a third ask at 7, the bid at 8 trades too: range [max(7, -), min(8, 9)] = [7, 8] -> 7
+    clearing = clear_uniform(bids, asks + [Order(5, "s3", ASK, 7_000, 1)])
+    assert clearing.price == 7_000 and [f.quantity_wh for f in clearing.fills] == [1, 1]
 
 
 def test_uniform_price_is_floored_to_the_tick():
     clearing = clear_uniform([Order(1, "b", BID, 151_000, 10)], [Order(2, "s", ASK, 100_000, 10)], FEE)
-    assert clearing.price == 135_000  # midpoint of 151 and 100 + 20 is 135.5
+    assert clearing.price == 135_000  # nothing left out: the range is [100 + 20, 151], midpoint 135.5
 
 
 def test_uniform_nothing_matches():
@@ -347,7 +363,9 @@ def test_uniform_properties(auction):
 @given(auctions(max_quantity=6))
 def test_uniform_agrees_with_unit_by_unit_matching(auction):
     """An independent reference: split every order into 1 Wh units, pair the k-th best bid unit with
-    the k-th best ask unit while compatible; same volume, same marginal pair, same price."""
+    the k-th best ask unit while compatible; same volume, same pairs, and the price is the
+    midpoint of the k-double auction's range over units: [max(a_k + fee, b_k+1), min(b_k, a_k+1 + fee)]
+    with k the units traded, floored to the tick."""
     fee, bids, asks = auction
     bid_units = sorted((-o.price, o.id) for o in bids for _ in range(o.quantity))
     ask_units = sorted((o.price, o.id) for o in asks for _ in range(o.quantity))
@@ -361,7 +379,16 @@ def test_uniform_agrees_with_unit_by_unit_matching(auction):
     assert units == [(b, a) for b, a, _, _ in pairs]
     if pairs:
         _, _, b, a = pairs[-1]
-        assert clearing.price == (b + a + fee) // (2 * TICK) * TICK
+        k = len(pairs)
+        lo = max([a + fee] + [-nb for nb, _ in bid_units[k:k + 1]])
+        hi = min([b] + [a + fee for a, _ in ask_units[k:k + 1]])
+        assert lo <= hi
+        assert clearing.price == (lo + hi) // (2 * TICK) * TICK
+        # individually rational, and no order left out would trade at the price strictly
+        assert all(f.price <= o.price for f in clearing.fills for o in bids if o.id == f.bid_id)
+        assert all(f.price - fee >= o.price for f in clearing.fills for o in asks if o.id == f.ask_id)
+        assert all(-nb <= clearing.price for nb, _ in bid_units[k:])
+        assert all(a + fee >= clearing.price for a, _ in ask_units[k:])
     else:
         assert clearing.price is None
 

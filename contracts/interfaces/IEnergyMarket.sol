@@ -9,7 +9,7 @@ pragma solidity ^0.8.24;
 ///
 /// Two designs, fixed per deployment: a continuous book with price-time priority where every trade
 /// is at the bid's price (pay-as-bid), or a call auction cleared at gate closure by anyone at one
-/// uniform price (pay-as-clear: the midpoint of the marginal bid and ask, net of the grid fee).
+/// uniform price (pay-as-clear: the k-double auction's, the midpoint of the clearing range, docs/market.md).
 ///
 /// Prices are payment-token base units per kWh, multiples of {PRICE_TICK} (an integer price per
 /// Wh, so every amount is exact), between the feed-in and the retail price. A bid and an ask

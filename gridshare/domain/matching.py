@@ -362,15 +362,30 @@ def clear_uniform(bids: Sequence[Order], asks: Sequence[Order], grid_fee: int = 
     (``bid.price - grid_fee >= ask.price``): trade ``q = min`` of the two remaining quantities,
     record the pair, and move past whichever order is exhausted (both if both).
 
-    Nothing matched: ``Clearing(None, [])``. Otherwise, with ``b`` the price of the last matched bid
-    and ``a`` that of the last matched ask (the marginal pair), the price is the midpoint of ``b``
-    and ``a + grid_fee`` floored to the tick::
+    Nothing matched: ``Clearing(None, [])``. Otherwise the price is that of the **k-double auction**
+    with k = 1/2 (Satterthwaite & Williams 1989; Rustichini, Satterthwaite & Williams 1994): with
+    asks counted at what the buyer pays, ``a + grid_fee``, let ``b_k``, ``a_k`` be the prices of the
+    last matched bid and ask (the marginal pair) and ``b_k+1``, ``a_k+1`` those of the first orders
+    left out on each side (where the walk stopped: possibly the marginal order itself, partly
+    filled; none if a side ran out). Every price of the **clearing range**
 
-        P = ((b // 1000 + a // 1000 + grid_fee // 1000) // 2) * 1000
+        [max(a_k, b_k+1), min(b_k, a_k+1)]
 
-    so ``a + grid_fee <= P <= b``: every matched buyer pays at most its bid, every matched seller
-    receives ``P - grid_fee >=`` its ask. Every fill is at ``P``, in the order the pairs were
-    matched; see :meth:`Clearing.refund` for what a buyer gets back.
+    clears the book: demand equals supply there, but for orders priced exactly at the price (the
+    margin). The price is its midpoint floored to the tick::
+
+        P = ((lo // 1000 + hi // 1000) // 2) * 1000
+
+    So every matched buyer pays at most its bid and every matched seller receives ``P - grid_fee``,
+    at least its ask (individually rational); every order that would trade at ``P`` strictly
+    (a bid above it, an ask below ``P - grid_fee``) trades in full, and an order priced exactly
+    at ``P`` may trade in part or not at all (rationing at the margin, by price then time
+    priority). This is the pay-as-clear rule of gsy-e's two-sided market (the first price at
+    which cumulative supply meets cumulative demand) with the range's midpoint instead of an end;
+    the midpoint of the marginal pair alone, the rule before, could leave out a bid willing to
+    pay the price (bids 10 and 8, asks 2 and 9: 6, where the range is [8, 9]). Every fill is at
+    ``P``, in the order the pairs were matched; see :meth:`Clearing.refund` for what a buyer gets
+    back.
 
     Orders must be on the right side, have distinct ids, prices on the tick and positive
     quantities (GridshareError otherwise); the price band is the caller's (:meth:`MarketRules.check`).
@@ -407,8 +422,12 @@ def clear_uniform(bids: Sequence[Order], asks: Sequence[Order], grid_fee: int = 
             ask_left = asks[j].quantity if j < len(asks) else 0
     if not pairs:
         return Clearing(None, [])
-    b, a = pairs[-1][0].price, pairs[-1][1].price
-    price = ((b // TICK + a // TICK + fee // TICK) // 2) * TICK
+    lo, hi = pairs[-1][1].price + fee, pairs[-1][0].price  # the marginal ask (as the buyer pays it) and bid
+    if i < len(bids):  # the first bid left out, or the marginal one's unfilled part
+        lo = max(lo, bids[i].price)
+    if j < len(asks):
+        hi = min(hi, asks[j].price + fee)
+    price = ((lo // TICK + hi // TICK) // 2) * TICK
     return Clearing(price, [Fill(bid.id, ask.id, bid.owner, ask.owner, q, price, fee) for bid, ask, q in pairs])
 
 
