@@ -61,6 +61,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
     uint64 private immutable _intervalSeconds;
     uint64 private immutable _gateClosureDelay;
     uint64 private immutable _settlementWindow;
+    uint40 private immutable _minOrderWh;
 
     uint64 private _lastOrderId;
     mapping(uint64 orderId => Order) private _orders;
@@ -78,6 +79,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
     /// @param gridFee per kWh traded, to `operator_` (may be 0)
     /// @param gateClosureDelay seconds after an interval's end until its orders close
     /// @param settlementWindow seconds after gate closure reserved to sellers for settling
+    /// @param minOrderWh the smallest order quantity accepted, 1 to 2^40 - 1 Wh
     constructor(
         IMeterRegistry registry_,
         IERC20 paymentToken_,
@@ -87,7 +89,8 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
         uint256 gridFee,
         address operator_,
         uint256 gateClosureDelay,
-        uint256 settlementWindow
+        uint256 settlementWindow,
+        uint256 minOrderWh
     ) {
         if (address(registry_) == address(0)) revert EnergyMarketInvalidAddress(address(registry_));
         if (address(paymentToken_) == address(0)) revert EnergyMarketInvalidAddress(address(paymentToken_));
@@ -112,6 +115,8 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
         _intervalSeconds = registry_.intervalSeconds();
         _gateClosureDelay = uint64(gateClosureDelay);
         _settlementWindow = uint64(settlementWindow);
+        if (minOrderWh == 0 || minOrderWh > type(uint40).max) revert EnergyMarketInvalidMinimum(minOrderWh);
+        _minOrderWh = uint40(minOrderWh);
     }
 
     // ----------------------------------------------------------------------------------------
@@ -428,6 +433,11 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
         return (_feedInPerWh * PRICE_TICK, _retailPerWh * PRICE_TICK, _feePerWh * PRICE_TICK);
     }
 
+    /// @inheritdoc IEnergyMarket
+    function minOrderWh() external view returns (uint256) {
+        return _minOrderWh;
+    }
+
     function gateClosure(uint256 intervalId) external view returns (uint256) {
         return _gateClosure(intervalId);
     }
@@ -489,6 +499,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
             revert EnergyMarketPriceOutsideBand(price, _feedInPerWh * PRICE_TICK, _retailPerWh * PRICE_TICK);
         }
         if (quantityWh == 0 || quantityWh > type(uint40).max) revert EnergyMarketInvalidQuantity(quantityWh);
+        if (quantityWh < _minOrderWh) revert EnergyMarketOrderTooSmall(quantityWh, _minOrderWh);
         uint256 closes = _gateClosure(intervalId);
         if (block.timestamp >= closes) revert EnergyMarketGateClosed(intervalId, closes);
         return uint64(pricePerWh);

@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridshare.chain.compiler import compile_contracts
-from gridshare.chain.deployment import ESCROW_ROLE
-from gridshare.domain.matching import ContinuousBook, Order, Side, clear_uniform
+from gridshare.chain.deployment import DEFAULT_MIN_ORDER_WH, ESCROW_ROLE
+from gridshare.domain.matching import ContinuousBook, MarketRules, Order, Side, clear_uniform
+from gridshare.errors import GridshareError
 from gridshare.protocol.meters import MeterKind
 
 from conftest import raise_view, reverts
@@ -81,7 +82,7 @@ def auction(env):
     artifact = compile_contracts()["EnergyMarket"]
     factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     receipt = env.c.transact(factory.constructor(env.registry.address, env.c.payment.address, 1, FEED_IN, RETAIL,
-                                                 FEE, env.operator, 900, 86_400))
+                                                 FEE, env.operator, 900, 86_400, 1))
     market = env.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
     env.c.transact(env.registry.functions.registerParticipant(market.address))
     env.c.transact(env.registry.functions.grantRole(ESCROW_ROLE, market.address))
@@ -541,7 +542,29 @@ def test_constructor_refuses_inconsistent_prices(env, prices, error):
     factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     with reverts("EnergyMarketInvalidPrices", **error):
         env.c.transact(factory.constructor(env.registry.address, env.c.payment.address, 0, *prices, env.operator,
-                                           900, 86_400))
+                                           900, 86_400, 1))
+
+
+def test_orders_below_the_minimum_order_are_refused(env, t):
+    """A market deployed with a 10 Wh minimum (the default): 9 Wh refused, naming both, on either
+    side; 10 Wh rests. The engine's rules refuse the same order."""
+    artifact = compile_contracts()["EnergyMarket"]
+    factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    receipt = env.c.transact(factory.constructor(env.registry.address, env.c.payment.address, 0, FEED_IN, RETAIL,
+                                                 FEE, env.operator, 900, 86_400, DEFAULT_MIN_ORDER_WH))
+    market = env.w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
+    assert market.functions.minOrderWh().call() == DEFAULT_MIN_ORDER_WH == 10
+    iid = open_interval(env)
+    env.c.transact(env.c.payment.functions.approve(market.address, 10**12), env.bob)
+    with reverts("EnergyMarketOrderTooSmall", quantityWh=9, minimumWh=10):
+        env.c.transact(market.functions.placeBid(iid, 100_000, 9, 0), env.bob)
+    with reverts("EnergyMarketOrderTooSmall", quantityWh=1, minimumWh=10):
+        env.c.transact(market.functions.placeAsk(iid, 100_000, 1, COLLATERAL, 0), env.bob)
+    env.c.transact(market.functions.placeBid(iid, 100_000, 10, 0), env.bob)
+    assert [o[6] for o in market.functions.book(iid, 0).call()] == [10]  # the bid rests: 10 Wh
+    rules = MarketRules(FEED_IN, RETAIL, FEE, DEFAULT_MIN_ORDER_WH)
+    with pytest.raises(GridshareError, match="9 Wh, below the market's minimum order of 10 Wh"):
+        rules.check(Order(1, "bob", Side.BID, 100_000, 9))
 
 
 def test_constructor_refuses_a_zero_address_and_a_bad_schedule(env):
@@ -549,13 +572,17 @@ def test_constructor_refuses_a_zero_address_and_a_bad_schedule(env):
     factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     zero = "0x" + "00" * 20
     with reverts("EnergyMarketInvalidAddress", value=zero):
-        env.c.transact(factory.constructor(env.registry.address, zero, 0, FEED_IN, RETAIL, FEE, env.operator, 900, 1))
+        env.c.transact(factory.constructor(env.registry.address, zero, 0, FEED_IN, RETAIL, FEE, env.operator, 900, 1, 1))
     with reverts("EnergyMarketInvalidAddress", value=zero):
         env.c.transact(factory.constructor(env.registry.address, env.c.payment.address, 0, FEED_IN, RETAIL, FEE, zero,
-                                           900, 1))
+                                           900, 1, 1))
     with reverts("EnergyMarketInvalidSchedule", gateClosureDelay=900, settlementWindow=0):
         env.c.transact(factory.constructor(env.registry.address, env.c.payment.address, 0, FEED_IN, RETAIL, FEE,
-                                           env.operator, 900, 0))
+                                           env.operator, 900, 0, 1))
+    for minimum in (0, 2**40):
+        with reverts("EnergyMarketInvalidMinimum", minimumWh=minimum):
+            env.c.transact(factory.constructor(env.registry.address, env.c.payment.address, 0, FEED_IN, RETAIL, FEE,
+                                               env.operator, 900, 1, minimum))
 
 
 def test_order_view_of_an_unknown_order(env):

@@ -72,6 +72,10 @@ interface IEnergyMarket {
     error EnergyMarketPriceOutsideBand(uint256 price, uint256 feedIn, uint256 retail);
     /// @notice Zero, or above 2^40 - 1 Wh.
     error EnergyMarketInvalidQuantity(uint256 quantityWh);
+    /// @notice An order below the deployment's minimum order size (dust costs every clearing).
+    error EnergyMarketOrderTooSmall(uint256 quantityWh, uint256 minimumWh);
+    /// @notice Deployment: the minimum order size is 1 to 2^40 - 1 Wh.
+    error EnergyMarketInvalidMinimum(uint256 minimumWh);
     /// @notice A bid is backed by payment, an ask by energy or collateral.
     error EnergyMarketInvalidBacking(Side side, Backing backing);
     error EnergyMarketGateClosed(uint256 intervalId, uint256 gateClosure);
@@ -165,6 +169,8 @@ interface IEnergyMarket {
     /// @return feedIn the lowest price, retail the highest and the compensation for undelivered Wh,
     /// gridFee per kWh to the operator (all per kWh)
     function prices() external view returns (uint256 feedIn, uint256 retail, uint256 gridFee);
+    /// @notice The smallest order quantity accepted, in Wh (a deployment setting).
+    function minOrderWh() external view returns (uint256);
     function gateClosure(uint256 intervalId) external view returns (uint256);
     function settlementDeadline(uint256 intervalId) external view returns (uint256);
     function order(uint64 orderId) external view returns (OrderView memory);

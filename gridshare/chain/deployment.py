@@ -45,6 +45,8 @@ KEY_MODES = ("dynamic-default", "supplied")
 DEVNETS = ("embedded", "anvil")
 #: Default prices, in TestEuro base units per kWh (6 decimals: 252_000 = 0.252 EUR/kWh).
 DEFAULT_PRICES = {"retail": 252_000, "feed_in": 40_000, "grid_fee": 10_000}
+#: The market's smallest order by default, in Wh: dust orders cost every clearing and settlement.
+DEFAULT_MIN_ORDER_WH = 10
 ALLOCATOR_ROLE = keccak(text="ALLOCATOR_ROLE")
 CERTIFIER_ROLE = keccak(text="CERTIFIER_ROLE")
 ESCROW_ROLE = keccak(text="ESCROW_ROLE")
@@ -220,6 +222,7 @@ def deploy(
     grid_fee: int = DEFAULT_PRICES["grid_fee"],
     gate_closure_delay: int | None = None,
     settlement_window: int = 86_400,
+    min_order_wh: int = DEFAULT_MIN_ORDER_WH,
     folder: Path | None = None,
     write: bool = True,
     test_euro: bool | None = None,
@@ -243,7 +246,7 @@ def deploy(
     devnet, by default, a freshly deployed TestEuro); prices are base units per kWh, multiples of
     1,000; an interval's orders close ``gate_closure_delay`` seconds after its end (default: one
     interval), and sellers alone settle their forward sales during ``settlement_window`` seconds
-    after that. The operator receives the grid fee. The market is registered as a participant so
+    after that; an order is at least ``min_order_wh`` Wh. The operator receives the grid fee. The market is registered as a participant so
     that it can hold sellers' tokens in escrow. ``test_euro=True`` deploys a TestEuro as the
     payment token on any chain (a simulation on a development node reached by URL).
     """
@@ -266,6 +269,8 @@ def deploy(
             f"prices must satisfy feed-in < retail and grid fee < retail - feed-in, not feed-in {feed_in_price}, "
             f"retail {retail_price}, grid fee {grid_fee}"
         )
+    if not 1 <= min_order_wh < 2**40:
+        raise GridshareError(f"the minimum order must be 1 to 2^40 - 1 Wh, not {min_order_wh}")
     if allocation_key not in KEY_MODES:
         raise GridshareError(f"allocation key must be one of {', '.join(KEY_MODES)}, not {allocation_key!r}")
     if interval_seconds not in (900, 1800):
@@ -305,7 +310,7 @@ def deploy(
     gate_closure_delay = interval_seconds if gate_closure_delay is None else gate_closure_delay
     market, entries["EnergyMarket"] = _deploy_one(
         chain, artifacts["EnergyMarket"], registry.address, payment.address, MARKET_DESIGNS.index(market_design),
-        feed_in_price, retail_price, grid_fee, chain.sender, gate_closure_delay, settlement_window)
+        feed_in_price, retail_price, grid_fee, chain.sender, gate_closure_delay, settlement_window, min_order_wh)
     for name, entry in entries.items():  # the ABIs as published: with the errors calls pass on
         entry["abi"] = published_abi(artifacts, name)
     manifest = {
@@ -333,6 +338,7 @@ def deploy(
                 "gridFee": grid_fee,
                 "gateClosureDelay": gate_closure_delay,
                 "settlementWindow": settlement_window,
+                "minOrderWh": min_order_wh,
             },
         },
     }

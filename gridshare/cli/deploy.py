@@ -51,11 +51,14 @@ def compile_cmd(write_abi):
               help="Retail, feed-in and grid fee per kWh, in payment tokens (6 decimals assumed for TestEuro).")
 @click.option("--gate-closure", "gate_closure_delay", type=click.IntRange(min=0), default=None,
               help="Seconds after an interval's end until its orders close [default: one interval].")
+@click.option("--min-order", "min_order_wh", type=click.IntRange(1, 2**40 - 1),
+              default=deployment.DEFAULT_MIN_ORDER_WH, show_default=True,
+              help="The market's smallest order, in Wh (dust orders cost every clearing).")
 @click.option("--force", is_flag=True, help="Deploy even though the chain has a community already: its manifest "
               "is replaced, a copy kept as <chainId>.json.<time>.bak.")
 @pass_ctx
 def deploy(ctx: Context, interval_seconds, expiry_months, issuing_body, issuer_is_operator, admin_delay,
-           allocation_key, market_design, payment_token, prices, gate_closure_delay, force):
+           allocation_key, market_design, payment_token, prices, gate_closure_delay, min_order_wh, force):
     """Deploy the community's contracts; write deployments/<chainId>.json."""
     retail, feed_in, fee = _prices(prices)
     with ctx.chain() as chain:
@@ -65,7 +68,8 @@ def deploy(ctx: Context, interval_seconds, expiry_months, issuing_body, issuer_i
                                           issuing_body=issuing_body, allocation_key=allocation_key,
                                           market_design=market_design, payment_token=payment_token,
                                           retail_price=retail, feed_in_price=feed_in, grid_fee=fee,
-                                          gate_closure_delay=gate_closure_delay, admin_delay=admin_delay,
+                                          gate_closure_delay=gate_closure_delay, min_order_wh=min_order_wh,
+                                          admin_delay=admin_delay,
                                           issuer_is_operator=issuer_is_operator)
         except BaseException:
             if backup is not None:  # refused or failed: the manifest was not replaced, its copy is not needed

@@ -197,6 +197,7 @@ class MarketRules:
     feed_in: int
     retail: int
     grid_fee: int = 0
+    min_order_wh: int = 1  # the deployment's minimum order size
 
     def __post_init__(self) -> None:
         feed_in = _integer(self.feed_in, "feed-in price (per kWh)")
@@ -214,12 +215,17 @@ class MarketRules:
         object.__setattr__(self, "feed_in", feed_in)
         object.__setattr__(self, "retail", retail)
         object.__setattr__(self, "grid_fee", grid_fee)
+        min_order = _integer(self.min_order_wh, "minimum order (Wh)")
+        if not 1 <= min_order <= _MAX_WH:
+            raise GridshareError(f"minimum order is {min_order} Wh; it must be 1 to {_MAX_WH} Wh")
+        object.__setattr__(self, "min_order_wh", min_order)
 
     def check(self, order: Order) -> None:
         """Raise GridshareError naming the problem if the market rejects ``order`` (the contract reverts).
 
         In this order: price not a multiple of :data:`TICK`; price outside ``[feed_in, retail]``;
-        quantity not positive (or above ``2**40 - 1`` Wh, the contract's storage limit).
+        quantity not positive (or above ``2**40 - 1`` Wh, the contract's storage limit); quantity below
+        the minimum order.
         """
         _on_tick(order.price, f"price of order {order.id}")
         if not self.feed_in <= order.price <= self.retail:
@@ -230,6 +236,9 @@ class MarketRules:
             raise GridshareError(f"quantity of order {order.id} is {order.quantity} Wh; it must be positive")
         if order.quantity > _MAX_WH:
             raise GridshareError(f"quantity of order {order.id} is {order.quantity} Wh, above {_MAX_WH} Wh")
+        if order.quantity < self.min_order_wh:
+            raise GridshareError(f"quantity of order {order.id} is {order.quantity} Wh, below the market's minimum "
+                                 f"order of {self.min_order_wh} Wh")
 
 
 # --------------------------------------------------------------------------------------------------

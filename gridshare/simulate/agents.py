@@ -69,15 +69,17 @@ def orders_for_interval(
     prices in ``[feed_in, retail]``, then consumers (by name) their bid prices in
     ``[feed_in + grid_fee, retail - TICK]``; then the list is shuffled into a random arrival order
     (time priority matters in a continuous book). Every draw comes from ``rng``, so
-    ``random.Random(seed)`` makes the result reproducible. Number the intents in list order to
+    ``random.Random(seed)`` makes the result reproducible. Amounts below the market's minimum order
+    (``rules.min_order_wh``) give no order either. Number the intents in list order to
     place them: ``[Order(first_id + k, *intent) for k, intent in enumerate(intents)]``.
 
     Raises GridshareError for an amount that is negative or not an integer. (The bid range is never
     empty: :class:`MarketRules` requires ``grid_fee < retail - feed_in``.)
     """
     intents = [Intent(name, Side.ASK, _price(rng, rules.feed_in, rules.retail), wh)
-               for name, wh in _amounts(surpluses, "surplus")]
+               for name, wh in _amounts(surpluses, "surplus") if wh >= rules.min_order_wh]
     low, high = rules.feed_in + rules.grid_fee, rules.retail - TICK  # never empty: see MarketRules
-    intents += [Intent(name, Side.BID, _price(rng, low, high), wh) for name, wh in _amounts(needs, "need")]
+    intents += [Intent(name, Side.BID, _price(rng, low, high), wh) for name, wh in _amounts(needs, "need")
+                if wh >= rules.min_order_wh]
     rng.shuffle(intents)
     return intents

@@ -81,7 +81,7 @@ from web3.types import BlockIdentifier, RPCEndpoint, Wei
 
 from gridshare.chain import certificates, ledger
 from gridshare.chain import market as chain_market
-from gridshare.chain.deployment import Community, ContractReverted, deploy, from_manifest
+from gridshare.chain.deployment import DEFAULT_MIN_ORDER_WH, Community, ContractReverted, deploy, from_manifest
 from gridshare.chain.events import EventLog
 from gridshare.chain.network import Chain
 from gridshare.chain.operation import MAX_MEMBERS, allocate, join
@@ -355,7 +355,7 @@ def simulate(
     meter = _Meter(chain)
     seed = scenario.seed if seed is None else seed
     prices = scenario.prices
-    rules = MarketRules(prices.feed_in, prices.retail, prices.grid_fee)
+    rules = MarketRules(prices.feed_in, prices.retail, prices.grid_fee, DEFAULT_MIN_ORDER_WH)
 
     with meter.phase("profiles"):
         profiles = build_profiles(scenario)
