@@ -281,6 +281,18 @@ def test_on_a_deployed_devnet(gs, tmp_path, monkeypatch):
     assert backup.name.startswith("31337.json.") and backup.suffix == ".bak" and backup.read_text() == original
     assert manifest.read_text() != original
 
+    # a meter's signer: one of --signer and --signer-keystore; example readings of a meter not registered
+    args = ("--network", "anvil", "meter", "register", "--point", "30001234567890", "--owner", OWNER, "--kind",
+            "producer", "--capacity", "6000")
+    code, line = _error(gs, *args)
+    assert line == "error: name the meter's signer: --signer ADDRESS or --signer-keystore FILE (one of them)"
+    code, line = _error(gs, *args, "--signer", OWNER, "--signer-keystore", str(manifest))
+    assert line == "error: name the meter's signer: --signer ADDRESS or --signer-keystore FILE (one of them)"
+    code, line = _error(gs, *args, "--signer-keystore", str(manifest))
+    assert "is not a V3 keystore" in line
+    code, line = _error(gs, "--network", "anvil", "meter", "example-readings", "0x" + "11" * 32, str(tmp_path / "r.csv"))
+    assert "MeterRegistryUnknownMeter" in line and not (tmp_path / "r.csv").exists()
+
     # ids of what does not exist, intervals no date can show
     code, line = _error(gs, "--network", "anvil", "go", "transfer", "99", "5", OWNER)
     assert line == ("error: certificate 99 does not exist: the community has 0 certificates and requests (see "

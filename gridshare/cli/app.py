@@ -8,6 +8,7 @@ between commands in .gridshare/anvil-state.json) or ``--rpc-url URL`` (any EVM c
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import click
 import requests
+from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
 
 from gridshare import __version__
 from gridshare.cli import (
@@ -30,6 +32,8 @@ from gridshare.cli import (
     simulate,
     status,
 )
+from gridshare.chain.deployment import ContractReverted
+from gridshare.chain.revert import ErrorDecoder
 from gridshare.cli.context import Context, err_console, json_output
 from gridshare.errors import GridshareError
 
@@ -79,6 +83,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted; rerun the command to resume")
         return 130
+    except (ContractCustomError, ContractLogicError, ContractPanicError) as exc:  # a view call refused
+        decoded = _published_errors().from_exception(exc)
+        if decoded is None:
+            if os.environ.get("GRIDSHARE_DEBUG"):
+                raise
+            err_console.print(f"error: a contract call reverted ({_first_words(exc)}) (set GRIDSHARE_DEBUG=1 for a "
+                              "traceback)", highlight=False, markup=False, soft_wrap=True)
+        else:
+            err_console.print(f"error: {ContractReverted(decoded)}", highlight=False, markup=False, soft_wrap=True)
+        return 1
     except requests.exceptions.RequestException as exc:  # the node died, hung, or the network went away mid-command
         err_console.print(f"error: lost the connection to the chain ({_first_words(exc)}): check that the node "
                           "runs and rerun the command (what was verified stays; submissions resume)",
@@ -96,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
                           highlight=False, markup=False, soft_wrap=True)
         return 1
     return 0
+
+
+def _published_errors() -> ErrorDecoder:
+    """The custom errors of every published ABI (a view's revert names one of them)."""
+    folder = Path(__file__).resolve().parents[1] / "abi"
+    return ErrorDecoder(json.loads(p.read_text()) for p in sorted(folder.glob("*.json")))
 
 
 def _first_words(exc: Exception, limit: int = 80) -> str:

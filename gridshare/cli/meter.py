@@ -14,8 +14,16 @@ from gridshare.cli.params import ADDRESS, METER_ID, METER_POINT, OUTPUT_FILE, PA
 from gridshare.errors import GridshareError
 from gridshare.protocol.guarantees import day_of
 from gridshare.protocol.manifest import read_manifest
-from gridshare.protocol.meters import MeterKind, load_keystore, meter_id, new_meter_key, save_keystore
-from gridshare.protocol.readings import DAY_RUN, load_unsigned, save_signed, to_runs
+from gridshare.protocol.meters import (
+    MeterKind,
+    keystore_address,
+    load_keystore,
+    meter_id,
+    new_meter_key,
+    save_keystore,
+)
+from gridshare.protocol.readings import DAY_RUN, load_unsigned, save_signed, save_unsigned, to_runs
+from gridshare.simulate.example_readings import example_readings
 from gridshare.protocol.units import utc_text
 
 
@@ -62,15 +70,22 @@ def meter_id_cmd(point, salt):
 @meter.command("register")
 @click.option("--point", type=METER_POINT, required=True, help="Meter point number (PRM/PDL).")
 @salt_option
-@click.option("--signer", type=ADDRESS, required=True, help="Address of the meter's signer key.")
+@click.option("--signer", type=ADDRESS, help="Address of the meter's signer key.")
+@click.option("--signer-keystore", type=click.Path(path_type=Path),
+              help="Or the signer's keystore (its address is read, the key stays encrypted).")
 @click.option("--owner", type=ADDRESS, required=True, help="Participant who receives what the meter earns.")
 @click.option("--kind", type=click.Choice(["producer", "consumer", "prosumer"]), required=True)
 @click.option("--capacity", "capacity_w", type=click.IntRange(1, 2**64 - 1), required=True, help="Capacity in W.")
 @click.option("--technology", default="solar-pv", show_default=True, help="Up to 32 bytes, e.g. solar-pv.")
 @click.option("--commissioned", type=PAST_DAY, help="Commissioning date, YYYY-MM-DD (not in the future).")
 @pass_ctx
-def meter_register(ctx: Context, point, salt, signer, owner, kind, capacity_w, technology, commissioned):
+def meter_register(ctx: Context, point, salt, signer, signer_keystore, owner, kind, capacity_w, technology,
+                   commissioned):
     """Register a meter (operator only); its owner is admitted as a participant if needed."""
+    if (signer is None) == (signer_keystore is None):
+        raise GridshareError("name the meter's signer: --signer ADDRESS or --signer-keystore FILE (one of them)")
+    if signer_keystore is not None:
+        signer = keystore_address(signer_keystore)
     mid = meter_id(_salt(salt), point)
     tech = technology.encode()
     if len(tech) > 32:
@@ -99,6 +114,34 @@ def meter_state(ctx: Context, meter_id: bytes):
     registers = f"registers import {imp:,} Wh, export {exp:,} Wh" if known else "no run verified yet"
     console.print(f"verified readings end at {utc_text(nxt)}: previousEnd {nxt}; {registers}; "
                   f"verified export {verified:,} Wh")
+
+
+@meter.command("example-readings")
+@click.argument("meter_id", type=METER_ID)
+@click.argument("output", type=OUTPUT_FILE)
+@click.option("--days", type=click.IntRange(1, 31), default=2, show_default=True,
+              help="Whole UTC days after the meter's readings end (with the rest of their first day).")
+@pass_ctx
+def meter_example_readings(ctx: Context, meter_id: bytes, output: Path, days: int):
+    """Write example readings of a registered meter into OUTPUT (CSV, as `meter sign` reads them): from
+    where its verified readings end to the end of --days whole UTC days after, on clear-sky days
+    (PV of its capacity for a producer, a household's load for a consumer, both for a prosumer).
+    For trying the flow on a devnet without a real meter."""
+    with ctx.community(read_only=True) as c:
+        info = c.registry.functions.meter(meter_id).call()
+        start, imp, exp, _verified, _known = c.registry.functions.meterState(meter_id).call()
+        now = c.chain.w3.eth.get_block("latest")["timestamp"]
+        seconds = c.interval_seconds
+    end = (start // 86_400 + days + 1) * 86_400
+    rows = example_readings(meter_id, MeterKind(info[2]), info[4], start, end, seconds, imp, exp)
+    save_unsigned(output, rows)
+    console.print(f"{len(rows)} readings of 0x{meter_id.hex()[:12]}.. from {utc_text(start)} to {utc_text(end)} "
+                  f"-> {output} (import {sum(r.import_wh for r in rows) / 1000:,.3f} kWh, export "
+                  f"{sum(r.export_wh for r in rows) / 1000:,.3f} kWh)")
+    if end > now:
+        console.print(f"they end after the chain's time ({utc_text(now)}): the chain verifies readings of ended "
+                      f"intervals only; on a devnet: gridshare --network anvil devnet advance --days "
+                      f"{(end - now + 86_399) // 86_400}")
 
 
 @meter.command("sign")

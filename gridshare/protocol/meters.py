@@ -14,7 +14,7 @@ from pathlib import Path
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from gridshare.errors import GridshareError
 
@@ -100,3 +100,12 @@ def read_keystore(path: Path) -> dict:
         what = f"no {missing[0]!r}" if missing else f"version {document.get('version')!r}, not 3"
         raise GridshareError(f"{path} is not a V3 keystore ({what}): name the file `gridshare meter new-key` wrote")
     return document
+
+
+def keystore_address(path: Path) -> str:
+    """The address a V3 keystore holds, read without decrypting it (EIP-55 checksummed)."""
+    address = read_keystore(path).get("address")
+    try:
+        return to_checksum_address("0x" + str(address).removeprefix("0x"))
+    except ValueError:
+        raise GridshareError(f"{path} holds no address: name the file `gridshare meter new-key` wrote") from None

@@ -387,6 +387,17 @@ def load_signed(path: Path) -> list[SignedReadings]:
     return [SignedReadings.from_row(row, f"{path} line {i}: ") for i, row in enumerate(reader, start=2)]
 
 
+def save_unsigned(path: Path, readings: Iterable[MeterReading]) -> Path:
+    """Write unsigned per-interval readings as CSV (the columns of :data:`READING_COLUMNS`)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(READING_COLUMNS)
+        writer.writerows(["0x" + r.meter_id.hex(), r.interval_start, r.import_wh, r.export_wh, r.import_register_wh,
+                          r.export_register_wh] for r in readings)
+    return path
+
+
 def load_unsigned(path: Path) -> list[MeterReading]:
     """Read unsigned per-interval readings (CSV with the columns of :data:`READING_COLUMNS`)."""
     reader = csv.DictReader(text_lines(path, "a readings file"))
