@@ -183,7 +183,7 @@ class Bench:
         self.chain.travel((f + 1) * 900 + 1)
         self.produce([f], wh=700)
         self.chain.travel((f + 1) * 900 + 86_400)  # gate closure
-        r, t = self.send(self.m.settle(f, s[0]), s[0])
+        r, t = self.send(self.m.settle(f, s[0], 500), s[0])
         self.row("settle", "forward sales to 2 buyers, 700 of 1000 Wh delivered", r, t, 2)
 
         # payouts: the makers' tokens (bids filled by a taker ask) and the sellers' money
@@ -214,7 +214,7 @@ class Bench:
                                   "detail": "ask (energy-backed) or bid (from a transfer), resting, with a hint",
                                   "n": 2 * n, "gas": placed, "per": placed / (2 * n), "seconds": 0, "goal": None})
             self.chain.travel((i + 1) * 900 + 86_400)  # gate closure
-            r, t = self.send(self.m.clear(i), b[0])
+            r, t = self.send(self.m.clear(i, 500), b[0])
             fills = self.fills(r)
             self.row("clear", f"{n} bids x {n} asks, {fills} trades at one price", r, t, fills, GOAL)
 

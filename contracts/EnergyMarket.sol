@@ -42,11 +42,31 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
         uint64 bestBid;
         uint64 bestAsk;
         uint64 clearingPricePerWh;
-        bool cleared;
+        AuctionStage stage;
     }
 
+    /// @dev Where a paged clearing of a call auction stopped: the price walk's position (and the
+    /// last matched prices), and the volume filled so far.
+    struct Cursor {
+        uint64 bidId;
+        uint64 askId;
+        uint64 lastBid;
+        uint64 lastAsk;
+        // second slot
+        uint40 bidLeft;
+        uint40 askLeft;
+        bool trades;
+        uint128 volume;
+    }
+
+    /// @dev A seller's forward sales of one interval and their paged settlement: started once the
+    /// tokens are pulled, `next` the first delivery not settled, `deliverLeft` the Wh still to give.
     struct ForwardSale {
         uint64 soldWh;
+        uint64 deliveredWh;
+        uint64 deliverLeft;
+        uint32 next;
+        bool started;
         bool settled;
     }
 
@@ -66,6 +86,7 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
     uint64 private _lastOrderId;
     mapping(uint64 orderId => Order) private _orders;
     mapping(uint256 intervalId => Book) private _books;
+    mapping(uint256 intervalId => Cursor) private _cursors;
     mapping(uint256 intervalId => mapping(address seller => ForwardSale)) private _forwardSales;
     mapping(uint256 intervalId => mapping(address seller => Delivery[])) private _deliveries;
     mapping(address account => uint256) private _claimable;
@@ -192,54 +213,86 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
     // Call auction
 
     /// @inheritdoc IEnergyMarket
-    function clear(uint256 intervalId) external nonReentrant {
+    function clear(uint256 intervalId, uint256 maxSteps) external nonReentrant returns (bool done) {
         if (_design != Design.CallAuctionPayAsClear) revert EnergyMarketWrongDesign(_design);
+        if (maxSteps == 0) revert EnergyMarketInvalidPage(maxSteps);
         Book storage b = _books[intervalId];
-        if (b.cleared) revert EnergyMarketAlreadyCleared(intervalId);
+        AuctionStage stage = b.stage;
+        if (stage == AuctionStage.Cleared) revert EnergyMarketAlreadyCleared(intervalId);
         uint256 closes = _gateClosure(intervalId);
         if (block.timestamp < closes) revert EnergyMarketTradingOpen(intervalId, closes);
-        if (block.timestamp >= closes + _settlementWindow) {
+        if (stage == AuctionStage.Open && block.timestamp >= closes + _settlementWindow) {
             revert EnergyMarketAuctionExpired(intervalId, closes + _settlementWindow);
         }
-        (bool trades, uint256 pricePerWh) = _clearingPrice(b);
-        b.cleared = true;
-        b.clearingPricePerWh = uint64(pricePerWh);
-        uint256 volume;
-        if (trades) volume = _fillAtUniformPrice(b, intervalId, pricePerWh);
-        emit AuctionCleared(intervalId, pricePerWh * PRICE_TICK, volume);
-    }
-
-    /// @dev Walks both lists best first, pairing bids with asks while they trade, and returns
-    /// the k-double auction's price (k = 1/2, `gridshare.domain.matching.clear_uniform`): the
-    /// midpoint, floored to the tick, of the clearing range [max(a_k, b_k+1), min(b_k, a_k+1)],
-    /// asks counted with the grid fee: b_k, a_k the last matched bid and ask, b_k+1, a_k+1 the
-    /// orders the walk stopped at (left out, or the marginal ones' unfilled parts), if any.
-    function _clearingPrice(Book storage b) private view returns (bool trades, uint256 pricePerWh) {
-        (uint64 bidId, uint64 askId) = (b.bestBid, b.bestAsk);
-        uint256 bidLeft = _orders[bidId].remainingWh;
-        uint256 askLeft = _orders[askId].remainingWh;
-        (uint256 lastBid, uint256 lastAsk) = (0, 0);
-        while (bidId != 0 && askId != 0) {
-            Order storage bid = _orders[bidId];
-            Order storage ask = _orders[askId];
-            if (bid.pricePerWh < uint256(ask.pricePerWh) + _feePerWh) break;
-            (trades, lastBid, lastAsk) = (true, bid.pricePerWh, ask.pricePerWh);
-            uint256 q = bidLeft < askLeft ? bidLeft : askLeft;
-            (bidLeft, askLeft) = (bidLeft - q, askLeft - q);
-            if (bidLeft == 0) {
-                bidId = bid.next;
-                bidLeft = _orders[bidId].remainingWh;
+        Cursor memory c;
+        if (stage == AuctionStage.Open) {
+            (c.bidId, c.askId) = (b.bestBid, b.bestAsk);
+            (c.bidLeft, c.askLeft) = (_orders[c.bidId].remainingWh, _orders[c.askId].remainingWh);
+        } else {
+            c = _cursors[intervalId];
+        }
+        if (stage != AuctionStage.Filling) {
+            bool priced;
+            (priced, maxSteps) = _findPrice(b, c, maxSteps);
+            if (!priced) {
+                b.stage = AuctionStage.Pricing;
+                _cursors[intervalId] = c;
+                return false;
             }
-            if (askLeft == 0) {
-                askId = ask.next;
-                askLeft = _orders[askId].remainingWh;
+            if (!c.trades) return _cleared(b, intervalId, 0);
+            b.stage = AuctionStage.Filling; // written with the price
+            if (maxSteps == 0) {
+                _cursors[intervalId] = c;
+                return false;
             }
         }
-        if (!trades) return (false, 0);
-        (uint256 lo, uint256 hi) = (lastAsk + _feePerWh, lastBid);
-        if (bidId != 0 && _orders[bidId].pricePerWh > lo) lo = _orders[bidId].pricePerWh;
-        if (askId != 0 && uint256(_orders[askId].pricePerWh) + _feePerWh < hi) hi = uint256(_orders[askId].pricePerWh) + _feePerWh;
-        pricePerWh = (lo + hi) / 2;
+        (uint256 volume, bool filled) = _fillAtUniformPrice(b, intervalId, b.clearingPricePerWh, maxSteps);
+        c.volume += uint128(volume);
+        if (filled) return _cleared(b, intervalId, c.volume);
+        if (stage == AuctionStage.Filling) _cursors[intervalId].volume = c.volume;
+        else _cursors[intervalId] = c;
+    }
+
+    function _cleared(Book storage b, uint256 intervalId, uint256 volume) private returns (bool) {
+        b.stage = AuctionStage.Cleared;
+        emit AuctionCleared(intervalId, uint256(b.clearingPricePerWh) * PRICE_TICK, volume);
+        return true;
+    }
+
+    /// @dev Walks both lists best first from the cursor, at most `steps` times, pairing bids with
+    /// asks while they trade. When the walk ends it sets the k-double auction's price (k = 1/2,
+    /// `gridshare.domain.matching.clear_uniform`): the midpoint, floored to the tick, of the
+    /// clearing range [max(a_k, b_k+1), min(b_k, a_k+1)], asks counted with the grid fee: b_k, a_k
+    /// the last matched bid and ask, b_k+1, a_k+1 the orders the walk stopped at (left out, or the
+    /// marginal ones' unfilled parts), if any. Returns whether it ended, and the steps left.
+    function _findPrice(Book storage b, Cursor memory c, uint256 steps) private returns (bool, uint256) {
+        while (c.bidId != 0 && c.askId != 0) {
+            Order storage bid = _orders[c.bidId];
+            Order storage ask = _orders[c.askId];
+            if (bid.pricePerWh < uint256(ask.pricePerWh) + _feePerWh) break;
+            if (steps == 0) return (false, 0); // paused: the cursor is where the walk is
+            --steps;
+            (c.trades, c.lastBid, c.lastAsk) = (true, bid.pricePerWh, ask.pricePerWh);
+            uint40 q = c.bidLeft < c.askLeft ? c.bidLeft : c.askLeft;
+            (c.bidLeft, c.askLeft) = (c.bidLeft - q, c.askLeft - q);
+            if (c.bidLeft == 0) {
+                c.bidId = bid.next;
+                c.bidLeft = _orders[c.bidId].remainingWh;
+            }
+            if (c.askLeft == 0) {
+                c.askId = ask.next;
+                c.askLeft = _orders[c.askId].remainingWh;
+            }
+        }
+        if (c.trades) {
+            (uint256 lo, uint256 hi) = (uint256(c.lastAsk) + _feePerWh, c.lastBid);
+            if (c.bidId != 0 && _orders[c.bidId].pricePerWh > lo) lo = _orders[c.bidId].pricePerWh;
+            if (c.askId != 0 && uint256(_orders[c.askId].pricePerWh) + _feePerWh < hi) {
+                hi = uint256(_orders[c.askId].pricePerWh) + _feePerWh;
+            }
+            b.clearingPricePerWh = uint64((lo + hi) / 2);
+        }
+        return (true, steps);
     }
 
     /// @dev Where {_fillAtUniformPrice} is: the current bid and ask, what is left of each, and
@@ -255,12 +308,14 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
         uint256 volume;
     }
 
-    /// @dev The same walk as {_clearingPrice}, now trading at `pricePerWh`: buyers are refunded
-    /// the difference to their bid, sellers paid the price less the fee. Each order's storage is
-    /// written once, when the walk leaves it.
-    function _fillAtUniformPrice(Book storage b, uint256 intervalId, uint256 pricePerWh)
+    /// @dev The same walk as {_findPrice}, now trading at `pricePerWh`, from the heads of the
+    /// lists, at most `steps` times: buyers are refunded the difference to their bid, sellers paid
+    /// the price less the fee. Each order's storage is written once, when the walk leaves it (or
+    /// stops in it: a later page starts from the new heads). Returns the volume and whether the
+    /// walk ended.
+    function _fillAtUniformPrice(Book storage b, uint256 intervalId, uint256 pricePerWh, uint256 steps)
         private
-        returns (uint256)
+        returns (uint256, bool filled)
     {
         Walk memory w;
         (w.bidId, w.askId) = (b.bestBid, b.bestAsk);
@@ -268,6 +323,12 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
         Order storage ask = _orders[w.askId];
         (w.bidLeft, w.askLeft) = (bid.remainingWh, ask.remainingWh);
         while (true) {
+            if (w.bidId == 0 || w.askId == 0 || bid.pricePerWh < uint256(ask.pricePerWh) + _feePerWh) {
+                filled = true;
+                break;
+            }
+            if (steps == 0) break;
+            --steps;
             uint256 q = w.bidLeft < w.askLeft ? w.bidLeft : w.askLeft;
             (w.bidLeft, w.askLeft) = (w.bidLeft - q, w.askLeft - q);
             w.volume += q;
@@ -288,14 +349,13 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
                 ask = _orders[w.askId];
                 w.askLeft = ask.remainingWh;
             }
-            if (w.bidId == 0 || w.askId == 0 || bid.pricePerWh < uint256(ask.pricePerWh) + _feePerWh) break;
         }
         // the orders the walk stopped in, partly filled or untouched
         if (w.bidId != 0 && w.bidLeft != bid.remainingWh) _settleBid(bid, intervalId, w, w.bidLeft);
         if (w.askId != 0 && w.askLeft != ask.remainingWh) _settleAsk(ask, w, w.askLeft);
         (b.bestBid, b.bestAsk) = (w.bidId, w.askId);
-        if (_feePerWh != 0) _claimable[_operator] += w.volume * _feePerWh;
-        return w.volume;
+        if (_feePerWh != 0 && w.volume != 0) _claimable[_operator] += w.volume * _feePerWh;
+        return (w.volume, filled);
     }
 
     function _settleBid(Order storage bid, uint256 intervalId, Walk memory w, uint256 left) private {
@@ -316,35 +376,57 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
     // Settlement and payouts
 
     /// @inheritdoc IEnergyMarket
-    function settle(uint256 intervalId, address seller) external nonReentrant {
+    function settle(uint256 intervalId, address seller, uint256 maxDeliveries)
+        external
+        nonReentrant
+        returns (bool done)
+    {
+        if (maxDeliveries == 0) revert EnergyMarketInvalidPage(maxDeliveries);
         ForwardSale storage sale = _forwardSales[intervalId][seller];
         uint256 sold = sale.soldWh;
         if (sold == 0) revert EnergyMarketNothingToSettle(intervalId, seller);
         if (sale.settled) revert EnergyMarketAlreadySettled(intervalId, seller);
         if (!_tradingClosed(intervalId)) revert EnergyMarketTradingOpen(intervalId, _gateClosure(intervalId));
-        uint256 deadline = _gateClosure(intervalId) + _settlementWindow;
-        if (msg.sender != seller && block.timestamp < deadline) {
-            revert EnergyMarketSettlementReserved(intervalId, seller, deadline);
+        ForwardSale memory s = sale;
+        if (!s.started) {
+            uint256 deadline = _gateClosure(intervalId) + _settlementWindow;
+            if (msg.sender != seller && block.timestamp < deadline) {
+                revert EnergyMarketSettlementReserved(intervalId, seller, deadline);
+            }
+            uint256 delivered;
+            if (_energyToken.isApprovedForAll(seller, address(this))) {
+                uint256 balance = _energyToken.balanceOf(seller, intervalId);
+                delivered = balance < sold ? balance : sold;
+                if (delivered != 0) _energyToken.safeTransferFrom(seller, address(this), intervalId, delivered, "");
+            }
+            (s.started, s.deliveredWh, s.deliverLeft) = (true, uint64(delivered), uint64(delivered));
+            _claimable[seller] += delivered * _retailPerWh; // the collateral of what was delivered
         }
-        sale.settled = true;
-        uint256 delivered;
-        if (_energyToken.isApprovedForAll(seller, address(this))) {
-            uint256 balance = _energyToken.balanceOf(seller, intervalId);
-            delivered = balance < sold ? balance : sold;
-            if (delivered != 0) _energyToken.safeTransferFrom(seller, address(this), intervalId, delivered, "");
-        }
-        uint256 retail = _retailPerWh;
-        uint256 left = delivered;
+        done = _deliver(intervalId, seller, s, maxDeliveries);
+        _forwardSales[intervalId][seller] = s;
+        if (done) emit ForwardSettled(intervalId, seller, sold, s.deliveredWh);
+    }
+
+    /// @dev Hands out the next `count` deliveries at most, first trades first, from what is left
+    /// to give; each Wh missing is paid at the retail price, from the collateral.
+    function _deliver(uint256 intervalId, address seller, ForwardSale memory s, uint256 count)
+        private
+        returns (bool done)
+    {
         Delivery[] storage list = _deliveries[intervalId][seller];
-        for (uint256 i; i < list.length; ++i) {
+        (uint256 i, uint256 n) = (s.next, list.length);
+        uint256 end = n - i > count ? i + count : n;
+        uint256 left = s.deliverLeft;
+        for (; i < end; ++i) {
             (address buyer, uint256 q) = (list[i].buyer, list[i].quantityWh);
             uint256 given = q < left ? q : left;
             left -= given;
             if (given != 0) _claimableEnergy[buyer][intervalId] += given;
-            if (given != q) _claimable[buyer] += (q - given) * retail;
+            if (given != q) _claimable[buyer] += (q - given) * _retailPerWh;
         }
-        _claimable[seller] += delivered * retail; // the collateral of what was delivered
-        emit ForwardSettled(intervalId, seller, sold, delivered);
+        (s.next, s.deliverLeft) = (uint32(i), uint64(left)); // fewer than 2^32 trades of one interval
+        done = i == n;
+        s.settled = done;
     }
 
     /// @inheritdoc IEnergyMarket
@@ -467,7 +549,12 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
 
     function auction(uint256 intervalId) external view returns (bool cleared, uint256 price) {
         Book storage b = _books[intervalId];
-        return (b.cleared, b.clearingPricePerWh * PRICE_TICK);
+        return (b.stage == AuctionStage.Cleared, b.clearingPricePerWh * PRICE_TICK);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function auctionStage(uint256 intervalId) external view returns (AuctionStage) {
+        return _books[intervalId].stage;
     }
 
     function claimable(address account) external view returns (uint256) {
@@ -493,6 +580,14 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
     function _checkOrder(uint256 intervalId, uint256 price, uint256 quantityWh) private view returns (uint64) {
         if (intervalId > type(uint32).max) revert EnergyMarketInvalidInterval(intervalId);
         if (!_registry.isParticipant(msg.sender)) revert EnergyMarketNotParticipant(msg.sender);
+        uint64 pricePerWh = _checkTerms(price, quantityWh);
+        uint256 closes = _gateClosure(intervalId);
+        if (block.timestamp >= closes) revert EnergyMarketGateClosed(intervalId, closes);
+        return pricePerWh;
+    }
+
+    /// @dev An order's price (on the tick, within the band) and quantity (the minimum to 2^40 - 1).
+    function _checkTerms(uint256 price, uint256 quantityWh) private view returns (uint64) {
         if (price % PRICE_TICK != 0) revert EnergyMarketPriceOffTick(price, PRICE_TICK);
         uint256 pricePerWh = price / PRICE_TICK;
         if (pricePerWh < _feedInPerWh || pricePerWh > _retailPerWh) {
@@ -500,8 +595,6 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
         }
         if (quantityWh == 0 || quantityWh > type(uint40).max) revert EnergyMarketInvalidQuantity(quantityWh);
         if (quantityWh < _minOrderWh) revert EnergyMarketOrderTooSmall(quantityWh, _minOrderWh);
-        uint256 closes = _gateClosure(intervalId);
-        if (block.timestamp >= closes) revert EnergyMarketGateClosed(intervalId, closes);
         return uint64(pricePerWh);
     }
 
@@ -650,10 +743,14 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
         return (intervalId + 1) * _intervalSeconds + _gateClosureDelay;
     }
 
+    /// @dev Reverts while a call auction is being cleared page by page (its orders are spoken for).
     function _tradingClosed(uint256 intervalId) private view returns (bool) {
         uint256 closes = _gateClosure(intervalId);
         if (_design == Design.ContinuousPayAsBid) return block.timestamp >= closes;
-        return _books[intervalId].cleared || block.timestamp >= closes + _settlementWindow;
+        AuctionStage stage = _books[intervalId].stage;
+        if (stage == AuctionStage.Cleared) return true;
+        if (stage != AuctionStage.Open) revert EnergyMarketClearing(intervalId); // being cleared: nothing else moves
+        return block.timestamp >= closes + _settlementWindow;
     }
 
     function _view(uint64 id) private view returns (OrderView memory) {

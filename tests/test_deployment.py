@@ -13,7 +13,7 @@ from gridshare.chain.deployment import deploy, from_manifest
 from gridshare.chain.network import connect
 from gridshare.errors import GridshareError
 from gridshare.protocol.guarantees import Status, Support
-from gridshare.protocol.market import Backing, Side
+from gridshare.protocol.market import AuctionStage, Backing, Side
 from gridshare.protocol.meters import MeterKind
 from gridshare.protocol.operation import KeyFault
 
@@ -96,7 +96,7 @@ def test_the_python_enums_are_the_contracts():
         return name.replace("_", "").lower()
 
     solidity = enums()
-    for python in (MeterKind, Side, Backing, Support, Status, KeyFault):
+    for python in (MeterKind, Side, Backing, AuctionStage, Support, Status, KeyFault):
         assert {normal(e.name): e.value for e in python} == {normal(k): v for k, v in solidity[python.__name__].items()}
     protocol = (project_root() / "docs" / "protocol.md").read_text()
     for name, members in solidity.items():

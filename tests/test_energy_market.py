@@ -316,24 +316,24 @@ def test_a_forward_sale_delivers_what_was_produced_and_compensates_the_rest_at_r
     assert env.c.market.functions.forwardSale(iid, env.alice).call() == [1000, False]
     assert env.c.market.functions.deliveries(iid, env.alice).call() == [(env.bob, 600), (env.carol, 400)]
     with reverts("EnergyMarketTradingOpen", intervalId=iid, gateClosure=(iid + 2) * 900):
-        env.c.transact(env.c.market.functions.settle(iid, env.alice), env.alice)
+        env.c.transact(env.c.market.functions.settle(iid, env.alice, 100), env.alice)
     env.w3.testing.timeTravel((iid + 1) * 900 + 60)
     t.produce(env.alice, iid, 700)  # delivered 700 of the 1000 sold
     env.w3.testing.timeTravel((iid + 2) * 900)
     deadline = (iid + 2) * 900 + 86_400
     with reverts("EnergyMarketSettlementReserved", intervalId=iid, seller=env.alice, deadline=deadline):
-        env.c.transact(env.c.market.functions.settle(iid, env.alice), env.bob)
+        env.c.transact(env.c.market.functions.settle(iid, env.alice, 100), env.bob)
     assert_solvent(t, [env.alice, env.bob, env.carol], iid, sellers=[env.alice])
-    env.c.transact(env.c.market.functions.settle(iid, env.alice), env.alice)
+    env.c.transact(env.c.market.functions.settle(iid, env.alice, 100), env.alice)
     # first trades first: bob gets his 600, carol 100 and 300 Wh at the retail price
     assert t.energy(env.bob, iid) == 600 and t.energy(env.carol, iid) == 100
     assert t.claimable(env.carol) == 300 * 252
     assert t.claimable(env.alice) == 600 * 110 + 400 * 100 + 700 * 252  # collateral of what it delivered
     assert_solvent(t, [env.alice, env.bob, env.carol], iid, sellers=[env.alice])
     with reverts("EnergyMarketAlreadySettled", intervalId=iid, seller=env.alice):
-        env.c.transact(env.c.market.functions.settle(iid, env.alice), env.alice)
+        env.c.transact(env.c.market.functions.settle(iid, env.alice, 100), env.alice)
     with reverts("EnergyMarketNothingToSettle", intervalId=iid, seller=env.bob):
-        env.c.transact(env.c.market.functions.settle(iid, env.bob), env.bob)
+        env.c.transact(env.c.market.functions.settle(iid, env.bob, 100), env.bob)
 
 
 def test_after_the_deadline_anyone_settles_and_an_unapproved_seller_delivers_nothing(env, t):
@@ -344,7 +344,7 @@ def test_after_the_deadline_anyone_settles_and_an_unapproved_seller_delivers_not
     t.produce(env.alice, iid, 500)
     env.c.transact(env.token.functions.setApprovalForAll(env.c.market.address, False), env.alice)
     env.w3.testing.timeTravel((iid + 2) * 900 + 86_400)
-    env.c.transact(env.c.market.functions.settle(iid, env.alice), env.carol)
+    env.c.transact(env.c.market.functions.settle(iid, env.alice, 100), env.carol)
     assert t.energy(env.bob, iid) == 0 and t.claimable(env.bob) == 500 * 252
     assert env.token.functions.balanceOf(env.alice, iid).call() == 500
 
@@ -371,9 +371,9 @@ def test_the_auction_clears_at_one_price_refunds_bidders_and_expires_the_rest(en
     b3, _ = a.bid(env.bob, iid, 50_000, 300)
     assert trades == trades2 == []  # orders rest until gate closure
     with reverts("EnergyMarketTradingOpen", intervalId=iid, gateClosure=(iid + 2) * 900):
-        env.c.transact(a.m.functions.clear(iid), env.carol)
+        env.c.transact(a.m.functions.clear(iid, 100), env.carol)
     env.w3.testing.timeTravel((iid + 2) * 900)
-    receipt = env.c.transact(a.m.functions.clear(iid), env.carol)  # anyone
+    receipt = env.c.transact(a.m.functions.clear(iid, 100), env.carol)  # anyone
     trades = [(x.args.bidId, x.args.askId, x.args.quantityWh, x.args.price)
               for x in a.m.events.Traded().process_receipt(receipt, errors=DISCARD)]
     # b1 300 @150 with a1; b2 100 with a1, then 200 with a2 @80: 100 - 10 >= 80; b3 stops.
@@ -388,7 +388,7 @@ def test_the_auction_clears_at_one_price_refunds_bidders_and_expires_the_rest(en
     assert a.remaining(a2) == 200 and a.remaining(b3) == 300
     assert_solvent(a, [env.alice, env.bob, env.carol], iid)
     with reverts("EnergyMarketAlreadyCleared", intervalId=iid):
-        env.c.transact(a.m.functions.clear(iid), env.carol)
+        env.c.transact(a.m.functions.clear(iid, 100), env.carol)
     env.c.transact(a.m.functions.expire([a2, b3]), env.carol)  # cleared: the rest expires at once
     # 200 never offered + 200 returned as they were: all still alice's own production
     assert env.token.functions.balanceOf(env.alice, iid).call() == 400
@@ -402,14 +402,14 @@ def test_an_auction_nobody_cleared_is_void_after_the_deadline(env, a):
     deadline = (iid + 2) * 900 + 86_400
     env.w3.testing.timeTravel(deadline)
     with reverts("EnergyMarketAuctionExpired", intervalId=iid, deadline=deadline):
-        env.c.transact(a.m.functions.clear(iid), env.carol)
+        env.c.transact(a.m.functions.clear(iid, 100), env.carol)
     env.c.transact(a.m.functions.expire([bid]), env.carol)
     assert a.claimable(env.bob) == 300 * 150
 
 
 def test_design_specific_calls_are_refused_on_the_other_design(env, t):
     with reverts("EnergyMarketWrongDesign", design=0):
-        env.c.transact(env.c.market.functions.clear(open_interval(env)), env.carol)
+        env.c.transact(env.c.market.functions.clear(open_interval(env), 100), env.carol)
 
 
 # --- the contract equals the engine (gridshare.domain.matching) -----------------------------------------
@@ -454,24 +454,104 @@ def test_the_continuous_market_equals_the_engine(env, t, orders):
     assert_solvent(t, [env.alice, env.bob, env.carol], t.intervals, sellers=[env.alice, env.bob, env.carol])
 
 
+def clear_in_pages(env, trader, iid, page, sellers=()):
+    """Clears the auction ``page`` steps at a time, the market solvent after every page; returns
+    the trades of every page, in order."""
+    trades, done = [], False
+    while not done:
+        receipt = env.c.transact(trader.m.functions.clear(iid, page), env.carol)
+        done = trader.m.functions.auctionStage(iid).call() == 3
+        trades += [(x.args.bidId, x.args.askId, x.args.quantityWh, x.args.price)
+                   for x in trader.m.events.Traded().process_receipt(receipt, errors=DISCARD)]
+        assert_solvent(trader, [env.alice, env.bob, env.carol], trader.intervals, sellers=sellers)
+    return trades
+
+
 @PROPERTY
-@given(orders=BOOKS)
-def test_the_call_auction_equals_the_engine(env, a, orders):
+@given(orders=BOOKS, page=st.sampled_from([1, 2, 3, 100]))
+def test_the_call_auction_equals_the_engine_whatever_its_pages(env, a, orders, page):
     iid = fresh_interval(env)
     a.intervals.append(iid)
     placed = list(_place_all(env, a, iid, orders))
     assert all(trades == [] for _, trades in placed)
     env.w3.testing.timeTravel((iid + 2) * 900)
-    receipt = env.c.transact(a.m.functions.clear(iid), env.carol)
-    trades = [(x.args.bidId, x.args.askId, x.args.quantityWh, x.args.price)
-              for x in a.m.events.Traded().process_receipt(receipt, errors=DISCARD)]
+    people = [env.alice, env.bob, env.carol]
+    trades = clear_in_pages(env, a, iid, page, sellers=people)
     clearing = clear_uniform([o for o, _ in placed if o.side == Side.BID], [o for o, _ in placed if o.side == Side.ASK],
                              FEE)
     assert trades == [(f.bid_id, f.ask_id, f.quantity_wh, f.price) for f in clearing.fills]
     assert a.m.functions.auction(iid).call() == [True, clearing.price or 0]
     for order, _ in placed:
         assert a.remaining(order.id) == order.quantity - clearing.filled(order.id)
-    assert_solvent(a, [env.alice, env.bob, env.carol], a.intervals, sellers=[env.alice, env.bob, env.carol])
+    assert_solvent(a, people, a.intervals, sellers=people)
+
+
+def test_a_paged_clearing_holds_its_orders_until_done_even_past_the_deadline(env, a):
+    iid = open_interval(env)
+    a.produce(env.alice, iid, 1000)
+    asks = [a.ask(env.alice, iid, 60_000 + 1000 * k, 100)[0] for k in range(3)]
+    fwd, _ = a.ask(env.carol, iid, 59_000, 100, COLLATERAL)  # the best ask: a forward sale
+    bids = [a.bid(env.bob, iid, 150_000 - 1000 * k, 100)[0] for k in range(3)]
+    env.w3.testing.timeTravel((iid + 2) * 900)
+    with reverts("EnergyMarketInvalidPage", maxSteps=0):
+        env.c.transact(a.m.functions.clear(iid, 0), env.carol)
+    receipt = env.c.transact(a.m.functions.clear(iid, 2), env.carol)  # two steps of the price walk
+    assert a.m.events.AuctionCleared().process_receipt(receipt, errors=DISCARD) == ()
+    assert a.m.functions.auctionStage(iid).call() == 1  # Pricing
+    assert a.m.functions.auction(iid).call() == [False, 0]
+    with reverts("EnergyMarketClearing", intervalId=iid):
+        env.c.transact(a.m.functions.expire([bids[2]]), env.carol)
+    with reverts("EnergyMarketGateClosed", intervalId=iid, gateClosure=(iid + 2) * 900):
+        a.bid(env.carol, iid, 200_000, 100)  # nobody joins a book being cleared
+    receipt = env.c.transact(a.m.functions.clear(iid, 2), env.alice)  # the walk's 3rd step, then one fill
+    assert len(a.m.events.Traded().process_receipt(receipt, errors=DISCARD)) == 1
+    assert a.m.functions.auctionStage(iid).call() == 2  # Filling
+    price = a.m.functions.auction(iid).call()[1]
+    assert price == ((61 + 10) + (62 + 10)) // 2 * 1000  # [a_k + fee, the ask left out + fee]
+    env.w3.testing.timeTravel((iid + 2) * 900 + 86_400)  # past the deadline: a started clearing goes on
+    with reverts("EnergyMarketClearing", intervalId=iid):
+        env.c.transact(a.m.functions.settle(iid, env.carol, 10), env.carol)
+    receipt = env.c.transact(a.m.functions.clear(iid, 100), env.bob)
+    [cleared] = a.m.events.AuctionCleared().process_receipt(receipt, errors=DISCARD)
+    assert (cleared.args.price, cleared.args.quantityWh) == (price, 300)  # the volume of every page
+    assert a.m.functions.auctionStage(iid).call() == 3
+    assert [a.remaining(o) for o in [fwd, *asks, *bids]] == [0, 0, 0, 100, 0, 0, 0]
+    with reverts("EnergyMarketAlreadyCleared", intervalId=iid):
+        env.c.transact(a.m.functions.clear(iid, 1), env.carol)
+    env.c.transact(a.m.functions.expire([asks[2]]), env.carol)
+    env.c.transact(a.m.functions.settle(iid, env.carol, 10), env.bob)  # carol produced nothing
+    # bob: his three bids' refunds to the price, and carol's 100 Wh undelivered at the retail price
+    assert a.claimable(env.bob) == 100 * (79 + 78 + 77) + 100 * 252
+    assert_solvent(a, [env.alice, env.bob, env.carol], iid, sellers=[env.carol])
+
+
+def test_a_forward_settlement_is_paged_and_anyone_may_continue_what_the_seller_started(env, t):
+    iid = env.now() // 900 + 1
+    t.ask(env.alice, iid, 100_000, 1000, COLLATERAL)
+    for buyer, q in ((env.bob, 300), (env.carol, 300), (env.bob, 400)):
+        t.bid(buyer, iid, 120_000, q)
+    env.w3.testing.timeTravel((iid + 1) * 900 + 60)
+    t.produce(env.alice, iid, 500)
+    env.w3.testing.timeTravel((iid + 2) * 900)
+    with reverts("EnergyMarketInvalidPage", maxSteps=0):
+        env.c.transact(env.c.market.functions.settle(iid, env.alice, 0), env.alice)
+    receipt = env.c.transact(env.c.market.functions.settle(iid, env.alice, 1), env.alice)
+    assert env.c.market.events.ForwardSettled().process_receipt(receipt, errors=DISCARD) == ()
+    assert env.c.market.functions.forwardSale(iid, env.alice).call() == [1000, False]
+    assert t.energy(env.bob, iid) == 300 and t.energy(env.carol, iid) == 0
+    # mid-settlement the market holds the collateral of the 500 Wh not delivered, and 200 Wh to give
+    m, pay = env.c.market, env.c.payment.functions
+    owed = sum(t.claimable(x) for x in (env.alice, env.bob, env.carol, env.operator))
+    assert pay.balanceOf(m.address).call() == owed + 500 * 252
+    assert env.token.functions.balanceOf(m.address, iid).call() == 300 + 200
+    receipt = env.c.transact(env.c.market.functions.settle(iid, env.alice, 5), env.carol)  # before the deadline
+    [settled] = env.c.market.events.ForwardSettled().process_receipt(receipt, errors=DISCARD)
+    assert (settled.args.soldWh, settled.args.deliveredWh) == (1000, 500)
+    assert t.energy(env.bob, iid) == 300 and t.energy(env.carol, iid) == 200
+    assert t.claimable(env.carol) == 100 * 252 and t.claimable(env.bob) == 400 * 252
+    with reverts("EnergyMarketAlreadySettled", intervalId=iid, seller=env.alice):
+        env.c.transact(env.c.market.functions.settle(iid, env.alice, 1), env.alice)
+    assert_solvent(t, [env.alice, env.bob, env.carol], iid, sellers=[env.alice])
 
 
 # --- payouts, hooks, reentrancy -----------------------------------------------------------------

@@ -1015,14 +1015,16 @@ class Campaign(RuleBasedStateMachine):
         closed = [i for i in books if self.v.now >= (i + 1) * SECONDS + GATE_CLOSURE_DELAY]
         i = data.draw(st.sampled_from(closed if closed and data.draw(st.integers(0, 4)) else books))
         sender = data.draw(st.sampled_from(w.holders))
-        self.call("clear", lambda: c.transact(c.market.functions.clear(i), sender))
+        page = data.draw(st.sampled_from([1, 2, 500]))  # small pages leave it mid-clearing for a while
+        self.call("clear", lambda: c.transact(c.market.functions.clear(i, page), sender))
 
     def settle_forward(self, data) -> None:
         w, c = self.world, self.world.c
         i, seller = data.draw(st.sampled_from(sorted(k for k, (sold, done) in self.v.forward.items()
                                                      if sold and not done)))
         sender = seller if data.draw(st.integers(0, 3)) else data.draw(st.sampled_from(w.holders))
-        self.call("settle", lambda: c.transact(c.market.functions.settle(i, seller), sender))
+        page = data.draw(st.sampled_from([1, 500]))
+        self.call("settle", lambda: c.transact(c.market.functions.settle(i, seller, page), sender))
 
     def claim(self, data) -> None:
         w, c = self.world, self.world.c

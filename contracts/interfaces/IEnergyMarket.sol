@@ -46,6 +46,15 @@ interface IEnergyMarket {
         Collateral
     }
 
+    /// @notice A call auction's progress: Open (taking orders, then waiting to be cleared),
+    /// Pricing (the walk for the price is paused), Filling (price found, fills paged), Cleared.
+    enum AuctionStage {
+        Open,
+        Pricing,
+        Filling,
+        Cleared
+    }
+
     struct OrderView {
         uint64 id;
         address owner;
@@ -92,6 +101,10 @@ interface IEnergyMarket {
     error EnergyMarketAlreadyCleared(uint256 intervalId);
     /// @notice A call auction past its settlement deadline is void: its orders expire.
     error EnergyMarketAuctionExpired(uint256 intervalId, uint256 deadline);
+    /// @notice A page of clearing or settlement takes at least one step.
+    error EnergyMarketInvalidPage(uint256 maxSteps);
+    /// @notice The interval's auction is being cleared page by page: its orders wait for it.
+    error EnergyMarketClearing(uint256 intervalId);
     error EnergyMarketAlreadySettled(uint256 intervalId, address seller);
     error EnergyMarketNothingToSettle(uint256 intervalId, address seller);
     /// @notice Before the settlement deadline only the seller settles its forward sales.
@@ -140,15 +153,21 @@ interface IEnergyMarket {
     /// @notice Refunds what is left of orders that can no longer trade (as {cancel}). Anyone may call.
     function expire(uint64[] calldata orderIds) external;
 
-    /// @notice Call auction: clears the interval's book at one uniform price, from gate closure
-    /// until the settlement deadline. Anyone may call.
-    function clear(uint256 intervalId) external;
+    /// @notice Call auction: clears the interval's book at one uniform price, page by page: each
+    /// call walks at most `maxSteps` orders, first to find the price, then to fill; a large book
+    /// takes several calls, and no book can outgrow them. Starts between gate closure and the
+    /// settlement deadline; once started, continues at any time until done. Anyone may call.
+    /// @return done whether the auction is now cleared ({AuctionCleared} emitted)
+    function clear(uint256 intervalId, uint256 maxSteps) external returns (bool done);
 
-    /// @notice Delivers `seller`'s forward sales of the interval once trading closed: moves up to
-    /// the sold quantity of its tokens (approval needed) to the buyers, first trades first; pays
-    /// each buyer the retail price of what it did not receive, from the collateral; returns the
-    /// rest of the collateral to the seller.
-    function settle(uint256 intervalId, address seller) external;
+    /// @notice Delivers `seller`'s forward sales of the interval once trading closed: the first
+    /// call moves up to the sold quantity of its tokens (approval needed) into the market and
+    /// returns the collateral of what is delivered to the seller; then, at most `maxDeliveries`
+    /// deliveries per call, first trades first, each buyer is given its tokens, and the retail
+    /// price of what it did not receive, from the collateral. The seller starts it (anyone after
+    /// the settlement deadline); once started, anyone may continue it.
+    /// @return done whether every delivery is settled ({ForwardSettled} emitted)
+    function settle(uint256 intervalId, address seller, uint256 maxDeliveries) external returns (bool done);
 
     /// @notice Adds `amount` (by `transferFrom`) to the caller's claimable money, which orders lock
     /// first: trading from a deposit saves a token transfer per order.
@@ -176,8 +195,11 @@ interface IEnergyMarket {
     function order(uint64 orderId) external view returns (OrderView memory);
     /// @notice The open orders of one side of a book, best first (price, then time).
     function book(uint256 intervalId, Side side) external view returns (OrderView[] memory);
-    /// @return cleared whether the call auction ran, price its uniform price (0 if nothing traded)
+    /// @return cleared whether the call auction is cleared, price its uniform price (0 if nothing
+    /// traded; set once the price is found, while the fills may still be paged)
     function auction(uint256 intervalId) external view returns (bool cleared, uint256 price);
+    /// @notice Where the interval's call auction is (paged clearing: {clear}).
+    function auctionStage(uint256 intervalId) external view returns (AuctionStage);
     function claimable(address account) external view returns (uint256);
     function claimableEnergy(address account, uint256 intervalId) external view returns (uint256);
     /// @return soldWh the seller's forward sales of the interval, settled whether delivered

@@ -15,7 +15,7 @@ from web3.logs import DISCARD
 
 from gridshare.chain.deployment import Community, ContractReverted
 from gridshare.errors import GridshareError
-from gridshare.protocol.market import Backing, Side
+from gridshare.protocol.market import AuctionStage, Backing, Side
 from gridshare.protocol.units import UINT256_MAX as MAX_UINT
 
 __all__ = [
@@ -182,30 +182,44 @@ class Closed:
     expired: list[int]  # orders it refunded
 
 
+#: Orders one ``clear`` call walks, and deliveries one ``settle`` call hands out: each page stays
+#: far below a 30M-gas block (a fill that records a forward delivery costs ~70k gas, a delivery ~30k).
+CLEAR_PAGE = 250
+SETTLE_PAGE = 500
+EXPIRE_PAGE = 200  # orders refunded per ``expire`` call (~40-60k gas each)
+
+
 def close_interval(c: Community, interval_id: int, sender: str, sellers: list[str] | None = None) -> Closed:
     """Everything an interval needs once its gate closed: clears the call auction (if the design
-    has one and nobody cleared it), settles the forward sales of ``sellers`` (default: the
-    sender; only the seller itself may before the settlement deadline) and expires the orders left
-    open. Each step is skipped when already done, so running it twice is harmless."""
+    has one and nobody cleared it; page by page, resuming a clearing someone else started),
+    settles the forward sales of ``sellers`` (default: the sender; only the seller itself may start
+    before the settlement deadline), page by page, and expires the orders left open. Each step is
+    skipped when already done, so running it twice, or after a crash, is harmless."""
     m = c.market.functions
     now = c.chain.w3.eth.get_block("latest")["timestamp"]
     closes = m.gateClosure(interval_id).call()
     if now < closes:
         raise GridshareError(f"interval {interval_id} still trades until its gate closes at unix {closes}")
     cleared = False
-    if m.design().call() == 1 and not m.auction(interval_id).call()[0]:
-        if now < m.settlementDeadline(interval_id).call():
-            c.transact(m.clear(interval_id), sender)
+    if m.design().call() == 1:
+        stage = AuctionStage(m.auctionStage(interval_id).call())
+        if stage == AuctionStage.OPEN and now >= m.settlementDeadline(interval_id).call():
+            stage = AuctionStage.CLEARED  # void: nobody cleared it in time, its orders expire
+        while stage != AuctionStage.CLEARED:
+            c.transact(m.clear(interval_id, CLEAR_PAGE), sender)
+            stage = AuctionStage(m.auctionStage(interval_id).call())
             cleared = True
     settled = []
     for seller in sellers if sellers is not None else [sender]:
         sold, done = m.forwardSale(interval_id, seller).call()
         if sold and not done:
-            c.transact(m.settle(interval_id, seller), sender)
+            while not done:
+                c.transact(m.settle(interval_id, seller, SETTLE_PAGE), sender)
+                done = m.forwardSale(interval_id, seller).call()[1]
             settled.append(seller)
     open_ids = [o.id for side in Side for o in book(c, interval_id, side)]
-    if open_ids:
-        c.transact(m.expire(open_ids), sender)
+    for first in range(0, len(open_ids), EXPIRE_PAGE):
+        c.transact(m.expire(open_ids[first:first + EXPIRE_PAGE]), sender)
     return Closed(cleared, settled, open_ids)
 
 

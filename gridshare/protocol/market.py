@@ -21,3 +21,12 @@ class Backing(IntEnum):
     PAYMENT = 0  # a bid's payment
     ENERGY = 1  # the seller's tokens of the interval, already verified
     COLLATERAL = 2  # a forward ask: the retail price of its quantity
+
+
+class AuctionStage(IntEnum):
+    """As ``IEnergyMarket.AuctionStage``: where a call auction's paged clearing is."""
+
+    OPEN = 0  # taking orders, then waiting to be cleared
+    PRICING = 1  # the walk for the price is paused
+    FILLING = 2  # price found, fills paged
+    CLEARED = 3
