@@ -16,7 +16,9 @@ trading every day has.
 
 *Gas per matched trade* is what the goal (at most 70,000) is compared with: in the continuous
 design, the taker order's transaction divided by its fills; in the call auction, the clearing
-transaction divided by its trades. *Full trade* adds up every transaction one trade needs:
+transaction divided by its trades; in a batch of orders signed off-chain (``BatchAuction``, goal at
+most 25,000), the batch's one transaction (every signature checked, every order settled, the
+energy moved into the buyers' claims) divided by its trades. *Full trade* adds up every transaction one trade needs:
 both placements, and the buyer's energy claim and the seller's withdrawal (amortised when
 batched). Public anchors (issue): Clober 154,000 gas per taker order, CoW Protocol ~66,000 per
 order in a batch, Seaport 1.5 ~152,000 per fill.
@@ -35,10 +37,13 @@ from rich.console import Console
 from rich.table import Table
 from web3.logs import DISCARD
 
+from gridshare.chain.batch import settle_batch
 from gridshare.chain.deployment import deploy
 from gridshare.chain.network import connect, start_anvil
 from gridshare.chain.relayer import relay
+from gridshare.protocol.market import Side
 from gridshare.protocol.meters import MeterKind, meter_id
+from gridshare.protocol.orders import Order
 from gridshare.protocol.readings import MeterReading, to_runs
 
 import snapshot  # benchmarks/snapshot.py
@@ -48,6 +53,8 @@ T0 = 2_000_000_000  # a fixed time in the future: interval ids repeat from run t
 GOAL = 70_000
 PRICE_ASK, PRICE_BID = 100_000, 150_000  # base units per kWh
 BATCHES = (1, 10, 50)
+BATCH_TRADERS = 25  # sellers, and as many buyers, in a batch of signed orders
+BATCH_GOAL = 25_000  # gas per matched trade in a batch (issue #14)
 ENERGY = 1
 COLLATERAL = 2
 FUNDS = 10_000 * 10**6
@@ -218,12 +225,71 @@ class Bench:
             fills = self.fills(r)
             self.row("clear", f"{n} bids x {n} asks, {fills} trades at one price", r, t, fills, GOAL)
 
+    def batch(self, n: int = BATCH_TRADERS) -> None:
+        """``BatchAuction``: ``n`` sellers' and ``n`` buyers' orders signed off-chain, one interval's
+        batch settled in one transaction. Quantities differ so the walk interleaves (about 2n - 1
+        trades). Rows: a warm-up batch whose buyers claim in a group of eight intervals they had not
+        claimed in (their claim lanes are new storage), then the next interval's (lanes exist: the
+        steady state of members trading every interval)."""
+        c, w3 = self.c, self.w3
+        keys = [Account.from_key(keccak(text=f"bench-batch-trader-{k}")) for k in range(2 * n)]
+        sellers, buyers = keys[:n], keys[n:]
+        meters = {}
+        for k, key in enumerate(keys):
+            w3.eth.send_transaction({"from": self.chain.sender, "to": key.address, "value": 10**18})
+            c.transact(c.registry.functions.registerParticipant(key.address))
+            meter_key = Account.from_key(keccak(text=f"bench-batch-meter-{k}"))
+            mid = meter_id(bytes(32), f"bench-batch-{k}")
+            kind = MeterKind.PRODUCER if key in sellers else MeterKind.CONSUMER
+            c.transact(c.registry.functions.registerMeter(mid, meter_key.address, key.address, int(kind), 10**7,
+                                                          b"solar-pv".ljust(32, b"\0"), 1_700_000_000))
+            meters[key.address] = (mid, meter_key)
+            self._raw(key, c.payment.functions.faucet(FUNDS))
+            self._raw(key, c.payment.functions.approve(c.batch.address, 2**256 - 1))
+            self._raw(key, c.batch.functions.deposit(FUNDS))
+        now = w3.eth.get_block("latest")["timestamp"]
+        first = (now // 900 // 8 + 1) * 8  # the first interval of a group of eight, after the registrations
+        self.chain.travel((first + 2) * 900 + 1)
+        signed = []
+        for k, key in enumerate(keys):
+            mid, meter_key = meters[key.address]
+            readings, register = [], 0
+            for i in (first, first + 1):
+                register += 100_000
+                flow = (0, 100_000) if key in sellers else (100_000, 0)
+                readings.append(MeterReading(mid, i * 900, *flow, *((0, register) if key in sellers else (register, 0))))
+            previous_end = c.registry.functions.meterState(mid).call()[0]
+            signed += [r.sign(meter_key, self.chain.chain_id, c.registry.address)
+                       for r in to_runs(readings, 900, previous_end=previous_end)]
+        assert not relay(c, signed).rejected
+        for i, what in ((first, "claim lanes new (a buyer's first claim in 8 intervals)"),
+                        (first + 1, "claim lanes exist (members trading every interval)")):
+            self.chain.travel(max(c.market.functions.gateClosure(i).call(), w3.eth.get_block("latest")["timestamp"] + 1))
+            orders = [Order(s.address, i, Side.ASK, 60_000 + 1000 * k, 1000 + 37 * k).sign(
+                          s, self.chain.chain_id, c.batch.address) for k, s in enumerate(sellers)]
+            orders += [Order(b.address, i, Side.BID, 150_000 - 1000 * k, 1100 + 23 * k).sign(
+                           b, self.chain.chain_id, c.batch.address) for k, b in enumerate(buyers)]
+            t = time.perf_counter()
+            settled = settle_batch(c, i, orders, self.buyers[0])
+            seconds = time.perf_counter() - t
+            self.row("batch", f"{n} bids x {n} asks signed off-chain, {len(settled.fills)} trades, {what}",
+                     {"gasUsed": settled.gas_used}, seconds, len(settled.fills), BATCH_GOAL)
+        self.iid = w3.eth.get_block("latest")["timestamp"] // 900 + 1
+
+    def _raw(self, key, call) -> None:
+        """A transaction from a key the node does not hold (a member signing its own)."""
+        w3 = self.w3
+        tx = call.build_transaction({"from": key.address, "nonce": w3.eth.get_transaction_count(key.address),
+                                     "gas": 1_000_000})
+        w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(key.sign_transaction(tx).raw_transaction))
+
     def run(self) -> list[dict]:
         self.setup()
         if self.design == "continuous":
             self.continuous()
         else:
             self.auction()
+            self.batch()
         return self.rows
 
 
@@ -259,7 +325,7 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-UNITS = {"match": "fill", "clear": "trade", "settle": "sale", "place": "order"}  # what "per" counts
+UNITS = {"match": "fill", "clear": "trade", "settle": "sale", "place": "order", "batch": "trade"}  # what "per" counts
 
 
 def cases(rows: list[dict]) -> dict[str, int]:

@@ -368,6 +368,39 @@ contract EnergyToken is ERC1155, IEnergyToken {
         _moveAsIs(msg.sender, to, intervalId, amountWh);
     }
 
+    /// @inheritdoc IEnergyToken
+    function tradeToClaims(
+        uint256 intervalId,
+        address[] calldata sellers,
+        uint256[] calldata soldWh,
+        address[] calldata buyers,
+        uint256[] calldata boughtWh
+    ) external {
+        _checkEscrow();
+        if (sellers.length != soldWh.length) revert ERC1155InvalidArrayLength(sellers.length, soldWh.length);
+        if (buyers.length != boughtWh.length) revert ERC1155InvalidArrayLength(buyers.length, boughtWh.length);
+        (uint256 sold, uint256 bought) = (0, 0);
+        for (uint256 i; i < sellers.length; ++i) {
+            _burnSold(sellers[i], intervalId, soldWh[i]);
+            sold += soldWh[i];
+        }
+        for (uint256 j; j < buyers.length; ++j) {
+            _consume(buyers[j], intervalId, boughtWh[j]);
+            bought += boughtWh[j];
+        }
+        if (sold != bought) revert EnergyTokenUnbalancedTrade(intervalId, sold, bought);
+    }
+
+    /// @dev Burns what `from` sold, taken from what it acquired first (as {_update}).
+    function _burnSold(address from, uint256 id, uint256 value) private {
+        uint256 fromBalance = _get(from, id, _BALANCE);
+        if (fromBalance < value) revert ERC1155InsufficientBalance(from, fromBalance, value, id);
+        _set(from, id, _BALANCE, fromBalance - value);
+        uint256 acquired = _get(from, id, _ACQUIRED);
+        if (acquired != 0) _set(from, id, _ACQUIRED, acquired > value ? acquired - value : 0);
+        emit TransferSingle(msg.sender, from, address(0), id, value);
+    }
+
     function _checkEscrow() private view {
         if (!IAccessControl(address(_registry)).hasRole(ESCROW_ROLE, msg.sender)) {
             revert EnergyTokenUnauthorizedEscrow(msg.sender);

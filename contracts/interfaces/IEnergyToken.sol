@@ -53,6 +53,8 @@ interface IEnergyToken is IERC1155 {
     /// @notice An account's amount for one interval would pass 2^32 - 1 Wh (4.29 GWh), the most the
     /// ledger holds per account and interval.
     error EnergyTokenAmountOverflow(address account, uint256 intervalId);
+    /// @notice {tradeToClaims}: what the sellers give must be what the buyers claim.
+    error EnergyTokenUnbalancedTrade(uint256 intervalId, uint256 soldWh, uint256 boughtWh);
 
     /// @notice Called by the registry for each verified run of a meter carrying energy: for the
     /// k-th interval (id `firstIntervalId + k`), mints `exportWh[k]` tokens to `account` and adds
@@ -114,6 +116,21 @@ interface IEnergyToken is IERC1155 {
     /// ({EnergyTokenUnauthorizedEscrow}) and is approved for all by `from`; both participants;
     /// `from` holds the tokens.
     function escrow(address from, uint256 intervalId, uint256 amountWh) external;
+
+    /// @notice A batch of trades of interval `intervalId` settled into claims: burns `soldWh[i]`
+    /// of each `sellers[i]`'s crypto-kWh (taken from what it acquired first, then its own
+    /// production: sold) and records `boughtWh[j]` as claimed by each `buyers[j]` against its
+    /// verified import of the interval (a time-matched claim, as {redeem}); sold = bought.
+    /// Emits a burn (`TransferSingle` to address 0, operator: the caller) per seller.
+    /// Requirements: caller has `ESCROW_ROLE` (a market, which moves a seller's energy only
+    /// under that seller's signed order); sellers hold the tokens; buyers' import redeemable.
+    function tradeToClaims(
+        uint256 intervalId,
+        address[] calldata sellers,
+        uint256[] calldata soldWh,
+        address[] calldata buyers,
+        uint256[] calldata boughtWh
+    ) external;
 
     /// @notice Returns `amountWh` crypto-kWh of `intervalId` from the caller's escrow to `to` as they
     /// were (an ask's unsold energy, to its owner). What an escrow delivers to a buyer is a

@@ -23,7 +23,8 @@ from gridshare.errors import GridshareError
 
 #: Contracts a deployment consists of, in deployment order; their ABIs are published in ``abi/``.
 #: ``TestEuro`` (a test payment token with a faucet) is only deployed on local devnets.
-DEPLOYABLE = ("MeterRegistry", "EnergyToken", "GuaranteeOfOrigin", "SelfConsumption", "EnergyMarket", "TestEuro")
+DEPLOYABLE = ("MeterRegistry", "EnergyToken", "GuaranteeOfOrigin", "SelfConsumption", "EnergyMarket", "BatchAuction",
+              "TestEuro")
 
 SETTINGS: dict[str, Any] = {
     "evmVersion": "cancun",

@@ -67,6 +67,7 @@ class Community:
     operation: Contract  # SelfConsumption
     market: Contract  # EnergyMarket
     payment: Contract  # the market's ERC-20 (TestEuro on devnets)
+    batch: Contract  # BatchAuction: the market's orders signed off-chain, a batch per interval
     #: called with the receipt of every transaction :meth:`transact` sends and that goes through
     #: (e.g. :meth:`gridshare.chain.events.EventLog.record`)
     on_receipt: Callable[[Any], None] | None = field(default=None, repr=False, compare=False)
@@ -93,7 +94,7 @@ class Community:
     @cached_property
     def errors(self) -> ErrorDecoder:
         return ErrorDecoder([self.registry.abi, self.token.abi, self.guarantees.abi, self.operation.abi,
-                             self.market.abi, self.payment.abi])
+                             self.market.abi, self.batch.abi, self.payment.abi])
 
     def transact(self, call, sender: str | None = None, gas: int | None = None, *,
                  simulated: bool = False) -> TxReceipt:
@@ -311,6 +312,7 @@ def deploy(
     market, entries["EnergyMarket"] = _deploy_one(
         chain, artifacts["EnergyMarket"], registry.address, payment.address, MARKET_DESIGNS.index(market_design),
         feed_in_price, retail_price, grid_fee, chain.sender, gate_closure_delay, settlement_window, min_order_wh)
+    batch, entries["BatchAuction"] = _deploy_one(chain, artifacts["BatchAuction"], market.address)
     for name, entry in entries.items():  # the ABIs as published: with the errors calls pass on
         entry["abi"] = published_abi(artifacts, name)
     manifest = {
@@ -342,10 +344,11 @@ def deploy(
             },
         },
     }
-    community = Community(chain, manifest, registry, token, guarantees, operation, market, payment)
+    community = Community(chain, manifest, registry, token, guarantees, operation, market, payment, batch)
     community.transact(registry.functions.grantRole(ALLOCATOR_ROLE, operation.address))
     community.transact(registry.functions.grantRole(CERTIFIER_ROLE, guarantees.address))
     community.transact(registry.functions.grantRole(ESCROW_ROLE, market.address))
+    community.transact(registry.functions.grantRole(ESCROW_ROLE, batch.address))  # EnergyToken.tradeToClaims
     community.transact(registry.functions.registerParticipant(market.address))
     if write:
         path = manifest_path(chain.chain_id, folder)
@@ -382,10 +385,10 @@ def load(chain: Chain, folder: Path | None = None) -> Community:
 def from_manifest(chain: Chain, manifest: dict[str, Any]) -> Community:
     """The community a manifest describes, on ``chain`` (nothing is checked on-chain)."""
     contracts = manifest["contracts"]
-    registry, token, guarantees, operation, market = (
+    registry, token, guarantees, operation, market, batch = (
         chain.w3.eth.contract(address=contracts[name]["address"], abi=contracts[name]["abi"])
-        for name in DEPLOYABLE[:5]
+        for name in DEPLOYABLE[:6]
     )
     payment = chain.w3.eth.contract(address=manifest["settings"]["market"]["paymentToken"],
                                     abi=_erc20_abi(contracts))
-    return Community(chain, manifest, registry, token, guarantees, operation, market, payment)
+    return Community(chain, manifest, registry, token, guarantees, operation, market, payment, batch)

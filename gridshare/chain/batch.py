@@ -1,0 +1,51 @@
+"""The community's ``BatchAuction``: orders signed off-chain, one batch per interval settled in one
+transaction that anyone may send (docs/market.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_account import Account
+from web3.logs import DISCARD
+
+from gridshare.chain.deployment import Community
+from gridshare.protocol.market import Side
+from gridshare.protocol.orders import BatchFill, SignedOrder, batch_lists, new_order, unpack_fills
+from gridshare.protocol.units import UINT256_MAX
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A settled batch: the uniform price per kWh, the Wh traded, every trade, the gas it took."""
+
+    interval_id: int
+    price: int
+    quantity_wh: int
+    fills: list[BatchFill]
+    gas_used: int
+
+
+def sign_order(c: Community, key, interval_id: int, side: Side, price: int, quantity_wh: int) -> SignedOrder:
+    """An order for the interval's batch, signed with ``key`` (its owner's) for this community's
+    ``BatchAuction``."""
+    owner = getattr(key, "address", None) or Account.from_key(key).address
+    return new_order(owner, interval_id, side, price, quantity_wh).sign(key, c.chain.chain_id, c.batch.address)
+
+
+def deposit(c: Community, account: str, amount: int) -> None:
+    """Adds ``amount`` of the payment token to ``account``'s money in the batch auction (its bids
+    spend it), approving the contract first if needed."""
+    if c.payment.functions.allowance(account, c.batch.address).call() < amount:
+        c.transact(c.payment.functions.approve(c.batch.address, UINT256_MAX), account)
+    c.transact(c.batch.functions.deposit(amount), account)
+
+
+def settle_batch(c: Community, interval_id: int, orders: list[SignedOrder], sender: str) -> Batch:
+    """Sends the interval's batch: its signed orders listed as ``settleBatch`` requires
+    (:func:`gridshare.protocol.orders.batch_lists`)."""
+    bids, asks = batch_lists(orders)
+    call = c.batch.functions.settleBatch(interval_id, [b.as_call_arg() for b in bids], [a.as_call_arg() for a in asks])
+    receipt = c.transact(call, sender)
+    [event] = c.batch.events.BatchSettled().process_receipt(receipt, errors=DISCARD)
+    return Batch(interval_id, event.args.price, event.args.quantityWh, unpack_fills(event.args.fills),
+                 receipt["gasUsed"])
