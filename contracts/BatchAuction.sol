@@ -113,12 +113,29 @@ contract BatchAuction is IBatchAuction, ReentrancyGuardTransient, EIP712 {
     }
 
     /// @inheritdoc IBatchAuction
-    function orderDigest(uint256 intervalId, SignedOrder calldata o) public view returns (bytes32) {
-        return _hashTypedDataV4(keccak256(abi.encode(_ORDER_TYPEHASH, o.owner, intervalId, o.side, o.price, o.quantityWh, o.salt)));
+    function orderDigest(uint256 intervalId, SignedOrder calldata o) external view returns (bytes32) {
+        return _digest(intervalId, o);
     }
 
     // ----------------------------------------------------------------------------------------
     // Internals
+
+    /// @dev The EIP-712 digest of `o`: its struct hashed where free memory starts (nothing is
+    /// allocated: a batch hashes every order). `owner` and `side` are read as the ABI decoder
+    /// checked them ({_read} reads both first).
+    function _digest(uint256 intervalId, SignedOrder calldata o) private view returns (bytes32) {
+        bytes32 typeHash = _ORDER_TYPEHASH;
+        bytes32 structHash;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, typeHash)
+            mstore(add(p, 0x20), calldataload(o)) // owner
+            mstore(add(p, 0x40), intervalId)
+            calldatacopy(add(p, 0x60), add(o, 0x20), 0x80) // side, price, quantityWh, salt
+            structHash := keccak256(p, 0xe0)
+        }
+        return _hashTypedDataV4(structHash);
+    }
 
     /// @dev Checks one side's list (side, terms, order, signature, one order per owner) and caps
     /// each order by what backs it now ({_backed}).
@@ -131,15 +148,16 @@ contract BatchAuction is IBatchAuction, ReentrancyGuardTransient, EIP712 {
         for (uint256 i; i < orders.length; ++i) {
             SignedOrder calldata o = orders[i];
             if (o.side != side) revert BatchAuctionWrongSide(side, i);
+            address owner = o.owner; // checked by the ABI decoder: hashed raw in {_digest}
             uint256 pricePerWh = _checkTerms(o.price, o.quantityWh);
-            bytes32 digest = orderDigest(intervalId, o);
+            bytes32 digest = _digest(intervalId, o);
             if (i != 0 && !_inOrder(side, lastPrice, lastDigest, pricePerWh, digest)) {
                 revert BatchAuctionUnsorted(side, i);
             }
             (lastPrice, lastDigest) = (pricePerWh, digest);
             _checkSigner(digest, o, side, i);
-            _markOnce(intervalId, side, i, o.owner);
-            entries[i] = Entry(o.owner, pricePerWh, _backed(intervalId, side, o.owner, pricePerWh, o.quantityWh), 0);
+            _markOnce(intervalId, side, i, owner);
+            entries[i] = Entry(owner, pricePerWh, _backed(intervalId, side, owner, pricePerWh, o.quantityWh), 0);
         }
     }
 
@@ -174,9 +192,13 @@ contract BatchAuction is IBatchAuction, ReentrancyGuardTransient, EIP712 {
     /// @dev One order per owner and side in an interval's batch: a transient mark per owner
     /// (keyed by the interval too: two batches in one transaction do not see each other's).
     function _markOnce(uint256 intervalId, IEnergyMarket.Side side, uint256 index, address owner) private {
-        bytes32 key = keccak256(abi.encode(owner, side, intervalId, "gridshare.batch"));
         uint256 seen;
         assembly ("memory-safe") {
+            // keyed by owner, side and interval (scratch space): no other transient slot of this
+            // contract (the reentrancy guard's) is such a hash
+            mstore(0, owner)
+            mstore(0x20, or(shl(32, intervalId), add(side, 1)))
+            let key := keccak256(0, 0x40)
             seen := tload(key)
             tstore(key, 1)
         }
