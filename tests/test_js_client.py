@@ -207,3 +207,40 @@ def test_the_signer_refuses_without_a_key_in_one_line(world, tmp_path):
                           timeout=60, env={"PATH": os.environ["PATH"]})
     assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
         "error: set GRIDSHARE_METER_KEY to the meter's private key (0x + 64 hex digits)"]
+
+
+def test_an_order_signed_in_javascript_is_the_contracts_and_pythons(world, tmp_path):
+    """js/sign-order.mjs (ethers) signs a market order: its digest is BatchAuction.orderDigest's and
+    Python's, its row loads in gridshare's files of signed orders, its signature recovers to the owner."""
+    from eth_account import Account
+
+    from gridshare.protocol.orders import load_orders
+
+    community, chain = world["community"], world["chain"]
+    owner = Account.create()
+    order = {"intervalId": 123456, "side": "ask", "price": 100_000, "quantityWh": 800, "salt": 42}
+    (tmp_path / "order.json").write_text(json.dumps(order))
+    proc = subprocess.run([_node(), str(ROOT / "js" / "sign-order.mjs"), "--manifest", str(world["manifest"]),
+                           "--order", str(tmp_path / "order.json")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env={"PATH": os.environ["PATH"], "GRIDSHARE_ACCOUNT_KEY": owner.key.hex()})
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    digest = out.pop("digest")
+    (tmp_path / "orders.json").write_text(json.dumps([out]))
+    [signed] = load_orders(tmp_path / "orders.json", chain.chain_id, community.batch.address)  # checks the signature
+    assert signed.owner == owner.address and signed.signer() == owner.address
+    assert bytes.fromhex(digest[2:]) == signed.digest == \
+        community.batch.functions.orderDigest(123456, signed.as_call_arg()).call()
+
+
+def test_batch_fills_decode_in_javascript_as_in_python():
+    from gridshare.protocol.orders import unpack_fills
+
+    data = bytes.fromhex("11" * 20 + "22" * 20) + (1234).to_bytes(5, "big")
+    script = ("import {unpackFills} from './js/orders.mjs'; const f = unpackFills(process.argv[1]);"
+              "console.log(JSON.stringify(f.map(x => [x.buyer, x.seller, x.quantityWh.toString()])));")
+    proc = subprocess.run([_node(), "--input-type=module", "-e", script, "0x" + data.hex()], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    [f] = unpack_fills(data)
+    assert json.loads(proc.stdout) == [[f.buyer, f.seller, str(f.quantity_wh)]]

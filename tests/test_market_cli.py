@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -67,3 +68,58 @@ def test_market_errors_are_one_line(gs):
     assert "EnergyMarketNotParticipant" in one_line_error(code, err)
     code, _, err = gs("--network", "anvil", "deploy", "--force", "--prices", "0.04,0.252,0")
     assert "feed-in < retail" in one_line_error(code, err)
+
+
+@pytest.mark.anvil
+def test_a_batch_of_signed_orders_from_the_command_line(gs, tmp_path):
+    """Orders signed by the devnet's node for accounts 1 (a producer) and 2 (a consumer), settled
+    by account 3 in one transaction; refusals in one line."""
+    from gridshare.chain.deployment import load
+    from gridshare.chain.network import connect, default_anvil_state
+    from gridshare.protocol.meters import MeterKind, meter_id, new_meter_key
+    from gridshare.protocol.readings import MeterReadings
+
+    assert gs("--network", "anvil", "deploy")[0] == 0
+    chain = connect("anvil", anvil_state=default_anvil_state())  # verified readings, set up in Python
+    try:
+        c = load(chain)
+        starts = {}
+        for who, kind, flows in (("1", MeterKind.PRODUCER, (0, 800)), ("2", MeterKind.CONSUMER, (500, 0))):
+            c.transact(c.registry.functions.registerParticipant(ADDRESSES[who]))
+            key, mid = new_meter_key(), meter_id(bytes(32), f"cli-batch-{who}")
+            c.transact(c.registry.functions.registerMeter(mid, key.address, ADDRESSES[who], int(kind), 10_000,
+                                                          b"solar-pv".ljust(32, b"\0"), 0))
+            starts[who] = (mid, key, flows)
+        first = max(c.registry.functions.meterState(mid).call()[0] for mid, _, _ in starts.values())
+        chain.travel(first + 900)
+        for mid, key, (imported, exported) in starts.values():
+            previous = c.registry.functions.meterState(mid).call()[0]
+            run = MeterReadings(mid, previous, first, [imported], [exported], imported, exported)
+            c.transact(c.registry.functions.submitReadings([run.sign(key, chain.chain_id,
+                                                                     c.registry.address).as_call_arg()]))
+    finally:
+        chain.close()
+    iid, orders = str(first // 900), str(tmp_path / "orders.json")
+    assert gs("--network", "anvil", "--account", "2", "market", "faucet", "10")[0] == 0
+    code, out, err = gs("--network", "anvil", "--account", "2", "market", "deposit", "1", "--batch")
+    assert code == 0 and "deposited 1 in the batch auction; claimable 1" in out, err
+    code, out, err = gs("--network", "anvil", "--account", "1", "market", "sign-order", "ask", iid, "0.10", "800", orders)
+    assert code == 0 and "(1 orders)" in out, err
+    code, out, err = gs("--network", "anvil", "--account", "2", "market", "sign-order", "bid", iid, "0.15", "600", orders)
+    assert code == 0 and "(2 orders)" in out, err
+    code, _, err = gs("--network", "anvil", "--account", "2", "market", "sign-order", "bid", iid, "0.1505", "600", orders)
+    assert "on the tick of 0.001" in one_line_error(code, err)
+    code, _, err = gs("--network", "anvil", "--account", "3", "market", "batch", iid, orders)
+    assert f"BatchAuctionTradingOpen(intervalId={iid}" in one_line_error(code, err)
+    assert gs("--network", "anvil", "devnet", "advance", "--days", "0.05")[0] == 0  # past gate closure
+    code, out, err = gs("--network", "anvil", "--account", "3", "market", "batch", iid, orders)
+    # the bid buys its import (500 Wh), not its 600; the ask's unsold 300 Wh bound the range:
+    # [0.10 + fee 0.01, min(0.15, 0.10 + 0.01)] -> 0.11
+    assert code == 0 and "2 orders, 500 Wh traded at 0.11/kWh" in out and ADDRESSES["2"] in out, err
+    code, _, err = gs("--network", "anvil", "--account", "3", "market", "batch", iid, orders)
+    assert f"BatchAuctionSettled(intervalId={iid})" in one_line_error(code, err)
+    rows = json.loads((tmp_path / "orders.json").read_text())
+    rows[1]["price"] = 250_000  # tampered
+    (tmp_path / "orders.json").write_text(json.dumps(rows))
+    code, _, err = gs("--network", "anvil", "market", "batch", iid, orders)
+    assert "order 2: not signed by its owner" in one_line_error(code, err)

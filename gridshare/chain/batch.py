@@ -3,14 +3,18 @@ transaction that anyone may send (docs/market.md)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from eth_account import Account
 from web3.logs import DISCARD
+from web3.types import RPCEndpoint
 
 from gridshare.chain.deployment import Community
 from gridshare.protocol.market import Side
-from gridshare.protocol.orders import BatchFill, SignedOrder, batch_lists, new_order, unpack_fills
+from gridshare.errors import GridshareError
+from gridshare.protocol.orders import (BatchFill, Order, SignedOrder, batch_lists, new_order, signed_from_signature,
+                                       unpack_fills)
 from gridshare.protocol.units import UINT256_MAX
 
 
@@ -49,3 +53,14 @@ def settle_batch(c: Community, interval_id: int, orders: list[SignedOrder], send
     [event] = c.batch.events.BatchSettled().process_receipt(receipt, errors=DISCARD)
     return Batch(interval_id, event.args.price, event.args.quantityWh, unpack_fills(event.args.fills),
                  receipt["gasUsed"])
+
+
+def sign_with_node(c: Community, order: Order) -> SignedOrder:
+    """``order`` signed by the node for an account it holds (a devnet's dev accounts:
+    ``eth_signTypedData_v4``)."""
+    typed = order.typed_data(c.chain.chain_id, c.batch.address)
+    response = c.chain.w3.provider.make_request(RPCEndpoint("eth_signTypedData_v4"), [order.owner, json.dumps(typed)])
+    if "error" in response or not response.get("result"):
+        raise GridshareError(f"the node cannot sign for {order.owner}: use --keystore or GRIDSHARE_PRIVATE_KEY")
+    signature = bytes.fromhex(str(response["result"]).removeprefix("0x"))
+    return signed_from_signature(order, signature, c.chain.chain_id, c.batch.address)

@@ -8,15 +8,20 @@ unless an offset is given, e.g. ``2026-06-21T12:00``).
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 import click
 from rich.table import Table
 
+from gridshare.chain import batch as batches
 from gridshare.chain import market as m
+from gridshare.chain import network
 from gridshare.chain.deployment import Community
 from gridshare.cli.context import Context, console, pass_ctx, show
 from gridshare.cli.params import ADDRESS, ORDER_ID, WH, interval_of
 from gridshare.errors import GridshareError
+from gridshare.protocol.market import Side
+from gridshare.protocol.orders import load_orders, new_order, save_orders
 from gridshare.protocol.units import from_base_units, to_base_units
 
 
@@ -59,15 +64,76 @@ def market_faucet(ctx: Context, amount):
 
 @market.command("deposit")
 @click.argument("amount")
+@click.option("--batch", "to_batch", is_flag=True, help="Into the batch auction (what signed bids spend) instead of "
+              "the order book.")
 @pass_ctx
-def market_deposit(ctx: Context, amount):
+def market_deposit(ctx: Context, amount, to_batch):
     """Deposit AMOUNT tokens: orders lock it first, saving a transfer each."""
     with ctx.community() as c:
         units = _units(c, amount)
-        if c.payment.functions.allowance(c.chain.sender, c.market.address).call() < units:
-            c.transact(c.payment.functions.approve(c.market.address, m.MAX_UINT))
-        c.transact(c.market.functions.deposit(units))
-        console.print(f"deposited {amount}; claimable {_money(c, c.market.functions.claimable(c.chain.sender).call())}")
+        contract = c.batch if to_batch else c.market
+        if c.payment.functions.allowance(c.chain.sender, contract.address).call() < units:
+            c.transact(c.payment.functions.approve(contract.address, m.MAX_UINT))
+        c.transact(contract.functions.deposit(units))
+        where = "the batch auction" if to_batch else "the market"
+        console.print(f"deposited {amount} in {where}; claimable "
+                      f"{_money(c, contract.functions.claimable(c.chain.sender).call())}")
+
+
+@market.command("sign-order")
+@click.argument("side", type=click.Choice(["bid", "ask"]))
+@click.argument("interval")
+@click.argument("price")
+@click.argument("wh", type=WH)
+@click.argument("output", type=click.Path(path_type=Path))
+@pass_ctx
+def market_sign_order(ctx: Context, side, interval, price, wh, output: Path):
+    """Sign an order of the sender for INTERVAL's batch, sending nothing: added to OUTPUT (a JSON
+    list of signed orders), which `market batch` settles once the interval's gate closed. A bid
+    spends the sender's deposit in the batch auction (`market deposit --batch`) and buys at most
+    its verified import of the interval; an ask sells at most its crypto-kWh of the interval.
+    The sender signs: a devnet's account through the node, else --keystore or GRIDSHARE_PRIVATE_KEY."""
+    with ctx.community(read_only=True) as c:
+        iid = _interval(c, interval)
+        units = _units(c, price)
+        feed_in, retail, _ = c.market.functions.prices().call()
+        minimum = c.market.functions.minOrderWh().call()
+        if units % 1000 or not feed_in <= units <= retail:
+            raise GridshareError(f"price {price}/kWh: on the tick of 0.001 and between {_money(c, feed_in)} and "
+                                 f"{_money(c, retail)} (the market's band)")
+        if wh < minimum:
+            raise GridshareError(f"{wh} Wh is below the market's minimum order of {minimum} Wh")
+        earlier = load_orders(output, c.chain.chain_id, c.batch.address) if output.exists() else []
+        order = new_order(c.chain.sender, iid, Side[side.upper()], units, wh)
+        if ctx.network_name == "rpc" or ctx.rpc_url:
+            signed = order.sign(network.load_sender(ctx.keystore, None), c.chain.chain_id, c.batch.address)
+        else:
+            signed = batches.sign_with_node(c, order)
+        save_orders(output, [*earlier, signed])
+        console.print(f"signed {side} {wh:,} Wh at {price}/kWh for {_when(c, iid)} by {c.chain.sender} -> {output} "
+                      f"({len(earlier) + 1} orders)")
+
+
+@market.command("batch")
+@click.argument("interval")
+@click.argument("orders", type=click.Path(path_type=Path))
+@pass_ctx
+def market_batch(ctx: Context, interval, orders: Path):
+    """Settle INTERVAL's batch: the signed ORDERS of that interval (a file of `market sign-order`),
+    after its gate closed, in one transaction anyone may send."""
+    with ctx.community() as c:
+        iid = _interval(c, interval)
+        signed = [s for s in load_orders(orders, c.chain.chain_id, c.batch.address) if s.order.interval_id == iid]
+        if not signed:
+            raise GridshareError(f"{orders} holds no order for interval {iid} ({_when(c, iid)})")
+        done = batches.settle_batch(c, iid, signed, c.chain.sender)
+        table = Table(title=f"batch of {_when(c, iid)}: {len(signed)} orders, {done.quantity_wh:,} Wh traded at "
+                            f"{_money(c, done.price)}/kWh ({done.gas_used:,} gas)", title_justify="left")
+        for col in ("buyer", "seller", "Wh"):
+            table.add_column(col, justify="right" if col == "Wh" else "left")
+        for f in done.fills:
+            table.add_row(f.buyer, f.seller, f"{f.quantity_wh:,}")
+        show(table)
 
 
 @market.command("place")

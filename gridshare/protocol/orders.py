@@ -13,11 +13,15 @@ once its gate closed (:func:`gridshare.chain.batch.settle_batch`); docs/protocol
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from eth_keys import keys
+from eth_keys.exceptions import BadSignature, ValidationError
 from eth_utils import keccak, to_checksum_address
 
 from gridshare.errors import GridshareError
@@ -108,6 +112,16 @@ class SignedOrder:
     def owner(self) -> str:
         return self.order.owner
 
+    def signer(self) -> str:
+        """The address the signature recovers to (the owner's, if the order is genuine)."""
+        vs = int.from_bytes(self.vs, "big")
+        v, s = 27 + (vs >> 255), vs & ((1 << 255) - 1)
+        try:
+            signature = keys.Signature(vrs=(v - 27, int.from_bytes(self.r, "big"), s))
+            return signature.recover_public_key_from_msg_hash(self.digest).to_checksum_address()
+        except (BadSignature, ValidationError, ValueError):  # a malformed signature recovers to nobody
+            return ""
+
 
 def batch_lists(orders: list[SignedOrder]) -> tuple[list[SignedOrder], list[SignedOrder]]:
     """The bids and asks of one interval's batch in the order ``settleBatch`` requires: best price
@@ -145,3 +159,61 @@ def unpack_fills(data: bytes) -> list[BatchFill]:
     return [BatchFill(to_checksum_address(data[k:k + 20]), to_checksum_address(data[k + 20:k + 40]),
                       int.from_bytes(data[k + 40:k + 45], "big"))
             for k in range(0, len(data), FILL_BYTES)]
+
+
+# --------------------------------------------------------------------------------------------------
+# files of signed orders: a JSON list, one object per order (integers as JSON numbers, bytes as 0x hex)
+# --------------------------------------------------------------------------------------------------
+
+ORDER_KEYS = ("owner", "intervalId", "side", "price", "quantityWh", "salt", "r", "vs")
+
+
+def signed_from_signature(order: Order, signature: bytes, chain_id: int, batch_auction: str) -> SignedOrder:
+    """A signed order from a 65-byte ``r || s || v`` signature (e.g. a node's ``eth_signTypedData_v4``)."""
+    if len(signature) != 65:
+        raise GridshareError(f"a signature is 65 bytes, got {len(signature)}")
+    v = signature[64] if signature[64] >= 27 else signature[64] + 27
+    s = int.from_bytes(signature[32:64], "big")
+    return SignedOrder(order, signature[:32], _compact(s, v), order.digest(chain_id, batch_auction))
+
+
+def order_to_row(s: SignedOrder) -> dict:
+    o = s.order
+    return {"owner": o.owner, "intervalId": o.interval_id, "side": Side(o.side).name.lower(), "price": o.price,
+            "quantityWh": o.quantity_wh, "salt": o.salt, "r": "0x" + s.r.hex(), "vs": "0x" + s.vs.hex()}
+
+
+def save_orders(path: Path, orders: list[SignedOrder]) -> None:
+    """Writes the orders as a JSON list (the file ``gridshare market batch`` reads)."""
+    path.write_text(json.dumps([order_to_row(s) for s in orders], indent=1) + "\n")
+
+
+def load_orders(path: Path, chain_id: int, batch_auction: str) -> list[SignedOrder]:
+    """Signed orders from a JSON file of :data:`ORDER_KEYS` objects; each signature checked here (a
+    forged or damaged row is refused in one line naming it)."""
+    if not path.exists():
+        raise GridshareError(f"{path} not found")
+    try:
+        rows = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise GridshareError(f"{path} is not JSON: {exc}") from None
+    if not isinstance(rows, list):
+        raise GridshareError(f"{path}: a JSON list of signed orders is expected")
+    out = []
+    for n, row in enumerate(rows, 1):
+        missing = [k for k in ORDER_KEYS if not isinstance(row, dict) or k not in row]
+        if missing:
+            raise GridshareError(f"{path}, order {n}: missing {', '.join(missing)}")
+        try:
+            side = Side[str(row["side"]).upper()] if not isinstance(row["side"], int) else Side(row["side"])
+            order = Order(to_checksum_address(row["owner"]), int(row["intervalId"]), side, int(row["price"]),
+                          int(row["quantityWh"]), int(row["salt"]))
+            r, vs = bytes.fromhex(row["r"].removeprefix("0x")), bytes.fromhex(row["vs"].removeprefix("0x"))
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise GridshareError(f"{path}, order {n}: {exc}") from None
+        signed = SignedOrder(order, r, vs, order.digest(chain_id, batch_auction))
+        if signed.signer() != order.owner:
+            raise GridshareError(f"{path}, order {n}: not signed by its owner {order.owner} for this chain's "
+                                 f"BatchAuction {batch_auction}")
+        out.append(signed)
+    return out
