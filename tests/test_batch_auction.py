@@ -268,3 +268,26 @@ def test_fills_decode():
     data = bytes.fromhex("11" * 20 + "22" * 20) + (1234).to_bytes(5, "big")
     [f] = unpack_fills(data)
     assert (f.buyer.lower(), f.seller.lower(), f.quantity_wh) == (a, b, 1234)
+
+
+def test_energy_bought_beyond_ones_import_is_sold_on_in_the_intervals_batch(env, m):
+    """The settlement rule for unredeemable positions (docs/market.md): a buyer holding more of an
+    interval's crypto-kWh than its import can consume sells the rest in that interval's batch,
+    here to a neighbour still short; acquired energy leaves first."""
+    iid = m.interval([(0, 1000), (300, 0), (500, 0)])
+    market, token = m.c.market.functions, m.c.token.functions
+    for k in (0, 1):
+        m.send(m.keys[k], m.c.payment.functions.approve(m.c.market.address, 2**256 - 1))
+        m.send(m.keys[k], token.setApprovalForAll(m.c.market.address, True))
+    m.send(m.keys[0], market.placeAsk(iid, 60_000, 1000, 1, 0))  # energy-backed, rests
+    m.send(m.keys[1], market.placeBid(iid, 100_000, 800, 0))  # takes 800 Wh at once: its import is 300
+    buyer = m.keys[1].address
+    m.send(m.keys[1], token.redeem(buyer, iid, 300))
+    assert (m.balance(1, iid), token.redeemable(buyer, iid).call()) == (500, 0)  # 500 Wh it cannot consume
+    m.close(iid)
+    batch = client.settle_batch(m.c, iid, [m.order(1, iid, Side.ASK, 40_000, 500),  # at the feed-in price
+                                           m.order(2, iid, Side.BID, 100_000, 500)], env.carol)
+    assert batch.quantity_wh == 500 and batch.price == (50 + 100) // 2 * 1000
+    assert m.balance(1, iid) == 0 and m.claimed(2, iid) == 500
+    assert token.ownUnspent(buyer, iid).call() == 0
+    assert_solvent(m)

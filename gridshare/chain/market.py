@@ -223,6 +223,13 @@ def close_interval(c: Community, interval_id: int, sender: str, sellers: list[st
     return Closed(cleared, settled, open_ids)
 
 
+def unredeemable(c: Community, account: str, interval_id: int) -> int:
+    """Wh of the interval ``account`` holds beyond what its verified import can still consume
+    (what the settlement rule has it sell in the interval's batch, docs/market.md)."""
+    balance = c.token.functions.balanceOf(account, interval_id).call()
+    return max(0, balance - c.token.functions.redeemable(account, interval_id).call())
+
+
 def claim(c: Community, account: str, interval_ids: list[int] | None = None, *,
           money: bool = True) -> tuple[int, dict[int, int]]:
     """Pays out ``account``'s claimable money (unless ``money=False``) and tokens (of

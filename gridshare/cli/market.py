@@ -241,3 +241,10 @@ def market_claim(ctx: Context, intervals):
         console.print(f"withdrew {_money(c, money)} {c.payment.functions.symbol().call()}")
         for iid, wh in energy.items():
             console.print(f"claimed {wh:,} Wh of {_when(c, iid)}")
+            excess = m.unredeemable(c, c.chain.sender, iid)
+            if excess:
+                deadline = c.market.functions.settlementDeadline(iid).call()
+                console.print(f"  {excess:,} Wh of it exceed what your verified import of that interval can consume: "
+                              f"sell them in its batch (market sign-order ask {iid} ...) before "
+                              f"{datetime.fromtimestamp(deadline, timezone.utc):%Y-%m-%d %H:%M} UTC; after that "
+                              "they count as surplus (injected, at the feed-in price)")
