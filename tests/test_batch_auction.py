@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridshare.chain import batch as client
+from gridshare.chain import market as chain_market
 from gridshare.domain.matching import Order as EngineOrder
 from gridshare.domain.matching import Side as EngineSide
 from gridshare.domain.matching import clear_uniform
@@ -284,6 +285,7 @@ def test_energy_bought_beyond_ones_import_is_sold_on_in_the_intervals_batch(env,
     buyer = m.keys[1].address
     m.send(m.keys[1], token.redeem(buyer, iid, 300))
     assert (m.balance(1, iid), token.redeemable(buyer, iid).call()) == (500, 0)  # 500 Wh it cannot consume
+    assert chain_market.unredeemable(m.c, buyer, iid) == 500
     m.close(iid)
     batch = client.settle_batch(m.c, iid, [m.order(1, iid, Side.ASK, 40_000, 500),  # at the feed-in price
                                            m.order(2, iid, Side.BID, 100_000, 500)], env.carol)
