@@ -565,9 +565,14 @@ contract EnergyMarket is IEnergyMarket, IERC1155Receiver, ReentrancyGuardTransie
         return _claimableEnergy[account][intervalId];
     }
 
-    function forwardSale(uint256 intervalId, address seller) external view returns (uint256 soldWh, bool settled) {
+    /// @inheritdoc IEnergyMarket
+    function forwardSale(uint256 intervalId, address seller)
+        external
+        view
+        returns (uint256 soldWh, bool settled, uint256 deliveredWh, uint256 settledDeliveries)
+    {
         ForwardSale storage sale = _forwardSales[intervalId][seller];
-        return (sale.soldWh, sale.settled);
+        return (sale.soldWh, sale.settled, sale.deliveredWh, sale.next);
     }
 
     function deliveries(uint256 intervalId, address seller) external view returns (Delivery[] memory) {

@@ -136,7 +136,7 @@ def assert_solvent(trader, accounts, iids, sellers=()):
     iids = [iids] if isinstance(iids, int) else iids
     for iid in iids:
         for seller in sellers:
-            sold, settled = m.functions.forwardSale(iid, seller).call()
+            sold, settled = m.functions.forwardSale(iid, seller).call()[:2]
             owed += 0 if settled else sold * RETAIL // 1000
     assert env.c.payment.functions.balanceOf(m.address).call() == owed
     for iid in iids:
@@ -313,7 +313,7 @@ def test_a_forward_sale_delivers_what_was_produced_and_compensates_the_rest_at_r
     b1, _ = t.bid(env.bob, iid, 120_000, 600)
     b2, _ = t.bid(env.carol, iid, 110_000, 400)
     assert t.claimable(env.alice) == 600 * 110 + 400 * 100  # paid at the trade
-    assert env.c.market.functions.forwardSale(iid, env.alice).call() == [1000, False]
+    assert env.c.market.functions.forwardSale(iid, env.alice).call() == [1000, False, 0, 0]
     assert env.c.market.functions.deliveries(iid, env.alice).call() == [(env.bob, 600), (env.carol, 400)]
     with reverts("EnergyMarketTradingOpen", intervalId=iid, gateClosure=(iid + 2) * 900):
         env.c.transact(env.c.market.functions.settle(iid, env.alice, 100), env.alice)
@@ -537,7 +537,7 @@ def test_a_forward_settlement_is_paged_and_anyone_may_continue_what_the_seller_s
         env.c.transact(env.c.market.functions.settle(iid, env.alice, 0), env.alice)
     receipt = env.c.transact(env.c.market.functions.settle(iid, env.alice, 1), env.alice)
     assert env.c.market.events.ForwardSettled().process_receipt(receipt, errors=DISCARD) == ()
-    assert env.c.market.functions.forwardSale(iid, env.alice).call() == [1000, False]
+    assert env.c.market.functions.forwardSale(iid, env.alice).call() == [1000, False, 500, 1]  # 1 of 3 deliveries
     assert t.energy(env.bob, iid) == 300 and t.energy(env.carol, iid) == 0
     # mid-settlement the market holds the collateral of the 500 Wh not delivered, and 200 Wh to give
     m, pay = env.c.market, env.c.payment.functions

@@ -670,7 +670,7 @@ def read_state(world: World, ledger: Ledger, cache: dict, quantities: set) -> Vi
         for oid in ledger.orders:
             add("order", oid, c.market.address, ORDER, oid, words=7)
         for i, seller in sorted(ledger.forward):
-            add("forward", (i, seller), c.market.address, FORWARD_SALE, i, seller, words=2)
+            add("forward", (i, seller), c.market.address, FORWARD_SALE, i, seller, words=4)
         for cid in sorted(ledger.requested):
             add("certificate", cid, c.guarantees.address, CERTIFICATE, cid, words=16)
         for cid in issued:
@@ -713,6 +713,22 @@ def read_state(world: World, ledger: Ledger, cache: dict, quantities: set) -> Vi
     return view
 
 
+def _settling(world: World, interval_id: int, seller: str, sale: tuple) -> tuple[int, int]:
+    """What a seller's forward sales of an interval still lock: (Wh of collateral, Wh of its tokens
+    to hand out). Not started: all it sold in collateral. Paged settlement under way (the first
+    ``settled_deliveries`` handed out, first trades first, from the ``delivered`` Wh it took): the
+    rest of the deliveries less what is left to give, and what is left to give."""
+    sold, settled, delivered, settled_deliveries = sale
+    if settled:
+        return 0, 0
+    if not settled_deliveries:
+        return sold, 0
+    quantities = [q for _, q in world.c.market.functions.deliveries(interval_id, seller).call()]
+    processed = sum(quantities[:settled_deliveries])
+    left = delivered - min(delivered, processed)
+    return sold - processed - left, left
+
+
 def check(world: World, ledger: Ledger, v: View) -> list[str]:
     """Every invariant of the module docstring; the violations, described."""
     bad = list(ledger.violations)
@@ -748,17 +764,19 @@ def check(world: World, ledger: Ledger, v: View) -> list[str]:
         if held + redeemed + certified != minted:
             bad.append(f"interval {i}: balances {held} + redeemed {redeemed} + certified {certified} = "
                        f"{held + redeemed + certified} Wh, minted {minted}")
-        # the market holds exactly what it owes, in crypto-kWh
+        # the market holds exactly what it owes, in crypto-kWh (a forward settlement under way still
+        # holds what it has to hand out)
         asks = sum(o[6] for o in v.orders.values() if o[4] == i and o[2] == Side.ASK and o[3] == Backing.ENERGY)
         owed = sum(wh for (a, j), wh in v.claimable_energy.items() if j == i)
+        owed += sum(_settling(world, j, seller, sale)[1] for (j, seller), sale in v.forward.items() if j == i)
         if v.balance(market_address, i) != asks + owed:
             bad.append(f"interval {i}: the market holds {v.balance(market_address, i)} Wh, owes {asks} (open asks) + "
-                       f"{owed} (claimable) = {asks + owed}")
+                       f"{owed} (claimable, or being settled) = {asks + owed}")
     # ... and in money
     retail = world.retail_per_wh
     bids = sum(o[6] * o[5] // 1000 for o in v.orders.values() if o[2] == Side.BID)
     collateral = sum(o[6] * retail for o in v.orders.values() if o[2] == Side.ASK and o[3] == Backing.COLLATERAL)
-    forward = sum(sold * retail for sold, settled in v.forward.values() if not settled)
+    forward = sum(_settling(world, i, seller, sale)[0] * retail for (i, seller), sale in v.forward.items())
     claimable = sum(v.claimable.values())
     if v.market_money != bids + collateral + forward + claimable:
         bad.append(f"the market holds {v.market_money} in money, owes {claimable} (claimable) + {bids} (open bids) + "
@@ -1020,7 +1038,7 @@ class Campaign(RuleBasedStateMachine):
 
     def settle_forward(self, data) -> None:
         w, c = self.world, self.world.c
-        i, seller = data.draw(st.sampled_from(sorted(k for k, (sold, done) in self.v.forward.items()
+        i, seller = data.draw(st.sampled_from(sorted(k for k, (sold, done, *_) in self.v.forward.items()
                                                      if sold and not done)))
         sender = seller if data.draw(st.integers(0, 3)) else data.draw(st.sampled_from(w.holders))
         page = data.draw(st.sampled_from([1, 500]))
@@ -1151,7 +1169,7 @@ class Campaign(RuleBasedStateMachine):
         "cancel": (1, lambda self: self.open_orders()),
         "expire": (1, lambda self: self.open_orders()),
         "clear": (2 if DESIGN == "auction" else 0, lambda self: self.open_orders()),
-        "settle_forward": (1, lambda self: any(sold and not done for sold, done in self.v.forward.values())),
+        "settle_forward": (1, lambda self: any(sold and not done for sold, done, *_ in self.v.forward.values())),
         "claim": (2, None),
         "deposit": (1, None),
         "request_certificate": (2, None),

@@ -202,7 +202,12 @@ interface IEnergyMarket {
     function auctionStage(uint256 intervalId) external view returns (AuctionStage);
     function claimable(address account) external view returns (uint256);
     function claimableEnergy(address account, uint256 intervalId) external view returns (uint256);
-    /// @return soldWh the seller's forward sales of the interval, settled whether delivered
-    function forwardSale(uint256 intervalId, address seller) external view returns (uint256 soldWh, bool settled);
+    /// @return soldWh the seller's forward sales of the interval, settled whether every delivery is
+    /// settled, deliveredWh the seller's tokens the settlement took (once started),
+    /// settledDeliveries how many of its {deliveries} are settled (0: not started; paged settlement)
+    function forwardSale(uint256 intervalId, address seller)
+        external
+        view
+        returns (uint256 soldWh, bool settled, uint256 deliveredWh, uint256 settledDeliveries);
     function deliveries(uint256 intervalId, address seller) external view returns (Delivery[] memory);
 }

@@ -211,7 +211,7 @@ def close_interval(c: Community, interval_id: int, sender: str, sellers: list[st
             cleared = True
     settled = []
     for seller in sellers if sellers is not None else [sender]:
-        sold, done = m.forwardSale(interval_id, seller).call()
+        sold, done = m.forwardSale(interval_id, seller).call()[:2]
         if sold and not done:
             while not done:
                 c.transact(m.settle(interval_id, seller, SETTLE_PAGE), sender)

@@ -219,7 +219,7 @@ def market_settle(ctx: Context, interval, sellers):
             cleared, price = c.market.functions.auction(iid).call()
             console.print(f"auction cleared at {_money(c, price)}/kWh" if price else "auction cleared: no trade")
         for s in done.settled:
-            sold, _ = c.market.functions.forwardSale(iid, s).call()
+            sold = c.market.functions.forwardSale(iid, s).call()[0]
             console.print(f"settled {s}'s forward sales ({sold:,} Wh)")
         if done.expired:
             console.print(f"expired orders {', '.join(map(str, done.expired))} (money claimable, crypto-kWh returned)")
