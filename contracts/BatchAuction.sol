@@ -4,7 +4,6 @@ pragma solidity 0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IBatchAuction} from "./interfaces/IBatchAuction.sol";
 import {IEnergyMarket} from "./interfaces/IEnergyMarket.sol";
@@ -162,9 +161,28 @@ contract BatchAuction is IBatchAuction, ReentrancyGuardTransient, EIP712 {
     }
 
     /// @dev The order's signature recovers to its owner.
-    function _checkSigner(bytes32 digest, SignedOrder calldata o, IEnergyMarket.Side side, uint256 index) private pure {
-        (address signer, ECDSA.RecoverError failure,) = ECDSA.tryRecover(digest, o.r, o.vs);
-        if (failure != ECDSA.RecoverError.NoError || signer != o.owner) revert BatchAuctionBadSignature(side, index);
+    /// The `ecrecover` precompile called directly (as OpenZeppelin's `ECDSA.tryRecover` with
+    /// EIP-2098's `vs`): `s` in the lower half of the curve order (no malleable twin), a signer that
+    /// is not the zero address.
+    function _checkSigner(bytes32 digest, SignedOrder calldata o, IEnergyMarket.Side side, uint256 index) private view {
+        bytes32 r = o.r;
+        bytes32 vs = o.vs;
+        address owner = o.owner;
+        bool good;
+        assembly ("memory-safe") {
+            let s := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
+            let p := mload(0x40)
+            mstore(p, digest)
+            mstore(add(p, 0x20), add(shr(255, vs), 27))
+            mstore(add(p, 0x40), r)
+            mstore(add(p, 0x60), s)
+            mstore(0, 0)
+            let ok := staticcall(gas(), 1, p, 0x80, 0, 0x20)
+            let signer := mload(0)
+            good := and(and(ok, lt(s, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a1)),
+                        and(iszero(iszero(signer)), eq(signer, owner)))
+        }
+        if (!good) revert BatchAuctionBadSignature(side, index);
     }
 
     /// @dev The market's rules for an order's terms, with its errors.
