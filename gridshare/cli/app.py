@@ -20,6 +20,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, ContractPan
 
 from gridshare import __version__
 from gridshare.cli import (
+    compare,
     deploy,
     devnet,
     go,
@@ -58,7 +59,7 @@ def cli(ctx, network_name, rpc_url, keystore, account, as_json):
 
 for command in (deploy.compile_cmd, deploy.deploy, devnet.devnet, participant.participant, meter.meter,
                 readings.readings, ledger.balances, ledger.report_cmd, operation.operation, operation.allocate,
-                go.go, market.market, simulate.simulate, simulate.demo, status.status):
+                go.go, market.market, simulate.simulate, simulate.demo, compare.compare, status.status):
     cli.add_command(command)
 
 

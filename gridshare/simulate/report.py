@@ -257,16 +257,20 @@ GROUP_COLUMNS = ["exported_kwh", "given_locally_kwh", "imported_kwh", "received_
                  "supplier_cost_eur", "certificates_claimed_for_it_kwh"]
 
 
-def group_rows(result: SimulationResult) -> list[dict]:
-    """The participants added up by group: the shared plant, households with a rooftop, the other
-    households, the energy-poor ones (``participants`` is how many; the rest are sums)."""
-    def group(r: dict) -> str:
-        if r["role"] == "producer":
-            return "shared plant"
-        if r["energy_poor"]:
-            return "energy-poor households"
-        return "households with a rooftop" if r["role"] == "prosumer" else "other households"
+def participant_group(r: dict) -> str:
+    """A participants.csv row's group: the shared plant, households with a rooftop, the other
+    households, the energy-poor ones."""
+    if r["role"] == "producer":
+        return "shared plant"
+    if r["energy_poor"]:
+        return "energy-poor households"
+    return "households with a rooftop" if r["role"] == "prosumer" else "other households"
 
+
+def group_rows(result: SimulationResult) -> list[dict]:
+    """The participants added up by group (:func:`participant_group`; ``participants`` is how
+    many; the rest are sums)."""
+    group = participant_group
     groups: dict[str, dict] = {}
     for r in result.participants:
         g = groups.setdefault(group(r), {"group": group(r), "participants": 0, **dict.fromkeys(GROUP_COLUMNS, 0.0)})

@@ -1,0 +1,33 @@
+"""`gridshare compare`: one community under each market design, side by side (issue #14)."""
+
+from __future__ import annotations
+
+import csv
+
+from conftest import one_line_error
+
+
+def test_compare_runs_every_design_and_writes_the_table_and_plots(gs, tmp_path):
+    out = tmp_path / "cmp"
+    code, stdout, err = gs("compare", "short", "--out", str(out), "--gas-price", "2", "--token-price", "1000")
+    assert code == 0, err
+    rows = list(csv.DictReader((out / "comparison.csv").open()))
+    assert [r["design"] for r in rows] == ["sharing only", "continuous market after sharing",
+                                          "call auction after sharing"]
+    sharing_only = rows[0]
+    assert float(sharing_only["traded_kwh"]) == 0 and int(sharing_only["trades"]) == 0
+    for r in rows:
+        assert 0 < float(r["self_consumption_pct"]) <= 100 and 0 < float(r["coverage_pct"]) <= 100
+        gas = int(r["gas"])
+        # 4 households, 1 day: the day's gas at 2 gwei and 1,000 EUR per token, over 365 days
+        assert float(r["chain_eur_per_household_year"]) == round(gas * 2e-9 * 1000 / 4 * 365, 2)
+        assert any(k.startswith("bill_eur_per_member: energy-poor") for k in r)
+    for name in ("comparison.md", "rates.png", "bills.png", "sharing-only/report.html",
+                 "call-auction-after-sharing/trades.csv"):
+        assert (out / name).exists(), name
+    assert "market designs side by side" in stdout
+
+
+def test_compare_refuses_a_bad_price_in_one_line(gs, tmp_path):
+    code, _, err = gs("compare", "short", "--out", str(tmp_path), "--gas-price", "cheap")
+    assert "--gas-price must be a number, not 'cheap'" in one_line_error(code, err)
