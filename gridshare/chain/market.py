@@ -33,6 +33,7 @@ __all__ = [
     "place",
     "prepare",
     "trades",
+    "unredeemable",
 ]
 
 #: refusals that :func:`place` fixes itself (approvals) or explains (funds)
