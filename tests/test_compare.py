@@ -13,11 +13,13 @@ def test_compare_runs_every_design_and_writes_the_table_and_plots(gs, tmp_path):
     assert code == 0, err
     rows = list(csv.DictReader((out / "comparison.csv").open()))
     assert [r["design"] for r in rows] == ["sharing only", "continuous market after sharing",
-                                          "call auction after sharing"]
-    sharing_only = rows[0]
+                                          "call auction after sharing", "continuous market instead of sharing"]
+    sharing_only, instead = rows[0], rows[3]
     assert float(sharing_only["traded_kwh"]) == 0 and int(sharing_only["trades"]) == 0
+    # instead of sharing, only what the market traded is consumed locally: far below sharing
+    assert float(instead["self_consumption_pct"]) < float(sharing_only["self_consumption_pct"]) / 4
     for r in rows:
-        assert 0 < float(r["self_consumption_pct"]) <= 100 and 0 < float(r["coverage_pct"]) <= 100
+        assert 0 <= float(r["self_consumption_pct"]) <= 100 and 0 <= float(r["coverage_pct"]) <= 100
         gas = int(r["gas"])
         # 4 households, 1 day: the day's gas at 2 gwei and 1,000 EUR per token, over 365 days
         assert float(r["chain_eur_per_household_year"]) == round(gas * 2e-9 * 1000 / 4 * 365, 2)
@@ -31,3 +33,23 @@ def test_compare_runs_every_design_and_writes_the_table_and_plots(gs, tmp_path):
 def test_compare_refuses_a_bad_price_in_one_line(gs, tmp_path):
     code, _, err = gs("compare", "short", "--out", str(tmp_path), "--gas-price", "cheap")
     assert "--gas-price must be a number, not 'cheap'" in one_line_error(code, err)
+
+
+def test_the_market_role_is_a_scenario_field_checked_in_one_line(tmp_path):
+    import pytest
+
+    from gridshare.errors import GridshareError
+    from gridshare.simulate.scenario import DEFAULT_SCENARIO, load_scenario
+
+    short = (DEFAULT_SCENARIO.parent / "short.toml").read_text()
+    for market, expected in (
+        ('role = "peer-to-peer"\ndesign = "auction"\nenabled = true', "market.role: expected"),
+        ('role = "instead-of-sharing"\ndesign = "auction"\nenabled = false',
+         'market.role: is "instead-of-sharing" but the market is not enabled'),
+    ):
+        path = tmp_path / "s.toml"
+        path.write_text(short.replace('[market]\ndesign = "auction"\nenabled = true', "[market]\n" + market))
+        with pytest.raises(GridshareError, match=expected):
+            load_scenario(path)
+    path.write_text(short.replace('[market]\n', '[market]\nrole = "instead-of-sharing"\n'))
+    assert load_scenario(path).market.role == "instead-of-sharing"

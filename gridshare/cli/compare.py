@@ -41,7 +41,7 @@ def _amount(text: str, what: str) -> Decimal:
 def compare(scenario, gas_price, token_price, out_dir, market_intervals, no_plots):
     """Simulate SCENARIO (a TOML file or a packaged name: lyon-building, street, short) under each
     market design (sharing only; a continuous market after sharing; a call auction after
-    sharing), each on a fresh embedded chain, and write a side-by-side table (comparison.csv,
+    sharing; a continuous market instead of sharing), each on a fresh embedded chain, and write a side-by-side table (comparison.csv,
     comparison.md) and plots: self-consumption and coverage rates, each group's bill, kWh traded,
     gas, and the chain's cost per household per year at --gas-price and --token-price."""
     path = scenario or DEFAULT_SCENARIO

@@ -14,7 +14,9 @@ included). Per design, from the run's own rows:
 * the chain's **cost per household per year**: that gas x gas price x the chain token's price, per
   household, scaled from the simulated days to 365.
 
-The market's role is the one the simulation has: it trades what sharing left (after sharing).
+The market's role is a scenario field (``[market] role``): after sharing, it trades what the
+allocation key left; instead of sharing (a street trading peer to peer), nothing is shared and
+every Wh exported and imported meets in the market.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ DESIGNS: dict[str, Market] = {
     "sharing only": Market("continuous", False),
     "continuous market after sharing": Market("continuous", True),
     "call auction after sharing": Market("auction", True),
+    "continuous market instead of sharing": Market("continuous", True, "instead-of-sharing"),
 }
 GWEI = Decimal(10) ** -9
 #: gas.csv operations done once per community, not per day: left out of the yearly cost

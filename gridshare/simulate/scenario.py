@@ -77,6 +77,10 @@ A community needs production: a ``[plant]``, or rooftops with ``count`` >= 1.
 * ``design`` -- ``"continuous"`` (two-sided pay-as-bid, matched as orders arrive) or ``"auction"``
   (one uniform clearing price per interval, pay-as-clear).
 * ``enabled`` -- true or false.
+* ``role`` -- ``"after-sharing"`` (default: the market trades what the allocation key left) or
+  ``"instead-of-sharing"`` (a street trading peer to peer, as the Brooklyn Microgrid did: the
+  operation shares nothing, its key giving every consumer 0, so every Wh exported and imported
+  meets in the market; needs ``enabled = true``).
 
 ``[prices]`` -- EUR per kWh in the file, kept as integer base units of the 6-decimal test euro per kWh
 
@@ -249,10 +253,16 @@ class AllocationSettings:
         return PriorityKey(groups, [simple(self.inner, g) for g in groups])
 
 
+MARKET_ROLES = ("after-sharing", "instead-of-sharing")
+
+
 @dataclass(frozen=True)
 class Market:
     design: Literal["continuous", "auction"]
     enabled: bool
+    #: after-sharing: the market trades what the allocation key left; instead-of-sharing: nothing is
+    #: shared (the operation's key gives every consumer 0), every Wh exported goes to the market
+    role: Literal["after-sharing", "instead-of-sharing"] = "after-sharing"
 
 
 @dataclass(frozen=True)
@@ -554,9 +564,14 @@ class _Reader:
         return AllocationSettings(key, reallocate, inner)  # type: ignore[arg-type]
 
     def market(self, top) -> Market:
-        t = self.sub(top, "", "market", ("design", "enabled"))
-        return Market(self.choice(t, "market", "design", MARKET_DESIGNS),  # type: ignore[arg-type]
-                      self.boolean(t, "market", "enabled"))
+        t = self.sub(top, "", "market", ("design", "enabled", "role"))
+        design = self.choice(t, "market", "design", MARKET_DESIGNS)
+        enabled = self.boolean(t, "market", "enabled")
+        role = self.choice(t, "market", "role", MARKET_ROLES, default="after-sharing")
+        if role == "instead-of-sharing" and not enabled:
+            raise self.fail("market.role", 'is "instead-of-sharing" but the market is not enabled: nothing would be '
+                                           'shared nor traded; expected enabled = true')
+        return Market(design, enabled, role)  # type: ignore[arg-type]
 
     def prices(self, top) -> Prices:
         t = self.sub(top, "", "prices", ("retail", "feed_in", "grid_fee"))

@@ -91,6 +91,7 @@ from gridshare.domain.allocation import (
     AllocationKey,
     ConsumersOnly,
     DynamicDefaultKey,
+    StaticKey,
     allocate_or_default,
     settle_pooled,
 )
@@ -260,11 +261,21 @@ def _offset(chain: Chain, first_start: int) -> int:
 # --------------------------------------------------------------------------------------------------
 
 
+def _deployment_key(scenario: Scenario) -> str:
+    """The operation's key mode: with the market instead of sharing, a supplied key (of zeros)."""
+    if scenario.market.role == "instead-of-sharing":
+        return "supplied"
+    return scenario.allocation.deployment_key
+
+
 def _engine_key(scenario: Scenario, people: list[SimParticipant]) -> AllocationKey:
-    """The key the operation applies, naming members by meter id in hex (as operation.allocate does)."""
+    """The key the operation applies, naming members by meter id in hex (as operation.allocate does).
+    With the market instead of sharing: a static key giving every consumer 0 (nothing is shared)."""
+    households = [p.hex for p in people if p.role != "producer"]
+    if scenario.market.role == "instead-of-sharing":
+        return ConsumersOnly(StaticKey(dict.fromkeys(households, 0)), frozenset(households))
     if scenario.allocation.deployment_key == "dynamic-default":
         return DynamicDefaultKey()  # the contract's formula, producers giving pro rata
-    households = [p.hex for p in people if p.role != "producer"]
     poor = [p.hex for p in people if p.energy_poor]
     return ConsumersOnly(scenario.allocation.build(households, poor), frozenset(households))
 
@@ -371,7 +382,7 @@ def simulate(
         if found is not None:
             community, state = found
         else:
-            community = deploy(chain, interval_seconds=seconds, allocation_key=scenario.allocation.deployment_key,
+            community = deploy(chain, interval_seconds=seconds, allocation_key=_deployment_key(scenario),
                                market_design=scenario.market.design, retail_price=prices.retail,
                                feed_in_price=prices.feed_in, grid_fee=prices.grid_fee,
                                gate_closure_delay=gate_delay, settlement_window=gate_delay, write=False,
@@ -529,7 +540,7 @@ def _share_day(run: _Run, day: list[int], registers: dict, engine_key, sign_task
         if shared:
             run.resumed["intervals already shared"] += shared
             run.progress.advance(share_task, shared)
-        supplied = run.scenario.allocation.deployment_key == "supplied"
+        supplied = _deployment_key(run.scenario) == "supplied"
         report = allocate(community, signed, key=engine_key if supplied else None, check_first=False,
                           on_progress=lambda k: run.progress.advance(share_task, k))
         if report.incomplete is not None:
@@ -729,7 +740,7 @@ def _certify(run: _Run) -> list[dict]:
                 outages.append(outage.sign(p.meter_key, run.chain.chain_id, registry.address))
         if outages:
             allocate(community, outages, key=_engine_key(run.scenario, people)
-                     if run.scenario.allocation.deployment_key == "supplied" else None)
+                     if _deployment_key(run.scenario) == "supplied" else None)
         to_day = closing // DAY
     task = run.progress.add_task("guarantees of origin", total=len(producers))
     periods = month_periods(from_day, to_day)  # a certificate's period lies within a calendar month
