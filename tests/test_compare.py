@@ -53,3 +53,25 @@ def test_the_market_role_is_a_scenario_field_checked_in_one_line(tmp_path):
             load_scenario(path)
     path.write_text(short.replace('[market]\n', '[market]\nrole = "instead-of-sharing"\n'))
     assert load_scenario(path).market.role == "instead-of-sharing"
+
+
+def test_both_trades_every_tradable_interval_whatever_market_intervals_says(tmp_path):
+    """role "both": sharing, then the market on every interval where a trade is possible; "after
+    sharing" trades the sampled ones only (here 1 a day)."""
+    from gridshare.chain.network import connect
+    from gridshare.simulate.scenario import DEFAULT_SCENARIO, load_scenario
+    from gridshare.simulate.simulation import simulate
+
+    short = (DEFAULT_SCENARIO.parent / "short.toml").read_text().replace('key = "dynamic-default"', 'key = "static"')
+    traded = {}
+    for role in ("after-sharing", "both"):
+        path = tmp_path / f"{role}.toml"
+        path.write_text(short.replace("[market]\n", f'[market]\nrole = "{role}"\n'))
+        chain = connect("embedded")
+        try:
+            result = simulate(load_scenario(path), chain, tmp_path / role, market_intervals=1, plots=False)
+        finally:
+            chain.close()
+        traded[role] = {o["interval_id"] for o in result.orders}
+    assert len(traded["after-sharing"]) == 1  # one sampled interval in the day
+    assert len(traded["both"]) > 1 and traded["after-sharing"] <= traded["both"]

@@ -46,7 +46,7 @@ def compare(scenario, gas_price, token_price, out_dir, market_intervals, no_plot
     gas, and the chain's cost per household per year at --gas-price and --token-price."""
     path = scenario or DEFAULT_SCENARIO
     packaged = DEFAULT_SCENARIO.parent / f"{Path(path).name}.toml"
-    if not Path(path).exists() and Path(path).suffix == "" and packaged.exists():
+    if not Path(path).is_file() and Path(path).suffix == "" and packaged.exists():
         path = packaged
     sc = load_scenario(path)
     prices = ChainPrices(_amount(gas_price, "--gas-price"), _amount(token_price, "--token-price"))

@@ -40,7 +40,7 @@ def simulate(ctx: Context, scenario, out_dir, seed, market_intervals, no_plots, 
     """
     path = scenario or DEFAULT_SCENARIO
     packaged = DEFAULT_SCENARIO.parent / f"{Path(path).name}.toml"
-    if not Path(path).exists() and Path(path).suffix == "" and packaged.exists():
+    if not Path(path).is_file() and Path(path).suffix == "" and packaged.exists():
         path = packaged  # `gridshare simulate street`: the packaged scenario of that name
     _run(ctx, path, out_dir or Path("reports") / "simulate" / Path(path).stem, seed, market_intervals, not no_plots,
          shared_devnet)

@@ -80,7 +80,10 @@ A community needs production: a ``[plant]``, or rooftops with ``count`` >= 1.
 * ``role`` -- ``"after-sharing"`` (default: the market trades what the allocation key left) or
   ``"instead-of-sharing"`` (a street trading peer to peer, as the Brooklyn Microgrid did: the
   operation shares nothing, its key giving every consumer 0, so every Wh exported and imported
-  meets in the market; needs ``enabled = true``).
+  meets in the market; needs ``enabled = true``) or ``"both"`` (sharing, then the market on every
+  interval where a trade is possible, whatever ``--market-intervals`` says: the market only sells
+  what sharing left, so sharing and market together differ from "after-sharing" by the intervals
+  traded).
 
 ``[prices]`` -- EUR per kWh in the file, kept as integer base units of the 6-decimal test euro per kWh
 
@@ -253,16 +256,17 @@ class AllocationSettings:
         return PriorityKey(groups, [simple(self.inner, g) for g in groups])
 
 
-MARKET_ROLES = ("after-sharing", "instead-of-sharing")
+MARKET_ROLES = ("after-sharing", "instead-of-sharing", "both")
 
 
 @dataclass(frozen=True)
 class Market:
     design: Literal["continuous", "auction"]
     enabled: bool
-    #: after-sharing: the market trades what the allocation key left; instead-of-sharing: nothing is
-    #: shared (the operation's key gives every consumer 0), every Wh exported goes to the market
-    role: Literal["after-sharing", "instead-of-sharing"] = "after-sharing"
+    #: after-sharing: the market trades what the allocation key left, on the sampled intervals;
+    #: instead-of-sharing: nothing is shared (the operation's key gives every consumer 0), every Wh
+    #: exported and imported meets in the market; both: sharing, and the market on every interval
+    role: Literal["after-sharing", "instead-of-sharing", "both"] = "after-sharing"
 
 
 @dataclass(frozen=True)

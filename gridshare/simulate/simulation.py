@@ -419,7 +419,8 @@ def simulate(
     sign_task = progress.add_task("meters signing readings", total=len(starts) * len(people))
     share_task = progress.add_task("verifying and sharing", total=len(starts))
     days = _days(profiles)
-    plan, order_count = _market_plan(people, days, engine, market_intervals) if scenario.market.enabled else ([], 0)
+    sampled = 0 if scenario.market.role == "both" else market_intervals  # both: every tradable interval
+    plan, order_count = _market_plan(people, days, engine, sampled) if scenario.market.enabled else ([], 0)
     market_task = progress.add_task("market orders", total=order_count)
     placed_before = Counter(e.args.intervalId for e in events.events(community.market, "OrderPlaced"))
     registers = {p.name: (1_000_000, 1_000_000) for p in people}  # the meters' registers, Wh
