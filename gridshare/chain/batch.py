@@ -6,16 +6,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from eth_account import Account
 from web3.logs import DISCARD
 from web3.types import RPCEndpoint
 
 from gridshare.chain.deployment import Community
 from gridshare.errors import GridshareError
-from gridshare.protocol.market import Side
-from gridshare.protocol.orders import (BatchFill, Order, SignedOrder, batch_lists, new_order, signed_from_signature,
-                                       unpack_fills)
-from gridshare.protocol.units import UINT256_MAX
+from gridshare.protocol.orders import BatchFill, Order, SignedOrder, batch_lists, signed_from_signature, unpack_fills
 
 
 @dataclass(frozen=True)
@@ -27,21 +23,6 @@ class Batch:
     quantity_wh: int
     fills: list[BatchFill]
     gas_used: int
-
-
-def sign_order(c: Community, key, interval_id: int, side: Side, price: int, quantity_wh: int) -> SignedOrder:
-    """An order for the interval's batch, signed with ``key`` (its owner's) for this community's
-    ``BatchAuction``."""
-    owner = getattr(key, "address", None) or Account.from_key(key).address
-    return new_order(owner, interval_id, side, price, quantity_wh).sign(key, c.chain.chain_id, c.batch.address)
-
-
-def deposit(c: Community, account: str, amount: int) -> None:
-    """Adds ``amount`` of the payment token to ``account``'s money in the batch auction (its bids
-    spend it), approving the contract first if needed."""
-    if c.payment.functions.allowance(account, c.batch.address).call() < amount:
-        c.transact(c.payment.functions.approve(c.batch.address, UINT256_MAX), account)
-    c.transact(c.batch.functions.deposit(amount), account)
 
 
 def settle_batch(c: Community, interval_id: int, orders: list[SignedOrder], sender: str) -> Batch:

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_keys import keys
 from eth_keys.exceptions import BadSignature, ValidationError
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
 from gridshare.errors import GridshareError
+from gridshare.protocol import eip712
 from gridshare.protocol.market import Side
 
 DOMAIN_NAME = "gridshare BatchAuction"
@@ -52,27 +52,13 @@ class Order:
 
     def typed_data(self, chain_id: int, batch_auction: str) -> dict:
         """The full EIP-712 message its owner signs for the ``BatchAuction`` at ``batch_auction``."""
-        return {
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                "Order": ORDER_TYPE,
-            },
-            "primaryType": "Order",
-            "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id,
-                       "verifyingContract": batch_auction},
-            "message": {"owner": self.owner, "intervalId": self.interval_id, "side": int(self.side), "price": self.price,
-                        "quantityWh": self.quantity_wh, "salt": self.salt},
-        }
+        return eip712.typed_data(DOMAIN_NAME, DOMAIN_VERSION, chain_id, batch_auction, "Order", ORDER_TYPE, {
+            "owner": self.owner, "intervalId": self.interval_id, "side": int(self.side), "price": self.price,
+            "quantityWh": self.quantity_wh, "salt": self.salt})
 
     def digest(self, chain_id: int, batch_auction: str) -> bytes:
         """What is signed (``BatchAuction.orderDigest``); also the batch's tie-break among equal prices."""
-        signable = encode_typed_data(full_message=self.typed_data(chain_id, batch_auction))
-        return keccak(b"\x19" + signable.version + signable.header + signable.body)
+        return eip712.digest(self.typed_data(chain_id, batch_auction))
 
     def sign(self, key, chain_id: int, batch_auction: str) -> SignedOrder:
         """Signed with ``eth_account`` (``key``: a private key or a LocalAccount, the owner's)."""

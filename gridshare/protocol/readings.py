@@ -26,9 +26,9 @@ from typing import Iterable, Sequence
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from eth_utils import keccak
 
 from gridshare.errors import GridshareError
+from gridshare.protocol import eip712
 from gridshare.protocol.text_files import text_lines
 
 DOMAIN_NAME = "gridshare"
@@ -142,29 +142,11 @@ class MeterReadings:
 
     def typed_data(self, chain_id: int, registry: str) -> dict:
         """The full EIP-712 message a meter signs, for the registry ``registry`` on ``chain_id``."""
-        return {
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                "MeterReadings": READINGS_TYPE,
-            },
-            "primaryType": "MeterReadings",
-            "domain": {
-                "name": DOMAIN_NAME,
-                "version": DOMAIN_VERSION,
-                "chainId": chain_id,
-                "verifyingContract": registry,
-            },
-            "message": self.message(),
-        }
+        return eip712.typed_data(DOMAIN_NAME, DOMAIN_VERSION, chain_id, registry, "MeterReadings", READINGS_TYPE,
+                                 self.message())
 
     def digest(self, chain_id: int, registry: str) -> bytes:
-        signable = encode_typed_data(full_message=self.typed_data(chain_id, registry))
-        return keccak(b"\x19" + signable.version + signable.header + signable.body)
+        return eip712.digest(self.typed_data(chain_id, registry))
 
     def sign(self, key, chain_id: int, registry: str) -> SignedReadings:
         """Sign with ``eth_account`` typed-data signing (``key``: a private key or LocalAccount)."""
