@@ -215,6 +215,7 @@ contract EnergyToken is ERC1155, IEnergyToken {
     function redeem(address account, uint256 intervalId, uint256 amountWh) external {
         _checkRedeemer(account);
         _consume(account, intervalId, amountWh);
+        emit Redeemed(account, intervalId, amountWh, msg.sender);
         _burn(account, intervalId, amountWh); // reverts with ERC1155InsufficientBalance if short
     }
 
@@ -341,6 +342,7 @@ contract EnergyToken is ERC1155, IEnergyToken {
         }
         for (uint256 i; i < intervalIds.length; ++i) {
             _consume(account, intervalIds[i], amountsWh[i]);
+            emit Redeemed(account, intervalIds[i], amountsWh[i], msg.sender);
         }
         _burnBatch(account, intervalIds, amountsWh);
     }

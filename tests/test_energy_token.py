@@ -200,7 +200,9 @@ def _produce_and_consume(env, produced=1000, consumed=600):
 def test_participants_transfer_and_consumers_redeem(env):
     iid = _produce_and_consume(env)
     env.c.transact(env.token.functions.safeTransferFrom(env.alice, env.bob, iid, 600, b""), env.alice)
-    env.c.transact(env.token.functions.redeem(env.bob, iid, 600), env.bob)
+    receipt = env.c.transact(env.token.functions.redeem(env.bob, iid, 600), env.bob)
+    [event] = env.token.events.Redeemed().process_receipt(receipt)
+    assert dict(event.args) == {"account": env.bob, "intervalId": iid, "amountWh": 600, "operator": env.bob}
     assert env.token.functions.balanceOf(env.bob, iid).call() == 0
     assert env.token.functions.redeemed(env.bob, iid).call() == 600
     assert env.token.functions.redeemable(env.bob, iid).call() == 0
@@ -235,7 +237,9 @@ def test_redeeming_for_another_account_needs_its_approval(env):
     with reverts("ERC1155MissingApprovalForAll", operator=env.carol, owner=env.bob):
         env.c.transact(env.token.functions.redeem(env.bob, iid, 100), env.carol)
     env.c.transact(env.token.functions.setApprovalForAll(env.carol, True), env.bob)
-    env.c.transact(env.token.functions.redeem(env.bob, iid, 100), env.carol)
+    receipt = env.c.transact(env.token.functions.redeem(env.bob, iid, 100), env.carol)
+    [event] = env.token.events.Redeemed().process_receipt(receipt)
+    assert (event.args.account, event.args.operator) == (env.bob, env.carol)  # the claim is bob's, sent by carol
     assert env.token.functions.redeemed(env.bob, iid).call() == 100
 
 
@@ -306,7 +310,9 @@ def test_redeem_batch_redeems_several_intervals(env):
     env.submit(env.readings(producer, start, [0, 0], [500, 700]) + env.readings(consumer, start, [300, 900], [0, 0]))
     ids = [interval(start), interval(start + 900)]
     env.c.transact(env.token.functions.safeBatchTransferFrom(env.alice, env.bob, ids, [300, 700], b""), env.alice)
-    env.c.transact(env.token.functions.redeemBatch(env.bob, ids, [300, 700]), env.bob)
+    receipt = env.c.transact(env.token.functions.redeemBatch(env.bob, ids, [300, 700]), env.bob)
+    assert [(e.args.account, e.args.intervalId, e.args.amountWh) for e in env.token.events.Redeemed().process_receipt(receipt)] \
+        == [(env.bob, ids[0], 300), (env.bob, ids[1], 700)]
     assert [env.token.functions.redeemed(env.bob, i).call() for i in ids] == [300, 700]
     assert env.token.functions.balanceOfBatch([env.bob, env.bob], ids).call() == [0, 0]
 

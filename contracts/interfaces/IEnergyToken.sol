@@ -50,6 +50,12 @@ interface IEnergyToken is IERC1155 {
     /// `TransferSingle` burn, whose operator is the allocator.
     event SettledLocally(uint256 indexed intervalId, bytes entries);
 
+    /// @notice `account` redeemed `amountWh` crypto-kWh of `intervalId` against its verified import
+    /// ({redeem}, {redeemBatch}: one event per interval): a time-matched claim, sent by `operator`
+    /// (the account or its approved operator). The burn is also a `TransferSingle` or
+    /// `TransferBatch`; a batch auction's claims are in its `BatchSettled` fills instead.
+    event Redeemed(address indexed account, uint256 indexed intervalId, uint256 amountWh, address operator);
+
     /// @notice An account's amount for one interval would pass 2^32 - 1 Wh (4.29 GWh), the most the
     /// ledger holds per account and interval.
     error EnergyTokenAmountOverflow(address account, uint256 intervalId);
@@ -74,6 +80,7 @@ interface IEnergyToken is IERC1155 {
     /// @notice Burns `amountWh` tokens of `intervalId` held by `account` against its verified
     /// import: local energy consumed. Requirements: caller is `account` or approved for all by it;
     /// `account` holds the tokens; redeemed + amountWh <= verified import of that interval.
+    /// Emits {Redeemed} and the `TransferSingle` burn.
     function redeem(address account, uint256 intervalId, uint256 amountWh) external;
 
     /// @notice Settles local sharing (collective self-consumption), interval by interval: burns
@@ -106,7 +113,8 @@ interface IEnergyToken is IERC1155 {
         external
         returns (uint256 burned);
 
-    /// @notice {redeem} for several intervals at once (all or nothing).
+    /// @notice {redeem} for several intervals at once (all or nothing): one {Redeemed} per
+    /// interval, then the `TransferBatch` burn.
     function redeemBatch(address account, uint256[] calldata intervalIds, uint256[] calldata amountsWh) external;
 
     /// @notice Moves `amountWh` crypto-kWh of `intervalId` from `from` into the caller's escrow (an
