@@ -10,7 +10,7 @@ export SOLCX_BINARY_PATH := $(abspath .solcx)
 export PATH := $(BIN):$(abspath node_modules/.bin):$(PATH)
 
 .PHONY: setup test test-all test-anvil test-brownie demo bench bench-simulate snapshots check-snapshots \
-	check-snapshots-ci lock abi clean
+	check-snapshots-ci lock abi clean browser webapp web screenshots
 
 setup: $(VENV)/.installed node_modules/.installed .solcx/.installed
 
@@ -30,7 +30,7 @@ node_modules/.installed: package-lock.json
 	ln -sf ../gridshare/toolchain/solc .solcx/solc-v$$(node -p 'require("./node_modules/solc/package.json").version')
 	touch $@
 
-test: setup
+test: setup browser
 	$(BIN)/pytest -q -m "not anvil"
 	$(BIN)/pytest -q -m anvil
 	$(MAKE) --no-print-directory test-brownie
@@ -123,6 +123,26 @@ lock-slither: | $(VENV)/.installed
 
 abi: setup
 	$(BIN)/gridshare compile --write-abi
+
+# The members' web app (webapp/, docs/webapp.md): `make webapp` builds it into webapp/dist (esbuild,
+# ~1 s); `make web` serves it for the devnet's community (run `gridshare devnet start` first, in
+# another terminal). Its browser test (tests/test_webapp.py, in `make test`) drives Debian's
+# Chromium (no browser download): `make browser` installs the package when it is missing (as root,
+# or through sudo). `make screenshots` rewrites docs/webapp-*.png from that test.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+webapp: setup
+	node webapp/build.mjs
+
+web: webapp
+	$(BIN)/gridshare --network anvil web --no-build
+
+screenshots: setup browser
+	GRIDSHARE_SCREENSHOTS=$(CURDIR)/docs $(BIN)/pytest -q tests/test_webapp.py
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev -p 3.11 --generate-hashes -q -o requirements.lock

@@ -32,3 +32,11 @@ def key_rows(community: Community, start: int, end: int) -> tuple[list[str], lis
         shares = {a: figures.get(a, (0, 0, 0))[2] for a in active}
         rows.append(coefficients(at, production, consumption, shares))
     return accounts, rows
+
+
+def key_columns(community: Community, accounts: list[str], named: dict[str, str] | None = None) -> dict[str, str]:
+    """The key file's column of each member account: its name in ``named`` (a meter point), else
+    its meterIds joined by "+"."""
+    named = named or {}
+    ms = members(community)
+    return {a: named.get(a) or "+".join("0x" + m.meter_id.hex() for m in ms if m.account == a) for a in accounts}

@@ -32,6 +32,7 @@ from gridshare.cli import (
     readings,
     simulate,
     status,
+    web,
 )
 from gridshare.chain.deployment import ContractReverted
 from gridshare.chain.revert import ErrorDecoder
@@ -59,7 +60,7 @@ def cli(ctx, network_name, rpc_url, keystore, account, as_json):
 
 for command in (deploy.compile_cmd, deploy.deploy, devnet.devnet, participant.participant, meter.meter,
                 readings.readings, ledger.balances, ledger.report_cmd, operation.operation, operation.allocate,
-                go.go, market.market, simulate.simulate, simulate.demo, compare.compare, status.status):
+                go.go, market.market, simulate.simulate, simulate.demo, compare.compare, status.status, web.web):
     cli.add_command(command)
 
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import click
 from rich.table import Table
 
-from gridshare.chain.key_file import key_rows
+from gridshare.chain.key_file import key_columns, key_rows
 from gridshare.chain.operation import STILL_IN, join, key_name, members
 from gridshare.chain.operation import allocate as run_allocation
 from gridshare.cli.context import Context, console, pass_ctx, progress, show
@@ -98,13 +98,11 @@ def operation_key_file(ctx: Context, month, output, points, salt, tz):
         accounts, rows = key_rows(community, start, end)
         by_meter = {m.meter_id: m.account for m in members(community)}
         seconds = community.interval_seconds
-    named = {by_meter[meter_id(salt, p)]: p for p in points if salt is not None and meter_id(salt, p) in by_meter}
-    unknown = [p for p in points if salt is not None and meter_id(salt, p) not in by_meter]
-    if unknown:
-        raise GridshareError(f"meter point(s) {', '.join(unknown)} are not members of the operation (check the "
-                             "points and the salt)")
-    meters = {a: [m for m, acc in by_meter.items() if acc == a] for a in accounts}
-    columns = {a: named.get(a) or "+".join("0x" + m.hex() for m in meters[a]) for a in accounts}
+        unknown = [p for p in points if salt is not None and meter_id(salt, p) not in by_meter]
+        if unknown:
+            raise GridshareError(f"meter point(s) {', '.join(unknown)} are not members of the operation (check the "
+                                 "points and the salt)")
+        columns = key_columns(community, accounts, {by_meter[meter_id(salt, p)]: p for p in points})
     if not rows:
         console.print(f"no interval with production in {month:%Y-%m}: nothing written")
         return
