@@ -217,3 +217,27 @@ def test_meter_sign_takes_a_gateway_s_keystores_into_one_file(gs, tmp_path):
                       "--manifest", manifest)
     assert f"meter {stranger} is not registered on chain 31337" in one_line_error(code, err)
     assert not out_file.exists()
+
+
+@pytest.mark.anvil
+def test_a_simulation_left_on_the_devnet_becomes_its_community(gs, tmp_path):
+    """`simulate --shared-devnet` leaves its community on the devnet: its manifest is the devnet's,
+    so every command (and a dApp, `gridshare web`) reads it; the list views show its participants
+    and meters."""
+    code, out, err = gs("--network", "anvil", "simulate", "short", "--shared-devnet", "--no-plots",
+                        "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "deployments" / "31337.json").read_text())
+    assert "the devnet's community is now the simulated one" in out
+    code, out, err = gs("--network", "anvil", "--json", "participant", "list")
+    assert code == 0, err
+    table = json.loads(out)
+    assert table["title"] == "6 participants"  # 4 households, the plant and the market (its escrows)
+    assert sorted(r["kinds"] for r in table["rows"]) == ["consumer"] * 3 + ["producer", "prosumer",
+                                                                          "the EnergyMarket (holds escrows)"]
+    code, out, err = gs("--network", "anvil", "--json", "meter", "list")
+    assert code == 0, err
+    meters = json.loads(out)["rows"]
+    assert len(meters) == 5 and all(m["intervals"] == 96 for m in meters)  # a day of 15 min
+    code, out, err = gs("--network", "anvil", "--json", "status")
+    assert code == 0 and manifest["contracts"]["MeterRegistry"]["address"] in out, err

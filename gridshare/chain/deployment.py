@@ -351,10 +351,17 @@ def deploy(
     community.transact(registry.functions.grantRole(ESCROW_ROLE, batch.address))  # EnergyToken.tradeToClaims
     community.transact(registry.functions.registerParticipant(market.address))
     if write:
-        path = manifest_path(chain.chain_id, folder)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(manifest, indent=2) + "\n")
+        write_manifest(manifest, folder)
     return community
+
+
+def write_manifest(manifest: dict[str, Any], folder: Path | None = None) -> Path:
+    """Write ``manifest`` where the commands and dApps find its chain's community
+    (``deployments/<chainId>.json``, or in ``folder``)."""
+    path = manifest_path(manifest["chainId"], folder)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return path
 
 
 def load(chain: Chain, folder: Path | None = None) -> Community:

@@ -45,6 +45,12 @@ def _registered(community: Community) -> dict[bytes, MeterSummary]:
     return result
 
 
+def participants(community: Community) -> list[str]:
+    """Every participant, in the order admitted (the registry's ``ParticipantRegistered`` events)."""
+    logs = community.registry.events.ParticipantRegistered().get_logs(from_block=_from_block(community))
+    return list(dict.fromkeys(e["args"]["account"] for e in logs))
+
+
 def meters(community: Community) -> dict[bytes, MeterSummary]:
     """Every registered meter with the totals of its verified readings, from the registry's events."""
     result = _registered(community)

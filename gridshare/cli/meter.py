@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 import click
+from rich.table import Table
 
-from gridshare.chain import deployment, network
-from gridshare.cli.context import Context, console, pass_ctx, progress
+from gridshare.chain import deployment, ledger, network
+from gridshare.cli.context import Context, console, pass_ctx, progress, show
 from gridshare.cli.params import ADDRESS, METER_ID, METER_POINT, OUTPUT_FILE, PAST_DAY, salt_option
 from gridshare.errors import GridshareError
 from gridshare.protocol.guarantees import day_of
@@ -101,6 +102,22 @@ def meter_register(ctx: Context, point, salt, signer, signer_keystore, owner, ki
         first = registry.functions.meterState(mid).call()[0]
     console.print(f"meter 0x{mid.hex()} registered ({kind}, {capacity_w} W, owner {owner}); its readings "
                   f"start at {utc_text(first)} (previousEnd {first})")
+
+
+@meter.command("list")
+@pass_ctx
+def meter_list(ctx: Context):
+    """Every registered meter: owner, kind, capacity, and the totals of its verified readings."""
+    with ctx.community(read_only=True) as community:
+        meters = ledger.meters(community)
+    table = Table(title=f"{len(meters)} meters", title_justify="left")
+    for header, right in (("meterId", False), ("owner", False), ("kind", False), ("capacity kW", True),
+                          ("intervals", True), ("import kWh", True), ("export kWh", True)):
+        table.add_column(header, justify="right" if right else "left")
+    for m in meters.values():
+        table.add_row("0x" + m.meter_id.hex(), m.owner, m.kind.name.lower(), f"{m.capacity_w / 1000:g}",
+                      f"{m.readings:,}", f"{m.import_wh / 1000:,.3f}", f"{m.export_wh / 1000:,.3f}")
+    show(table, empty="no meter registered yet: `gridshare meter register` (operator)")
 
 
 @meter.command("state")

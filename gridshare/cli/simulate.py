@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -9,11 +10,12 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gridshare.chain import deployment
 from gridshare.cli.context import Context, console, pass_ctx, show
 from gridshare.cli.params import OUTPUT_FOLDER
 from gridshare.simulate.report import group_rows, summary_rows
 from gridshare.simulate.scenario import DEFAULT_SCENARIO, load_scenario
-from gridshare.simulate.simulation import DEFAULT_MARKET_INTERVALS, SimulationResult
+from gridshare.simulate.simulation import DEFAULT_MARKET_INTERVALS, STATE_FILE, SimulationResult
 from gridshare.simulate.simulation import simulate as run
 
 
@@ -26,7 +28,9 @@ from gridshare.simulate.simulation import simulate as run
               help="Intervals traded per day (0: every interval where a trade is possible).")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--shared-devnet", is_flag=True, help="On --network anvil, run on the devnet of the other commands "
-              "(.gridshare/), moving its clock; by default the simulation has a devnet of its own, in --out.")
+              "(.gridshare/), moving its clock, and leave the simulated community on it (its manifest becomes "
+              "deployments/31337.json, for dApps and `gridshare web`); by default the simulation has a devnet of "
+              "its own, in --out.")
 @pass_ctx
 def simulate(ctx: Context, scenario, out_dir, seed, market_intervals, no_plots, shared_devnet):
     """Simulate SCENARIO (a TOML file, or the name of a packaged one: lyon-building, street, short;
@@ -66,6 +70,10 @@ def _run(ctx: Context, path: Path, out_dir: Path, seed, market_intervals: int, p
         with Progress(TextColumn("{task.description:<30}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console) as progress:
             result = run(sc, chain, out_dir, progress, seed=seed, market_intervals=market_intervals, plots=plots)
+        if shared_devnet and chain.network == "anvil":  # left on the devnet: its community for dApps and commands
+            manifest = deployment.write_manifest(json.loads((out_dir / STATE_FILE).read_text())["manifest"])
+            console.print(f"the devnet's community is now the simulated one: {manifest} (`make web` shows it)",
+                          highlight=False)
     _print(result)
     console.print(f"{time.monotonic() - t0:.0f} s. Report: {result.files['html']} (and the CSV files and plots "
                   f"next to it)", highlight=False)

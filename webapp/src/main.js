@@ -215,8 +215,9 @@ async function start() {
     $("community").textContent = `chain ${config.manifest.chainId}${config.manifest.name ? ` · ${config.manifest.name}` : ""}`;
     $("footer").textContent = `Read from ${config.rpcLabel ?? rpc} · ${community.events.length} events · gridshare ${config.manifest.gridshare ?? ""}`;
     const select = $("account");
+    const contracts = new Set(Object.values(config.manifest.contracts).map((c) => c.address.toLowerCase())); // the market's escrow is one
     select.append(h("option", { value: "" }, "pick an account"),
-      ...ledger.participants.map((a) => h("option", { value: a }, short(a))));
+      ...ledger.participants.filter((a) => !contracts.has(a)).map((a) => h("option", { value: a }, short(a))));
     select.onchange = () => go({ account: select.value || null });
     $("view").onchange = () => go({ view: $("view").value, within: null });
     if (window.ethereum) {
