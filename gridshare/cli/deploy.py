@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from gridshare.chain import compiler, deployment
+from gridshare.chain import compiler, deployment, js_client
 from gridshare.chain.network import Chain
 from gridshare.cli.context import Context, console, pass_ctx
 from gridshare.cli.params import ADDRESS
@@ -19,14 +19,15 @@ from gridshare.protocol.units import to_base_units
 
 
 @click.command("compile")
-@click.option("--write-abi", is_flag=True, help="Write abi/<ContractName>.json.")
+@click.option("--write-abi", is_flag=True, help="Write abi/<ContractName>.json, and the JavaScript client's "
+              "js/contracts.mjs and js/contracts.d.mts generated from them.")
 def compile_cmd(write_abi):
     """Compile the contracts with the pinned solc."""
     artifacts = compiler.compile_contracts(use_cache=False)
     for name, a in artifacts.items():
         console.print(f"{name}: {len(a.bytecode) // 2 - 1:,} bytes of creation code")
     if write_abi:
-        for path in compiler.write_abis(artifacts):
+        for path in [*compiler.write_abis(artifacts), *js_client.write()]:
             console.print(f"wrote {path.relative_to(compiler.project_root())}")
 
 
