@@ -1,6 +1,7 @@
 """The dApp integration proof: js/read-reading.mjs (ethers v6, only abi/*.json + the manifest) reads
 what the Python toolkit wrote to a real anvil node; js/sign-run.mjs signs a run that the registry
-verifies, with the digest the registry and Python compute."""
+verifies, with the digest the registry and Python compute; the typed client's examples
+(js/examples/*.ts, compiled by tsc) relay a signed run and read it back with viem."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ import pytest
 from gridshare.chain.deployment import deploy
 from gridshare.chain.network import start_anvil
 from gridshare.protocol.meters import MeterKind, meter_id, new_meter_key
-from gridshare.protocol.readings import DOMAIN_NAME, DOMAIN_VERSION, MeterReadings, SignedReadings
+from gridshare.protocol.readings import DOMAIN_NAME, DOMAIN_VERSION, MeterReadings, SignedReadings, unpack_energy
 
 pytestmark = pytest.mark.anvil
 
@@ -244,3 +246,131 @@ def test_batch_fills_decode_in_javascript_as_in_python():
     assert proc.returncode == 0, proc.stderr
     [f] = unpack_fills(data)
     assert json.loads(proc.stdout) == [[f.buyer, f.seller, str(f.quantity_wh)]]
+
+
+@pytest.fixture(scope="module")
+def examples():
+    """js/examples/*.ts compiled by tsc into a folder of build/: inside the repository, so that node
+    finds node_modules and imports the package @gridshare/client by name, as a dApp does."""
+    tsc = ROOT / "node_modules" / ".bin" / "tsc"
+    if not tsc.exists():
+        pytest.skip("typescript is not installed: run `make setup`")
+    (ROOT / "build").mkdir(exist_ok=True)
+    out = Path(tempfile.mkdtemp(prefix="js-examples-", dir=ROOT / "build"))
+    try:
+        proc = subprocess.run([str(tsc), "-p", "js", "--noEmit", "false", "--outDir", str(out)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        yield out / "examples"
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def _example(examples: Path, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([_node(), str(examples / f"{name}.js"), *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env={"PATH": os.environ["PATH"], **(env or {})})
+
+
+def test_the_typed_client_signs_a_run_the_registry_verifies_and_reads_it_back(world, examples, tmp_path):
+    """js/examples/gateway.ts (ethers, signRun and asCallArg of @gridshare/client) signs a new meter's
+    first run and relays it; the digest is the registry's and Python's; js/examples/attach.ts (viem,
+    the typed ABIs) reads back the meter, its state and the run's balances."""
+    from eth_account import Account
+
+    community, chain = world["community"], world["chain"]
+    registry, token = community.registry.functions, community.token.functions
+    key, relayer, owner = new_meter_key(), Account.create(), chain.accounts()[2]
+    mid = meter_id(bytes(32), "98765432109876")
+    community.transact(registry.registerParticipant(owner))
+    community.transact(registry.registerMeter(mid, key.address, owner, int(MeterKind.PROSUMER), CAPACITY_W,
+                                              TECHNOLOGY, 0))
+    chain.w3.provider.make_request("anvil_setBalance", [relayer.address, hex(10**18)])
+    first = registry.meterState(mid).call()[0]
+    run = {"meterId": "0x" + mid.hex(), "importWh": [3, 40], "exportWh": [500, 700], "importRegisterWh": 43,
+           "exportRegisterWh": 1200}
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    gateway = ["--rpc", chain.w3.provider.endpoint_uri, "--manifest", str(world["manifest"]),
+               "--run", str(tmp_path / "run.json")]
+    keys = {"GRIDSHARE_METER_KEY": key.key.hex(), "GRIDSHARE_RELAYER_KEY": relayer.key.hex()}
+    chain.travel(first + 2 * INTERVAL)  # the run's two intervals are over
+
+    proc = _example(examples, "gateway", *gateway, env=keys)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    python = MeterReadings(mid, first, first, run["importWh"], run["exportWh"], 43, 1200)
+    signed = SignedReadings(python, bytes.fromhex(out["signature"][2:]))
+    assert bytes.fromhex(out["digest"][2:]) == python.digest(chain.chain_id, community.registry.address) == \
+        registry.readingsDigest(signed.as_call_arg()).call()
+    assert signed.recover(chain.chain_id, community.registry.address) == key.address
+    receipt = chain.w3.eth.get_transaction_receipt(out["transactionHash"])
+    assert (receipt["status"], receipt["from"], receipt["to"]) == (1, relayer.address, community.registry.address)
+    ids = [first // INTERVAL, first // INTERVAL + 1]
+    assert token.balanceOfBatch([owner] * 2, ids).call() == run["exportWh"]
+    assert [token.verifiedImport(owner, i).call() for i in ids] == run["importWh"]
+
+    read = _example(examples, "attach", "--rpc", chain.w3.provider.endpoint_uri, "--manifest", str(world["manifest"]),
+                    "--meter", run["meterId"])
+    assert read.returncode == 0, read.stderr
+    seen = json.loads(read.stdout)
+    state = registry.meterState(mid).call()
+    assert seen["state"] == {"nextIntervalStart": str(state[0]), "importRegisterWh": str(state[1]),
+                             "exportRegisterWh": str(state[2]), "verifiedExportWh": str(state[3]),
+                             "registersKnown": state[4]}
+    assert state[0] == first + 2 * INTERVAL
+    assert (seen["meterId"], seen["owner"], seen["kind"], seen["active"], seen["runs"]) == (
+        run["meterId"], owner, "Prosumer", True, 1)
+    assert seen["latest"] == [
+        {"intervalStart": str(i * INTERVAL), "intervalId": str(i), "importWh": str(imp), "exportWh": str(exp),
+         "balanceOf": str(token.balanceOf(owner, i).call()),
+         "verifiedImport": str(token.verifiedImport(owner, i).call())}
+        for i, imp, exp in zip(ids, run["importWh"], run["exportWh"])]
+
+    # the next run's intervals are not over: the registry's custom error, by name, in one line
+    again = _example(examples, "gateway", *gateway, env=keys)
+    assert again.returncode == 1 and again.stdout == ""
+    [line] = again.stderr.strip().splitlines()
+    assert line.startswith("error: the registry reverted with MeterRegistryIntervalNotEnded("), line
+
+
+def test_the_typed_reader_reads_the_python_written_runs_and_names_reverts(world, examples):
+    """js/examples/attach.ts on the meter the Python toolkit fed: its latest run as the chain's events
+    and balances say; an unknown meter: the registry's custom error by name, in one line."""
+    community, chain = world["community"], world["chain"]
+    args = ["--rpc", chain.w3.provider.endpoint_uri, "--manifest", str(world["manifest"])]
+    proc = _example(examples, "attach", *args, "--meter", world["meter_id"])
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout)
+    mid = bytes.fromhex(world["meter_id"][2:])
+    events = community.registry.events.ReadingsVerified.get_logs(
+        from_block=community.manifest["contracts"]["MeterRegistry"]["blockNumber"], argument_filters={"meterId": mid})
+    latest = events[-1]["args"]
+    token = community.token.functions
+    expected = []
+    for k, (imp, exp) in enumerate(unpack_energy(latest["energyWh"])):
+        start = latest["firstIntervalStart"] + k * INTERVAL
+        expected.append({"intervalStart": str(start), "intervalId": str(start // INTERVAL), "importWh": str(imp),
+                         "exportWh": str(exp), "balanceOf": str(token.balanceOf(world["owner"], start // INTERVAL).call()),
+                         "verifiedImport": str(token.verifiedImport(world["owner"], start // INTERVAL).call())})
+    assert (seen["runs"], seen["latest"], seen["kind"]) == (len(events), expected, "Producer")
+    assert expected and seen["state"]["nextIntervalStart"] == str(community.registry.functions.meterState(mid).call()[0])
+
+    unknown = "0x" + "cd" * 32
+    bad = _example(examples, "attach", *args, "--meter", unknown)
+    assert bad.returncode == 1 and bad.stdout == ""
+    [line] = bad.stderr.strip().splitlines()
+    assert line == f"error: the contract reverted with MeterRegistryUnknownMeter({unknown})", line
+
+
+def test_a_manifest_gridshare_writes_is_a_typed_manifest(world, tmp_path):
+    """The manifest deploy() wrote satisfies the client's Manifest type (tsc --strict; `satisfies` also
+    refuses a property the type lacks)."""
+    tsc = ROOT / "node_modules" / ".bin" / "tsc"
+    if not tsc.exists():
+        pytest.skip("typescript is not installed: run `make setup`")
+    check = tmp_path / "manifest.mts"
+    check.write_text(f"import type {{ Manifest }} from {json.dumps(str(ROOT / 'js' / 'index.mjs'))};\n"
+                     f"export const manifest = {world['manifest'].read_text().strip()} satisfies Manifest;\n")
+    proc = subprocess.run([str(tsc), "--noEmit", "--strict", "--module", "nodenext", "--target", "es2022",
+                           "--lib", "es2022,dom", "--types", "node", str(check)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr

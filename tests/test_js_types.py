@@ -90,6 +90,7 @@ def test_declarations_examples_and_type_tests_check_strictly():
     checked = {Path(line).resolve() for line in listed.stdout.splitlines() if line.strip()}
     ours = {*JS.glob("*.d.mts"), *JS.glob("examples/*.ts"), JS / "test" / "types.ts"}
     assert {p.resolve() for p in ours} <= checked, "js/tsconfig.json no longer includes all of them"
+    assert {p.name for p in JS.glob("examples/*.ts")} >= {"attach.ts", "gateway.ts"}
 
     proc = subprocess.run([str(_tsc()), "-p", "js", "--noEmit", "--strict"], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)
