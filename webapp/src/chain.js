@@ -1,14 +1,8 @@
 // Reading a community from its chain: the manifest (deployments/<chainId>.json, as served next to the
-// page), the published ABIs (abi/*.json, bundled at build time) and the node's JSON-RPC. Read-only.
+// page), the published ABIs (@gridshare/client/contracts, js/: abi/*.json; bundled at build time) and
+// the node's JSON-RPC. Read-only.
 import { Contract, Interface, JsonRpcProvider } from "ethers";
-import MeterRegistry from "../../abi/MeterRegistry.json";
-import EnergyToken from "../../abi/EnergyToken.json";
-import GuaranteeOfOrigin from "../../abi/GuaranteeOfOrigin.json";
-import SelfConsumption from "../../abi/SelfConsumption.json";
-import EnergyMarket from "../../abi/EnergyMarket.json";
-import BatchAuction from "../../abi/BatchAuction.json";
-
-export const ABIS = { MeterRegistry, EnergyToken, GuaranteeOfOrigin, SelfConsumption, EnergyMarket, BatchAuction };
+import { abis as ABIS } from "@gridshare/client/contracts";
 
 /** The events the members' pages read, per contract. */
 const WANTED = {
