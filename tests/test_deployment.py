@@ -30,7 +30,7 @@ def test_a_devnet_deploys_a_test_euro_and_the_manifest_names_it(chain):
     community = deploy(chain, write=False)
     assert "TestEuro" in community.manifest["contracts"]
     again = from_manifest(chain, community.manifest)
-    for name in ("registry", "token", "guarantees", "operation", "market", "payment"):
+    for name in ("registry", "token", "guarantees", "operation", "market", "payment", "batch", "reward"):
         assert getattr(again, name).address == getattr(community, name).address
     assert again.payment.functions.symbol().call() == "tEUR"
 
