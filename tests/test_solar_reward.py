@@ -3,6 +3,7 @@ owner, never twice for the same Wh, the remainder carried; every refusal by its 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 
 from hypothesis import HealthCheck, given, settings
@@ -10,11 +11,13 @@ from hypothesis import strategies as st
 from eth_utils import keccak, to_checksum_address
 from web3.logs import DISCARD
 
+from gridshare.chain import reward
 from gridshare.chain.compiler import compile_contracts
+from gridshare.cli.context import Context
 from gridshare.protocol.meters import MeterKind, meter_id
 from gridshare.protocol.readings import MeterReadings
 
-from conftest import SALT, MeterFixture, raise_view, reverts
+from conftest import SALT, MeterFixture, one_line_error, raise_view, reverts
 
 DAY = 86_400
 MWH = 1_000_000
@@ -213,3 +216,39 @@ def test_rewards_equal_floor_of_verified_mwh_with_the_remainder_kept(env, days):
     assert sr(env).balanceOf(owner).call() == verified // MWH * TOKEN
     assert verified - sr(env).rewardedWh(m.id).call() < MWH
 
+
+# --- the Python module and the command line -------------------------------------------------------
+
+
+def test_the_python_module_reads_and_claims(env):
+    m = solar(env)
+    produce(env, m, 2_300_000)
+    now = reward.claimable(env.c, m.id)
+    assert (now.tokens, now.wh, now.verified_wh, now.rewarded_wh, now.carried_wh) == (2, 2 * MWH, 2_300_000, 0, 300_000)
+    done = reward.claim(env.c, m.id, env.outsider)
+    assert (done.owner, done.tokens, done.rewarded_wh) == (env.alice, 2, 2 * MWH)
+    assert reward.claimable(env.c, m.id).tokens == 0
+
+
+def test_the_command_claims_in_one_line_and_refuses_in_one_line(env, gs, monkeypatch):
+    @contextlib.contextmanager
+    def community(self, read_only=False):
+        yield env.c
+
+    monkeypatch.setattr(Context, "community", community)
+    m = solar(env)
+    produce(env, m, 1_250_000)
+    hex_id = "0x" + m.id.hex()
+    code, out, err = gs("meter", "reward", hex_id, "--check")
+    assert code == 0, err
+    assert out.strip() == (f"meter {hex_id[:14]}..: 1 SUN claimable (1,000,000 Wh) of 1,250,000 Wh verified, "
+                           "0 Wh rewarded before; 250,000 Wh would carry")
+    code, out, err = gs("meter", "reward", hex_id)
+    assert code == 0, err
+    assert out.strip() == (f"meter {hex_id[:14]}..: 1 SUN minted to {env.alice} (1,000,000 Wh rewarded in all; "
+                           "250,000 Wh carried to the next claim)")
+    code, _, err = gs("meter", "reward", hex_id)
+    assert f"SolarRewardNothingToClaim(meterId={hex_id}, rewardedWh=1000000, verifiedWh=1250000)" in \
+        one_line_error(code, err)
+    code, _, err = gs("meter", "reward", "0x" + "77" * 32)
+    assert "MeterRegistryUnknownMeter" in one_line_error(code, err)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from gridshare.chain import deployment, ledger, network
+from gridshare.chain import deployment, ledger, network, reward
 from gridshare.cli.context import Context, console, pass_ctx, progress, show
 from gridshare.cli.params import ADDRESS, METER_ID, METER_POINT, OUTPUT_FILE, PAST_DAY, salt_option
 from gridshare.errors import GridshareError
@@ -131,6 +131,27 @@ def meter_state(ctx: Context, meter_id: bytes):
     registers = f"registers import {imp:,} Wh, export {exp:,} Wh" if known else "no run verified yet"
     console.print(f"verified readings end at {utc_text(nxt)}: previousEnd {nxt}; {registers}; "
                   f"verified export {verified:,} Wh")
+
+
+@meter.command("reward")
+@click.argument("meter_id", type=METER_ID)
+@click.option("--check", is_flag=True, help="Only show what a claim would mint now; send nothing.")
+@pass_ctx
+def meter_reward(ctx: Context, meter_id: bytes, check: bool):
+    """Claim METER_ID's solar reward: one SolarReward token per MWh of its verified export not yet
+    rewarded (counted to the start of the UTC day its readings reached), minted to its owner whoever
+    sends; the remainder below a MWh carries to the next claim."""
+    with ctx.community(read_only=check) as community:
+        now = reward.claimable(community, meter_id)
+        if check:
+            console.print(f"meter 0x{meter_id.hex()[:12]}..: {now.tokens:,} SUN claimable ({now.wh:,} Wh) of "
+                          f"{now.verified_wh:,} Wh verified, {now.rewarded_wh:,} Wh rewarded before; "
+                          f"{now.carried_wh:,} Wh would carry")
+            return
+        done = reward.claim(community, meter_id)
+    console.print(f"meter 0x{meter_id.hex()[:12]}..: {done.tokens:,} SUN minted to {done.owner} "
+                  f"({done.rewarded_wh:,} Wh rewarded in all; {now.verified_wh - done.rewarded_wh:,} Wh carried to "
+                  f"the next claim)")
 
 
 @meter.command("example-readings")
