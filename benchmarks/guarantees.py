@@ -1,4 +1,4 @@
-"""Gas (and wall time) of guarantees of origin: request, approve, transfer and claim.
+"""Gas (and wall time) of guarantees of origin: request, approve, transfer and claim; and of a reward claim.
 
 Run: ``.venv/bin/python benchmarks/guarantees.py [--anvil] [--write | --check]``.
 Gas is measured on the embedded EVM (cancun; the same gas schedule as anvil and mainnet) from
@@ -21,6 +21,11 @@ Shapes of an approval batch:
 Every measured request comes after the contract's first certificate, and (but for the row saying
 so) on a device that already has a request in the same 256-day word of its day bitmap: a device's
 first request (and its first in every 256 days) writes a fresh word.
+
+Reward claims (``SolarReward.claim``, one token per MWh of verified solar export): a meter of its
+own exports 200,000 Wh in each of the 8 producing intervals (1.6 MWh a day); its first claim
+(days 0-1 verified: 3 tokens, 0.2 MWh carried) writes fresh slots, a second one (days 2-3: 3 more)
+updates them. Sent by the deployer: anyone may claim, the tokens go to the meter's owner.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ GOAL_ISSUE = 100_000  # gas per certificate (issue)
 GOAL_CLAIM = 50_000  # gas per claim (issue)
 PRODUCING = range(44, 52)  # 11:00-13:00 UTC
 EXPORT_WH = 2_000
+REWARD_EXPORT_WH = 200_000  # the reward meter's producing intervals: 1.6 MWh a day
 DECLARATION = Declaration(region="FRK26", support=Support.INVESTMENT).as_call_arg()
 SOLAR = b"solar-pv".ljust(32, b"\0")
 # one producer: day 0 warm-up; requests of 1, 7 and 30 days; then one-day requests for the batches
@@ -87,26 +93,28 @@ class Bench:
 
     # --- setup -------------------------------------------------------------------------------------
 
-    def meter(self, name: str, owner: str):
+    def meter(self, name: str, owner: str, capacity_w: int = 10_000):
         key = account(f"meter-{name}")
         mid = meter_id(bytes(32), f"bench-goo-{name}")
         if not self.c.registry.functions.isParticipant(owner).call():
             self.c.transact(self.c.registry.functions.registerParticipant(owner))
         self.c.transact(self.c.registry.functions.registerMeter(mid, key.address, owner, int(MeterKind.PRODUCER),
-                                                                10_000, SOLAR, 1_700_000_000))
+                                                                capacity_w, SOLAR, 1_700_000_000))
         return mid, key
 
-    def readings(self, mid: bytes, key, days: int) -> list:
-        """``days`` producing days from DAY0, and the midnight reading after them (the end checkpoint)."""
-        out, register = [], 0
-        for day in range(DAY0, DAY0 + days):
-            out.append(MeterReading(mid, day * DAY, 0, 0, 0, register))
+    def readings(self, mid: bytes, key, days: int, *, first: int = 0, export_wh: int = EXPORT_WH) -> list:
+        """``days`` producing days from DAY0 + ``first``, and the midnight reading after them (the end
+        checkpoint); a midnight reading already verified is not repeated."""
+        previous_end, _, register = self.c.registry.functions.meterState(mid).call()[:3]
+        out = []
+        for day in range(DAY0 + first, DAY0 + first + days):
+            if day * DAY >= previous_end:
+                out.append(MeterReading(mid, day * DAY, 0, 0, 0, register))
             for i in PRODUCING:
-                register += EXPORT_WH
-                out.append(MeterReading(mid, day * DAY + 900 * i, 0, EXPORT_WH, 0, register))
-        out.append(MeterReading(mid, (DAY0 + days) * DAY, 0, 0, 0, register))
+                register += export_wh
+                out.append(MeterReading(mid, day * DAY + 900 * i, 0, export_wh, 0, register))
+        out.append(MeterReading(mid, (DAY0 + first + days) * DAY, 0, 0, 0, register))
         # signed as runs; the intervals between are outages the meter declares
-        previous_end = self.c.registry.functions.meterState(mid).call()[0]
         return [r.sign(key, self.chain.chain_id, self.c.registry.address)
                 for r in to_runs(out, 900, previous_end=previous_end)]
 
@@ -135,6 +143,7 @@ class Bench:
         producer = self.owner.address
         mid, key = self.meter("producer", producer)
         devices = [self.meter(f"device-{i}", o.address) for i, o in enumerate(self.owners)]
+        rewarded = self.meter("reward", account("reward-owner").address, capacity_w=1_000_000)
         self.chain.travel((DAY0 + ONE_DAYS) * DAY + 3600)  # every interval below has ended
         signed = self.readings(mid, key, ONE_DAYS)
         for m, k in devices:
@@ -219,6 +228,16 @@ class Bench:
             _, gas, seconds = self.send(call, producer)
             row("claim", "claim", detail, 1, gas, 1, seconds, GOAL_CLAIM)
         assert self.go.claimedBalance(producer, cid).call() == 200_000
+
+        # reward claims (SolarReward): 2 days verified (3.2 MWh), claimed; 2 more, claimed again
+        for detail, first in (("a meter's first claim (3 tokens)", 0),
+                              ("a second claim (3 tokens; 0.2 MWh carried from the first)", 2)):
+            report = relay(self.c, self.readings(*rewarded, 2, first=first, export_wh=REWARD_EXPORT_WH))
+            assert not report.rejected, report.rejected[0]
+            receipt, gas, seconds = self.send(self.c.reward.functions.claim(rewarded[0]))
+            [event] = self.c.reward.events.RewardClaimed().process_receipt(receipt, errors=DISCARD)
+            assert event.args.tokens == 3, event.args
+            row("reward", "reward claim", detail, 1, gas, 1, seconds)
         return rows
 
 
@@ -261,6 +280,7 @@ def summary(rows: list[dict]) -> str:
     f1, fn = find("request + approve", "distinct producers, single"), find("request + approve",
                                                                            f"distinct producers, batch of {n}")
     c1, c2 = find("claim", "part, the holder's first"), find("claim", "part, a second")
+    r1, r2 = find("reward claim", "a meter's first"), find("reward claim", "a second")
 
     def ok(r):
         return "met" if r["per_cert"] <= r["goal"] else "**not met**"
@@ -275,7 +295,9 @@ def summary(rows: list[dict]) -> str:
         f"{f1['per_cert']:,.0f} single, {fn['per_cert']:,.0f} per certificate in a batch of {n} - "
         f"{ok(f1)} single, {ok(fn)} batched;\n"
         f"- claim: {c1['per_cert']:,.0f} for a holder's first claim of a certificate, {c2['per_cert']:,.0f} "
-        f"for a second - {ok(c1)}, {ok(c2)}.\n")
+        f"for a second - {ok(c1)}, {ok(c2)};\n"
+        f"- reward claim (`SolarReward.claim`, no goal): {r1['gas']:,} for a meter's first claim, {r2['gas']:,} for "
+        "a later one.\n")
 
 
 def cases(rows: list[dict]) -> dict[str, int]:
