@@ -49,7 +49,7 @@ def street(tmp_path_factory):
         simulate(load_scenario(ROOT / "gridshare" / "scenarios" / "street.toml"), chain, out, plots=False)
         community = from_manifest(chain, json.loads((out / STATE_FILE).read_text())["manifest"])
         web.build()
-        httpd = web.server(community, chain.w3.provider.endpoint_uri, 0)
+        httpd = web.server(community, chain.rpc_url, 0)
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         try:
             yield community, f"http://127.0.0.1:{httpd.server_address[1]}/"

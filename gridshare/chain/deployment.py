@@ -69,6 +69,7 @@ class Community:
     payment: Contract  # the market's ERC-20 (TestEuro on devnets)
     batch: Contract  # BatchAuction: the market's orders signed off-chain, a batch per interval
     reward: Contract  # SolarReward: an ERC-20, one token per MWh of a solar meter's verified export
+    solidarity: Contract  # Solidarity: crypto-kWh given to the operation's energy-poor members
     #: called with the receipt of every transaction :meth:`transact` sends and that goes through
     #: (e.g. :meth:`gridshare.chain.events.EventLog.record`)
     on_receipt: Callable[[Any], None] | None = field(default=None, repr=False, compare=False)
@@ -95,7 +96,8 @@ class Community:
     @cached_property
     def errors(self) -> ErrorDecoder:
         return ErrorDecoder([self.registry.abi, self.token.abi, self.guarantees.abi, self.operation.abi,
-                             self.market.abi, self.batch.abi, self.reward.abi, self.payment.abi])
+                             self.market.abi, self.batch.abi, self.reward.abi, self.solidarity.abi,
+                             self.payment.abi])
 
     def transact(self, call, sender: str | None = None, gas: int | None = None, *,
                  simulated: bool = False) -> TxReceipt:
@@ -232,8 +234,8 @@ def deploy(
     issuer_is_operator: bool = False,
 ) -> Community:
     """Deploy MeterRegistry, EnergyToken, GuaranteeOfOrigin, a SelfConsumption operation, an
-    EnergyMarket, its BatchAuction and SolarReward (the reward token of verified solar production),
-    link them, write the manifest.
+    EnergyMarket, its BatchAuction, SolarReward (the reward token of verified solar production) and
+    Solidarity (gifts to energy-poor members), link them, write the manifest.
 
     The sender becomes the registry's admin and operator, the certificates' admin and the
     operation's operator (PMO); ``issuing_body`` may issue, reject and revoke guarantees of origin,
@@ -316,6 +318,8 @@ def deploy(
         feed_in_price, retail_price, grid_fee, chain.sender, gate_closure_delay, settlement_window, min_order_wh)
     batch, entries["BatchAuction"] = _deploy_one(chain, artifacts["BatchAuction"], market.address)
     reward, entries["SolarReward"] = _deploy_one(chain, artifacts["SolarReward"], registry.address)
+    solidarity, entries["Solidarity"] = _deploy_one(chain, artifacts["Solidarity"], registry.address, token.address,
+                                                    operation.address, chain.sender, admin_delay)
     for name, entry in entries.items():  # the ABIs as published: with the errors calls pass on
         entry["abi"] = published_abi(artifacts, name)
     manifest = {
@@ -347,11 +351,13 @@ def deploy(
             },
         },
     }
-    community = Community(chain, manifest, registry, token, guarantees, operation, market, payment, batch, reward)
+    community = Community(chain, manifest, registry, token, guarantees, operation, market, payment, batch, reward,
+                          solidarity)
     community.transact(registry.functions.grantRole(ALLOCATOR_ROLE, operation.address))
     community.transact(registry.functions.grantRole(CERTIFIER_ROLE, guarantees.address))
     community.transact(registry.functions.grantRole(ESCROW_ROLE, market.address))
     community.transact(registry.functions.grantRole(ESCROW_ROLE, batch.address))  # EnergyToken.tradeToClaims
+    community.transact(registry.functions.grantRole(ESCROW_ROLE, solidarity.address))  # gifts: tradeToClaims too
     community.transact(registry.functions.registerParticipant(market.address))
     if write:
         write_manifest(manifest, folder)
@@ -395,10 +401,11 @@ def load(chain: Chain, folder: Path | None = None) -> Community:
 def from_manifest(chain: Chain, manifest: dict[str, Any]) -> Community:
     """The community a manifest describes, on ``chain`` (nothing is checked on-chain)."""
     contracts = manifest["contracts"]
-    registry, token, guarantees, operation, market, batch, reward = (
+    registry, token, guarantees, operation, market, batch, reward, solidarity = (
         chain.w3.eth.contract(address=contracts[name]["address"], abi=contracts[name]["abi"])
         for name in DEPLOYABLE if name != "TestEuro"
     )
     payment = chain.w3.eth.contract(address=manifest["settings"]["market"]["paymentToken"],
                                     abi=_erc20_abi(contracts))
-    return Community(chain, manifest, registry, token, guarantees, operation, market, payment, batch, reward)
+    return Community(chain, manifest, registry, token, guarantees, operation, market, payment, batch, reward,
+                     solidarity)

@@ -56,6 +56,11 @@ class Chain:
         self.w3.provider.cacheable_requests = {RPCEndpoint("eth_chainId"), RPCEndpoint("net_version")}
         self.w3.provider.cache_allowed_requests = True
 
+    @property
+    def rpc_url(self) -> str | None:
+        """The node's JSON-RPC URL (None on the embedded chain, which has none)."""
+        return getattr(self.w3.provider, "endpoint_uri", None)
+
     @cached_property
     def chain_id(self) -> int:
         return self.w3.eth.chain_id

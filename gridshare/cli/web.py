@@ -24,7 +24,9 @@ def web(ctx: Context, port: int, no_build: bool):
     if not no_build:
         webapp.build()
     with ctx.community(read_only=True) as community:
-        rpc = community.chain.w3.provider.endpoint_uri
+        rpc = community.chain.rpc_url
+        if rpc is None:
+            raise GridshareError("this chain has no JSON-RPC URL for the page to read: use --network anvil or --rpc-url")
 
         def ready(url: str) -> None:
             console.print(f"members' web app at {url} (community on chain {community.chain.chain_id}, read from "
