@@ -380,3 +380,19 @@ def test_every_packaged_scenario_loads_and_builds_profiles(path):
     profiles = build_profiles(scenario)
     assert len(profiles.participants) == scenario.households.count + (scenario.plant is not None)
     assert len(profiles.starts) == scenario.period.days * 24 * 60 // scenario.period.interval_minutes
+
+
+def test_solidarity_share_is_a_basis_point_share_of_the_surplus_and_needs_energy_poor_households() -> None:
+    data = copy.deepcopy(BASE)
+    data["households"]["energy_poor"] = 1
+    data["solidarity"] = {"share": 0.25}
+    assert parse_scenario(_toml(data)).solidarity.share_bps == 2500
+    assert parse_scenario(_toml(BASE)).solidarity.share_bps == 0  # optional: nothing given
+    for share, message in ((1.5, "expected a share of the surplus from 0 to 1, got 1.5"),
+                           (0.00001, "expected steps of 0.0001 (a basis point), got 0.00001")):
+        data["solidarity"]["share"] = share
+        assert _error(data) == f"scenario.toml: solidarity.share: {message}"
+    data["solidarity"]["share"] = 0.5
+    data["households"]["energy_poor"] = 0
+    assert _error(data) == ("scenario.toml: solidarity.share: is above 0 but no household is energy-poor: expected "
+                            "households.energy_poor >= 1")

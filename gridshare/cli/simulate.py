@@ -33,7 +33,7 @@ from gridshare.simulate.simulation import simulate as run
               "its own, in --out.")
 @pass_ctx
 def simulate(ctx: Context, scenario, out_dir, seed, market_intervals, no_plots, shared_devnet):
-    """Simulate SCENARIO (a TOML file, or the name of a packaged one: lyon-building, street, short;
+    """Simulate SCENARIO (a TOML file, or the name of a packaged one: lyon-building, street, amep, short;
     default: the packaged 50-dwelling Lyon week) end to end.
 
     Deploys the community, registers its meters, signs, verifies and shares every interval,
@@ -82,7 +82,8 @@ def _run(ctx: Context, path: Path, out_dir: Path, seed, market_intervals: int, p
 #: group_rows column -> terminal header
 COLUMNS = {"group": "group", "participants": "n", "exported_kwh": "export kWh", "given_locally_kwh": "given kWh",
            "imported_kwh": "import kWh", "received_locally_kwh": "received kWh", "bought_market_kwh": "bought kWh",
-           "sold_market_kwh": "sold kWh", "from_supplier_kwh": "supplier kWh", "paid_market_eur": "paid EUR",
+           "sold_market_kwh": "sold kWh", "given_solidarity_kwh": "gifts out kWh",
+           "received_solidarity_kwh": "gifts in kWh", "from_supplier_kwh": "supplier kWh", "paid_market_eur": "paid EUR",
            "earned_market_eur": "earned EUR"}
 
 

@@ -5,8 +5,10 @@ Written into the simulation's output folder by :func:`write_reports`:
 * ``intervals.csv`` -- the grid operator's quantities (R15: PROD, AUTOPROD, SURPLUS, CONS, AUTOCONS,
   COMPLEMENT, Wh) per participant and interval, in the scenario's local time;
 * ``participants.csv`` -- per participant: kWh produced, self-consumed behind the meter, given and
-  received locally, bought and sold in the market, from the supplier and to the grid, money paid
+  received locally, bought and sold in the market, given to and received by energy-poor households,
+  from the supplier and to the grid, money paid
   and earned, certificates of origin issued, held and claimed for it;
+* ``solidarity.csv`` -- every gift to an energy-poor household (interval, giver, recipient, Wh);
 * ``orders.csv``, ``trades.csv``, ``certificates.csv``, ``gas.csv`` (transactions and gas per
   operation), ``timings.csv`` (wall time per phase);
 * ``community.png`` (load, production and the local share over time), ``households.png`` (where
@@ -51,11 +53,12 @@ def interval_rows(people, starts, chain_rows, tz) -> list[dict]:
     return rows
 
 
-def participant_rows(people, chain_rows, trades, certificates, claimed, prices, n) -> list[dict]:
+def participant_rows(people, chain_rows, trades, certificates, claimed, prices, n, gifts=()) -> list[dict]:
     """The rows of participants.csv: energy (kWh), money (EUR) and certificates (kWh) per
     participant, from the chain's quantities (``chain_rows``: (name, interval index) ->
     :class:`~gridshare.domain.quantities.Quantities`), the trades, the certificates and the Wh claimed per
-    beneficiary. What the market did not cover comes from the supplier at retail; what it did not
+    beneficiary, and the gifts to energy-poor households (``gifts``: rows of solidarity.csv). What
+    sharing, gifts and the market did not cover comes from the supplier at retail; what they did not
     take goes to the grid at the feed-in price."""
     rows = []
     for p in people:
@@ -68,8 +71,10 @@ def participant_rows(people, chain_rows, trades, certificates, claimed, prices, 
         pv = sum(p.profile.pv_wh)
         certified = sum(c["amount_wh"] for c in certificates if c["producer"] == p.name)
         held = sum(c["held_wh"] for c in certificates if c["producer"] == p.name)
-        supplier = cons - autocons - bought
-        grid = prod - autoprod - sold
+        gave = sum(g["wh"] for g in gifts if g["giver"] == p.name)
+        got = sum(g["wh"] for g in gifts if g["recipient"] == p.name)
+        supplier = cons - autocons - bought - got
+        grid = prod - autoprod - sold - gave
         rows.append({
             "participant": p.name, "role": p.role, "energy_poor": p.energy_poor, "account": p.account,
             "meter_id": p.hex,
@@ -77,6 +82,7 @@ def participant_rows(people, chain_rows, trades, certificates, claimed, prices, 
             "exported_kwh": prod / 1000, "given_locally_kwh": autoprod / 1000,
             "imported_kwh": cons / 1000, "received_locally_kwh": autocons / 1000,
             "bought_market_kwh": bought / 1000, "sold_market_kwh": sold / 1000,
+            "given_solidarity_kwh": gave / 1000, "received_solidarity_kwh": got / 1000,
             "from_supplier_kwh": supplier / 1000, "to_grid_kwh": grid / 1000,
             "paid_market_eur": round(paid, 6), "earned_market_eur": round(earned, 6),
             "supplier_cost_eur": round(euros(supplier * prices.retail / 1000), 6),
@@ -116,6 +122,8 @@ def write_reports(result: SimulationResult, times: dict[str, float], plots: bool
         "gas": _csv(out / "gas.csv", result.gas, ["operation", "transactions", "total_gas", "gas_per_interval"]),
         "certificates": _csv(out / "certificates.csv", result.certificates,
                              ["id", "producer", "account", "amount_wh", "from", "to", "status", "held_wh"]),
+        "solidarity": _csv(out / "solidarity.csv", result.gifts,
+                           ["interval_start", "interval_id", "giver", "recipient", "wh"]),
     }
     if plots:
         t0 = time.perf_counter()
@@ -238,6 +246,8 @@ def summary_rows(result: SimulationResult) -> list[dict]:
         {"figure": "self-consumption rate", "value": f"{local / produced:.1%}" if produced else "-"},
         {"figure": "local coverage rate", "value": f"{local / consumed:.1%}" if consumed else "-"},
         {"figure": "traded in the market (kWh)", "value": round(traded, 3)},
+        {"figure": "given to energy-poor households (kWh)",
+         "value": round(sum(r["received_solidarity_kwh"] for r in parts), 3)},
         {"figure": "trades", "value": len(result.trades)},
         {"figure": "certificates of origin", "value": len(result.certificates)},
         {"figure": "certified (kWh)", "value": round(sum(r["certified_kwh"] for r in parts), 3)},
@@ -253,7 +263,7 @@ def summary_rows(result: SimulationResult) -> list[dict]:
 
 
 GROUP_COLUMNS = ["exported_kwh", "given_locally_kwh", "imported_kwh", "received_locally_kwh", "bought_market_kwh",
-                 "sold_market_kwh", "from_supplier_kwh", "to_grid_kwh", "paid_market_eur", "earned_market_eur",
+                 "sold_market_kwh", "given_solidarity_kwh", "received_solidarity_kwh", "from_supplier_kwh", "to_grid_kwh", "paid_market_eur", "earned_market_eur",
                  "supplier_cost_eur", "certificates_claimed_for_it_kwh"]
 
 
@@ -292,8 +302,8 @@ def _html(result: SimulationResult, files: dict[str, Path]) -> Path:
             images.append(f'<figure><img alt="{caption}" src="data:image/png;base64,{data}">'
                           f"<figcaption>{caption} ({files[key].name})</figcaption></figure>")
     columns = ["participant", "role", "energy_poor", "pv_kwh", "exported_kwh", "given_locally_kwh", "imported_kwh",
-               "received_locally_kwh", "bought_market_kwh", "sold_market_kwh", "from_supplier_kwh", "to_grid_kwh",
-               "paid_market_eur", "earned_market_eur", "certified_kwh", "certificates_held_kwh",
+               "received_locally_kwh", "bought_market_kwh", "sold_market_kwh", "given_solidarity_kwh",
+               "received_solidarity_kwh", "from_supplier_kwh", "to_grid_kwh", "paid_market_eur", "earned_market_eur", "certified_kwh", "certificates_held_kwh",
                "certificates_claimed_for_it_kwh"]
     timings = [{"phase": k, "seconds": round(v, 2)} for k, v in result.timings.items()]
     mismatch = ("<p class=ok>The chain's quantities and trades equal the pure engines' on the same inputs.</p>"

@@ -46,5 +46,6 @@ class SimulationResult:
     checks: dict[str, int]  # what was compared with the engines (count of comparisons)
     mismatches: list[str]  # where the chain and the engines differ (the run raises if any)
     orders: list[dict] = field(default_factory=list)  # the rows of orders.csv
+    gifts: list[dict] = field(default_factory=list)  # the rows of solidarity.csv
     files: dict[str, Path] = field(default_factory=dict)
     resumed: dict[str, int] = field(default_factory=dict)  # what a rerun found done

@@ -93,6 +93,16 @@ A community needs production: a ``[plant]``, or rooftops with ``count`` >= 1.
 
 Each price is a multiple of the tick 0.001 EUR/kWh (1000 base units).
 
+``[solidarity]`` (optional: nothing given)
+
+* ``share`` -- the share of its surplus each producer (the plant and the rooftops) pledges to the
+  energy-poor households (``households.energy_poor``, flagged by the operator), 0 to 1 in steps of
+  0.0001: each interval once shared, the ``Solidarity`` contract gives that share of what the
+  producer still holds, at most what the energy-poor households still need, pro rata of their needs
+  (gridshare.domain.solidarity). With a dynamic key sharing leaves a surplus only where no member
+  needs more: pledges give where a static key, or the market's role "instead-of-sharing", leaves
+  needs. Needs ``households.energy_poor`` >= 1.
+
 ``[cloud]`` (optional: clear sky)
 
 * ``level`` -- cloudiness of the seeded cloud noise on PV, 0 (clear sky every day) to 1 (days range
@@ -284,6 +294,11 @@ class Prices:
 
 
 @dataclass(frozen=True)
+class Solidarity:
+    share_bps: int = 0  # of each producer's surplus pledged to the energy-poor households, basis points
+
+
+@dataclass(frozen=True)
 class Cloud:
     level: float = 0.0  # 0 = clear sky
 
@@ -300,6 +315,7 @@ class Scenario:
     market: Market
     prices: Prices
     cloud: Cloud = Cloud()
+    solidarity: Solidarity = Solidarity()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -479,7 +495,7 @@ class _Reader:
 
     def scenario(self, data: Mapping[str, Any]) -> Scenario:
         top = self.table(data, "", ("name", "seed", "location", "period", "households", "plant",
-                                     "allocation", "market", "prices", "cloud"))
+                                     "allocation", "market", "prices", "cloud", "solidarity"))
         name = self.string(top, "", "name", "a non-empty string")
         seed = self.integer(top, "", "seed", 0, 2**63 - 1, "an integer >= 0")
         location = self.location(top)
@@ -491,7 +507,7 @@ class _Reader:
                                      "(a community needs production)")
         return Scenario(name=name, seed=seed, location=location, period=period, households=households,
                         plant=plant, allocation=self.allocation(top), market=self.market(top),
-                        prices=self.prices(top), cloud=self.cloud(top))
+                        prices=self.prices(top), cloud=self.cloud(top), solidarity=self.solidarity(top, households))
 
     def location(self, top) -> Location:
         t = self.sub(top, "", "location", ("latitude", "longitude", "timezone", "altitude"))
@@ -590,6 +606,18 @@ class _Reader:
             raise self.fail("prices.grid_fee", f"expected less than prices.retail - prices.feed_in "
                                                f"({Prices.eur(retail - feed_in)}), got {_show(t['grid_fee'])}")
         return Prices(retail, feed_in, grid_fee)
+
+    def solidarity(self, top, households: Households) -> Solidarity:
+        t = self.sub(top, "", "solidarity", ("share",), optional=True)
+        if t is None:
+            return Solidarity()
+        bps = self.decimal(t, "solidarity", "share", Decimal(0), Decimal(1), "a share of the surplus from 0 to 1") * 10_000
+        if bps != bps.to_integral_value():
+            raise self.fail("solidarity.share", f"expected steps of 0.0001 (a basis point), got {_show(t['share'])}")
+        if bps and households.energy_poor == 0:
+            raise self.fail("solidarity.share", "is above 0 but no household is energy-poor: expected "
+                                                "households.energy_poor >= 1")
+        return Solidarity(int(bps))
 
     def cloud(self, top) -> Cloud:
         t = self.sub(top, "", "cloud", ("level",), optional=True)

@@ -16,6 +16,11 @@ households, their rooftops):
    ``SettledLocally``) and **checked** against the pure allocation engine
    (:mod:`gridshare.domain.allocation`) on the same readings, and ``SelfConsumption.quantities`` too for
    one interval a day.
+3. **solidarity** (if ``solidarity.share`` > 0), after each day's sharing: the operator flags the
+   energy-poor households, every producer pledges that share of its surplus, and each day the
+   pledges are distributed (``Solidarity.distribute``, a transaction per producer and day); the
+   gifts are **checked** against :func:`gridshare.domain.solidarity.interval_gifts` on the engine's
+   allocation, and the market then trades what is left.
 3. **market** (if ``market.enabled``), after each day's sharing: what sharing left is traded peer
    to peer: every producer's remaining tokens (``export - given locally``) as energy-backed asks,
    every household's remaining need (``import - received locally``) as bids, from the seeded
@@ -81,6 +86,7 @@ from web3.types import BlockIdentifier, RPCEndpoint, Wei
 
 from gridshare.chain import certificates, ledger
 from gridshare.chain import market as chain_market
+from gridshare.chain import solidarity as chain_solidarity
 from gridshare.chain.deployment import DEFAULT_MIN_ORDER_WH, Community, ContractReverted, deploy, from_manifest
 from gridshare.chain.events import EventLog
 from gridshare.chain.network import Chain
@@ -98,6 +104,7 @@ from gridshare.domain.allocation import (
 from gridshare.domain.matching import ContinuousBook, Fill, MarketRules, Order, clear_uniform
 from gridshare.domain.matching import Side as EngineSide
 from gridshare.domain.quantities import Quantities
+from gridshare.domain.solidarity import interval_gifts
 from gridshare.errors import GridshareError
 from gridshare.protocol.gas import run_intervals_for
 from gridshare.protocol.guarantees import Declaration, Status, beneficiary_id, month_periods
@@ -124,6 +131,7 @@ ORDER_GAS = 5_000_000  # cap of an order's transaction (a taker filling ~50 orde
 SOLAR = b"solar-pv".ljust(32, b"\0")
 GRID = b"grid-connection".ljust(32, b"\0")
 COUNTRY = "FR"
+SOLIDARITY_PAGE = 48  # intervals per distribution transaction (a pledge: ~60k gas an interval with gifts)
 VIEW_SAMPLE = 5  # participants whose SelfConsumption.quantities are checked each day
 
 
@@ -393,7 +401,7 @@ def simulate(
             state_path.write_text(json.dumps(state) + "\n")
     salt = bytes.fromhex(state["salt"][2:])
     events = EventLog(chain.w3, [community.registry, community.token, community.guarantees, community.operation,
-                                 community.market])
+                                 community.market, community.solidarity])
     if found is not None:  # what the earlier run did: its events, once (anvil: fast)
         events.fetch(min(c["blockNumber"] for c in community.manifest["contracts"].values()))
     community.on_receipt = events.record
@@ -413,6 +421,7 @@ def simulate(
     with meter.phase("allocation engine"):
         engine_key = _engine_key(scenario, people)
         engine = [_share_with_engine(engine_key, people, i) for i in range(len(starts))]
+        pledged = _pledged_gifts(scenario, people, engine)
 
     # ---------------------------------------------------------------- day by day
     chain_rows: dict[tuple[str, int], Quantities] = {}  # (name, interval index) -> R15 quantities
@@ -420,7 +429,9 @@ def simulate(
     share_task = progress.add_task("verifying and sharing", total=len(starts))
     days = _days(profiles)
     sampled = 0 if scenario.market.role == "both" else market_intervals  # both: every tradable interval
-    plan, order_count = _market_plan(people, days, engine, sampled) if scenario.market.enabled else ([], 0)
+    plan, order_count = _market_plan(people, days, engine, pledged, sampled) if scenario.market.enabled else ([], 0)
+    givers = [p for p in people if p.role != "consumer"] if scenario.solidarity.share_bps else []
+    give_task = progress.add_task("solidarity: pledges", total=len(days) * len(givers)) if givers else None
     market_task = progress.add_task("market orders", total=order_count)
     placed_before = Counter(e.args.intervalId for e in events.events(community.market, "OrderPlaced"))
     registers = {p.name: (1_000_000, 1_000_000) for p in people}  # the meters' registers, Wh
@@ -428,9 +439,13 @@ def simulate(
         _share_day(run, day, registers, engine_key, sign_task, share_task)
         with meter.phase("reading back and checking"):
             chain_rows.update(_check_day(run, day, engine, placed_before))
+        if givers:
+            with meter.phase("solidarity", "solidarity: distribute pledges"):
+                _give_day(run, day, givers, pledged, give_task)
         if plan:
             with meter.phase("market: orders", "market: orders"):
-                _trade_day(run, plan[d], engine, rules, random.Random(f"{seed}:{day[0]}"), placed_before, market_task)
+                _trade_day(run, plan[d], engine, pledged, rules, random.Random(f"{seed}:{day[0]}"), placed_before,
+                           market_task)
     traded = [i for sampled in plan for i in sampled]  # indexes of the intervals traded
 
     # ---------------------------------------------------------------- close the market, claims
@@ -456,7 +471,8 @@ def simulate(
                               dict(run.checks), run.mismatches, resumed={k: v for k, v in run.resumed.items() if v})
     with meter.phase("reports: CSV and HTML"):
         result.rows = interval_rows(people, starts, chain_rows, tz)
-        result.participants = participant_rows(people, chain_rows, trades, certified, claimed, prices, n)
+        result.gifts = _gift_rows(run)
+        result.participants = participant_rows(people, chain_rows, trades, certified, claimed, prices, n, result.gifts)
         result.orders = [{"order_id": oid, "interval_start": run.local(i), "interval_id": run.interval_id(i),
                           "owner": owner, "side": side.value, "price_eur_per_kwh": euros(price), "quantity_wh": qty}
                          for oid, (owner, side, price, qty, i) in sorted(orders.items())]
@@ -491,6 +507,15 @@ def _register(run: _Run, account_keys: list) -> None:
                     SOLAR if kind == MeterKind.PRODUCER else GRID, int(run.starts[0] + run.offset - DAY)))
             run.progress.advance(task)
         join(community, [p.meter_id for p in people], run.interval_id(0))
+    share = run.scenario.solidarity.share_bps
+    if share:
+        with meter.phase("setup: accounts and registration", "solidarity: flags and pledges"):
+            solidarity = community.solidarity.functions
+            for p in people:
+                if p.energy_poor and not solidarity.isEnergyPoor(p.account).call():
+                    chain_solidarity.flag(community, p.account)
+                if p.role != "consumer" and solidarity.pledgeOf(p.account).call() != share:
+                    chain_solidarity.pledge(community, p.account, share)
     if not run.scenario.market.enabled:
         return
     with meter.phase("setup: accounts and registration", "market setup (test euros, approvals)"):
@@ -586,39 +611,94 @@ def _check_day(run: _Run, day: list[int], engine: list[Allocation], placed_befor
     return rows
 
 
-def _offers(people: list[SimParticipant], a: Allocation) -> tuple[dict[str, int], dict[str, int]]:
-    """What sharing left in an interval: producers' surpluses and households' needs (Wh, by name)."""
-    return ({p.name: a.producer_surplus(p.hex) for p in people if p.role != "consumer"},
-            {p.name: a.complement(p.hex) for p in people if p.role != "producer"})
+def _offers(people: list[SimParticipant], a: Allocation, gifts: dict[str, dict[str, int]]
+            ) -> tuple[dict[str, int], dict[str, int]]:
+    """What sharing and the pledges' gifts (giver -> recipient -> Wh) left in an interval:
+    producers' surpluses and households' needs (Wh, by name)."""
+    given = {g: sum(to.values()) for g, to in gifts.items()}
+    received: Counter = Counter()
+    for to in gifts.values():
+        received.update(to)
+    return ({p.name: a.producer_surplus(p.hex) - given.get(p.name, 0) for p in people if p.role != "consumer"},
+            {p.name: a.complement(p.hex) - received[p.name] for p in people if p.role != "producer"})
+
+
+def _pledged_gifts(scenario: Scenario, people: list[SimParticipant], engine: list[Allocation]
+                   ) -> list[dict[str, dict[str, int]]]:
+    """Per interval, what the producers' pledges give the energy-poor households (giver ->
+    recipient -> Wh, by name) after the engine's sharing, givers in the participants' order (the
+    order of their distribution transactions)."""
+    share = scenario.solidarity.share_bps
+    if not share:
+        return [{} for _ in engine]
+    givers = [p for p in people if p.role != "consumer"]
+    poor = [p for p in people if p.energy_poor]
+    return [interval_gifts({p.name: a.producer_surplus(p.hex) for p in givers}, {p.name: share for p in givers},
+                           {p.name: a.complement(p.hex) for p in poor}) for a in engine]
+
+
+def _give_day(run: _Run, day: list[int], givers: list[SimParticipant], pledged: list[dict], task) -> None:
+    """Distribute every producer's pledge for the day's intervals (those a crashed run did not),
+    then check the day's gifts (the ``Given`` events) against the pledged rule on the engine."""
+    community = run.community
+    by_account = {p.account: p.name for p in run.people}
+    for p in givers:
+        todo = [run.interval_id(i) for i in day
+                if not community.solidarity.functions.distributed(p.account, run.interval_id(i)).call()]
+        if len(todo) < len(day):
+            run.resumed["pledge intervals already distributed"] += len(day) - len(todo)
+        for k in range(0, len(todo), SOLIDARITY_PAGE):
+            chain_solidarity.distribute(community, p.account, todo[k:k + SOLIDARITY_PAGE])
+        run.progress.advance(task)
+    ids = {run.interval_id(i): i for i in day}
+    seen: dict[tuple[int, str, str], int] = Counter()
+    for e in run.events.events(community.solidarity, "Given"):
+        if e.args.intervalId in ids:
+            seen[(ids[e.args.intervalId], by_account[e.args.giver], by_account[e.args.recipient])] += e.args.amountWh
+    expected = {(i, g, r): wh for i in day for g, to in pledged[i].items() for r, wh in to.items() if wh}
+    run.checks["solidarity gifts"] += len(day)
+    if dict(seen) != expected:
+        first = sorted(set(seen.items()) ^ set(expected.items()))[0]
+        run.mismatches.append(f"solidarity {run.local(first[0][0])}: chain gave {dict(seen).get(first[0], 0)} Wh "
+                              f"from {first[0][1]} to {first[0][2]}, the rule {expected.get(first[0], 0)}")
+
+
+def _gift_rows(run: _Run) -> list[dict]:
+    """The rows of solidarity.csv: every gift, from the chain's ``Given`` events."""
+    by_account = {p.account: p.name for p in run.people}
+    return [{"interval_start": run.local(run.index[e.args.intervalId]), "interval_id": e.args.intervalId,
+             "giver": by_account.get(e.args.giver, e.args.giver), "recipient": by_account.get(e.args.recipient,
+                                                                                          e.args.recipient),
+             "wh": e.args.amountWh} for e in run.events.events(run.community.solidarity, "Given")]
 
 
 def _market_plan(people: list[SimParticipant], days: list[list[int]], engine: list[Allocation],
-                 market_intervals: int) -> tuple[list[list[int]], int]:
+                 pledged: list[dict], market_intervals: int) -> tuple[list[list[int]], int]:
     """The intervals traded each day (a sample of those where sharing left both a surplus and a
     need) and how many orders that makes (one per positive surplus or need)."""
     plan, orders = [], 0
     for day in days:
         tradable = []
         for i in day:
-            surpluses, needs = _offers(people, engine[i])
+            surpluses, needs = _offers(people, engine[i], pledged[i])
             if sum(surpluses.values()) > 0 and sum(needs.values()) > 0:
                 tradable.append(i)
         plan.append(_sample(tradable, market_intervals))
         for i in plan[-1]:
-            surpluses, needs = _offers(people, engine[i])
+            surpluses, needs = _offers(people, engine[i], pledged[i])
             orders += sum(1 for wh in (*surpluses.values(), *needs.values()) if wh > 0)
     return plan, orders
 
 
-def _trade_day(run: _Run, sampled: list[int], engine: list[Allocation], rules: MarketRules, rng: random.Random,
-               placed_before: Counter, task) -> None:
+def _trade_day(run: _Run, sampled: list[int], engine: list[Allocation], pledged: list[dict], rules: MarketRules,
+               rng: random.Random, placed_before: Counter, task) -> None:
     """The agents' orders for the day's ``sampled`` intervals, one transaction each. Orders a
     crashed run already placed are skipped, not placed twice."""
     people = run.people
     by_name = {p.name: p for p in people}
     for i in sampled:
         iid = run.interval_id(i)
-        intents = orders_for_interval(rng, *_offers(people, engine[i]), rules)  # drawn even when resuming: same rng
+        intents = orders_for_interval(rng, *_offers(people, engine[i], pledged[i]), rules)  # drawn even when resuming: same rng
         skip = placed_before.get(iid, 0)
         if skip:
             run.resumed["orders already placed"] += skip
