@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -13,7 +14,10 @@ import time
 import pytest
 from web3 import Web3
 
+from gridshare.simulate.scenario import DEFAULT_SCENARIO
+
 from conftest import OWNER, one_line_error
+
 
 @pytest.mark.anvil
 def test_deploy_register_sign_submit_resume_and_balances(gs, tmp_path):
@@ -241,3 +245,35 @@ def test_a_simulation_left_on_the_devnet_becomes_its_community(gs, tmp_path):
     assert len(meters) == 5 and all(m["intervals"] == 96 for m in meters)  # a day of 15 min
     code, out, err = gs("--network", "anvil", "--json", "status")
     assert code == 0 and manifest["contracts"]["MeterRegistry"]["address"] in out, err
+
+
+@pytest.mark.anvil
+def test_solidarity_commands_on_a_simulated_building(gs, tmp_path):
+    """The AMEP building (one day) left on the devnet: `solidarity list` shows its flags, pledges and
+    gifts; `distribute` finds nothing left to do; refusals are one line naming the problem."""
+    scenario = tmp_path / "amep.toml"
+    amep = DEFAULT_SCENARIO.parent / "amep.toml"
+    scenario.write_text(amep.read_text().replace("days = 2", "days = 1"))
+    code, _, err = gs("--network", "anvil", "simulate", str(scenario), "--shared-devnet", "--no-plots",
+                      "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    code, out, err = gs("--network", "anvil", "--json", "solidarity", "list")
+    assert code == 0, err
+    table = json.loads(out)
+    assert table["title"] == "solidarity: 5 energy-poor members, 3 pledges"
+    rows = {r["account"]: r for r in table["rows"]}
+    with (tmp_path / "out" / "solidarity.csv").open() as f:
+        gifts = list(csv.DictReader(f))
+    assert sum(r["received Wh"] for r in rows.values()) == sum(int(g["wh"]) for g in gifts) > 0
+    giver = next(a for a, r in rows.items() if r["pledge %"] == 100)
+    period = ("--from", "2020-01-01", "--to", "2100-01-01")  # from the operation's start to what it shared
+    code, out, err = gs("--network", "anvil", "solidarity", "distribute", giver, *period)
+    # the simulation distributed its day; the plant's closing reading (for its certificate) shared a
+    # few more intervals after it, night ones: nothing to give there
+    assert code == 0 and re.fullmatch(r"distributed \d+ intervals: 0 Wh given in 0 gifts\n", out), err
+    code, out, err = gs("--network", "anvil", "solidarity", "distribute", giver, *period)
+    assert code == 0 and "nothing to distribute" in out, err
+    code, _, err = gs("--network", "anvil", "solidarity", "flag", OWNER)  # a dev account, not a member
+    assert one_line_error(code, err) == f"error: the contract refused: SolidarityNotMember(account={OWNER})"
+    code, _, err = gs("--network", "anvil", "solidarity", "pledge", "150")
+    assert "give a percentage from 0 to 100" in one_line_error(code, err)

@@ -87,6 +87,10 @@ COLUMNS = {"group": "group", "participants": "n", "exported_kwh": "export kWh", 
            "earned_market_eur": "earned EUR"}
 
 
+OPTIONAL_COLUMNS = {"bought_market_kwh", "sold_market_kwh", "given_solidarity_kwh", "received_solidarity_kwh",
+                    "paid_market_eur", "earned_market_eur"}
+
+
 def _print(result: SimulationResult) -> None:
     summary = Table(title=result.scenario.name, title_justify="left", show_header=False)
     summary.add_column("figure")
@@ -95,11 +99,14 @@ def _print(result: SimulationResult) -> None:
         value = row["value"]
         summary.add_row(row["figure"], f"{value:,}" if isinstance(value, (int, float)) else str(value))
     show(summary)
+    rows = group_rows(result)
+    # the market's and the gifts' columns only where something was traded or given
+    columns = [c for c in COLUMNS if c not in OPTIONAL_COLUMNS or any(g[c] for g in rows)]
     groups = Table(title="By group (every participant: participants.csv)", title_justify="left")
-    for header in COLUMNS.values():
-        groups.add_column(header, justify="left" if header == "group" else "right")
-    for g in group_rows(result):
-        groups.add_row(*(f"{g[c]:,.1f}" if isinstance(g[c], float) else str(g[c]) for c in COLUMNS))
+    for c in columns:
+        groups.add_column(COLUMNS[c], justify="left" if c == "group" else "right")
+    for g in rows:
+        groups.add_row(*(f"{g[c]:,.1f}" if isinstance(g[c], float) else str(g[c]) for c in columns))
     show(groups)
     if result.resumed:
         console.print("resumed: " + ", ".join(f"{k} {v}" for k, v in result.resumed.items()), highlight=False)
