@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
-GAS_BENCHMARKS = {"readings", "guarantees", "self_consumption", "self_consumption_month", "market", "simulate"}
+GAS_BENCHMARKS = {"readings", "guarantees", "self_consumption", "self_consumption_month", "market", "solidarity",
+                  "simulate"}
 
 
 def _module(name: str):
