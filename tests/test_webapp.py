@@ -1,4 +1,5 @@
-"""The members' web app in a real browser: a street of 20 houses simulated on a real anvil node,
+"""The members' web app in a real browser: a street of 20 houses (three energy-poor, to whom the
+rooftops pledge half of their surplus) simulated on a real anvil node,
 `gridshare web`'s server in front of it, Debian's headless Chromium driven by playwright-core
 (tests/browser/members.mjs). What each page shows equals what the chain says, read here by an
 independent path (web3.py's event decoding and gridshare's readers, not the app's JavaScript).
@@ -26,7 +27,7 @@ from gridshare.chain.deployment import from_manifest
 from gridshare.chain.market import trades as market_trades
 from gridshare.chain.network import start_anvil
 from gridshare.chain.quantities import quantities
-from gridshare.simulate.scenario import load_scenario
+from gridshare.simulate.scenario import parse_scenario
 from gridshare.simulate.simulation import STATE_FILE, simulate
 
 pytestmark = pytest.mark.anvil
@@ -46,7 +47,10 @@ def street(tmp_path_factory):
     out = tmp_path_factory.mktemp("street")
     chain = start_anvil()
     try:
-        simulate(load_scenario(ROOT / "gridshare" / "scenarios" / "street.toml"), chain, out, plots=False)
+        street = (ROOT / "gridshare" / "scenarios" / "street.toml").read_text()
+        # three energy-poor houses, and the rooftops pledging half of their surplus to them
+        street = street.replace("count = 20\n", "count = 20\nenergy_poor = 3\n", 1) + "\n[solidarity]\nshare = 0.5\n"
+        simulate(parse_scenario(street, "street.toml"), chain, out, plots=False)
         community = from_manifest(chain, json.loads((out / STATE_FILE).read_text())["manifest"])
         web.build()
         httpd = web.server(community, chain.rpc_url, 0)
@@ -87,6 +91,8 @@ def _chain_figures(community) -> dict:
         cells[(owners[t.ask_id], t.interval_id * seconds)]["sold"] += t.quantity_wh
     for e in community.token.events.Redeemed().get_logs(from_block=start):
         cells[(e.args.account.lower(), e.args.intervalId * seconds)]["claimed"] += e.args.amountWh
+    for e in community.solidarity.events.Given().get_logs(from_block=start):  # a gift is its recipient's claim
+        cells[(e.args.recipient.lower(), e.args.intervalId * seconds)]["claimed"] += e.args.amountWh
     return cells
 
 
@@ -157,6 +163,11 @@ def test_trades_certificates_and_claims_are_listed(seen, street):
     redeemed = sorted((e.args.intervalId, e.args.amountWh) for e in community.token.events.Redeemed().get_logs(
         from_block=start, argument_filters={"account": community.chain.w3.to_checksum_address(account)}))
     assert sorted((int(r["redeemed"]), int(r["wh"])) for r in lists["redemptions"]) == redeemed
+    checksum = community.chain.w3.to_checksum_address(account)
+    gifts = sorted((e.args.intervalId, "given" if e.args.giver == checksum else "received", e.args.amountWh)
+                   for e in community.solidarity.events.Given().get_logs(from_block=start)
+                   if checksum in (e.args.giver, e.args.recipient))
+    assert gifts and sorted((int(g["gift"]), g["side"], int(g["wh"])) for g in lists["gifts"]) == gifts
 
 
 def test_the_operators_view_shows_the_members_and_the_r15_quantities_per_interval(seen, street):

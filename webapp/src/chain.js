@@ -11,6 +11,7 @@ const WANTED = {
   GuaranteeOfOrigin: ["CertificateIssued", "Claimed"],
   EnergyMarket: ["OrderPlaced", "Traded"],
   BatchAuction: ["BatchSettled"],
+  Solidarity: ["Given"],
 };
 
 const ERC20 = ["function decimals() view returns (uint8)", "function symbol() view returns (string)"];

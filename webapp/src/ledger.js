@@ -57,7 +57,7 @@ const num = (v) => Number(v);
 /**
  * The community's ledger from its decoded events (objects `{name, args, address?}` in chain order;
  * `args` by parameter name, integers as bigint or number, bytes as 0x hex).
- * Returns {accounts, meters, cells, trades, certificates, certificateClaims, redemptions}: `cells`
+ * Returns {participants, meters, cells, trades, certificates, certificateClaims, redemptions, gifts}: `cells`
  * maps `${account}|${intervalStart}` to {account, start, prod, autoprod, cons, autocons, bought, sold,
  * claimed}; accounts are lower-case 0x addresses.
  */
@@ -77,6 +77,7 @@ export function buildLedger(events, intervalSeconds) {
   const certificates = new Map(); // id -> {id, meterId, owner, amountWh, claimedWh}
   const certificateClaims = [];
   const redemptions = [];
+  const gifts = []; // Solidarity: crypto-kWh given to energy-poor members (consumed by them: their claims)
   for (const e of events) {
     const a = e.args;
     switch (e.name) {
@@ -122,6 +123,9 @@ export function buildLedger(events, intervalSeconds) {
         cell(r.account, r.intervalId * seconds).claimed += r.amountWh;
         break;
       }
+      case "Given":
+        gifts.push({ giver: lower(a.giver), recipient: lower(a.recipient), intervalId: num(a.intervalId), amountWh: num(a.amountWh) });
+        break;
       case "CertificateIssued":
         certificates.set(num(a.certificateId), { id: num(a.certificateId), meterId: a.meterId, owner: lower(a.owner), amountWh: num(a.amountWh), claimedWh: 0 });
         break;
@@ -143,8 +147,9 @@ export function buildLedger(events, intervalSeconds) {
     cell(t.seller, start).sold += t.quantityWh;
     if (t.via === "batch") cell(t.buyer, start).claimed += t.quantityWh; // a batch's buyers claim at once
   }
+  for (const g of gifts) cell(g.recipient, g.intervalId * seconds).claimed += g.amountWh; // a gift is consumed at once
   return { participants: [...participants].sort(), meters: [...meters.values()], cells, trades,
-           certificates: [...certificates.values()], certificateClaims, redemptions };
+           certificates: [...certificates.values()], certificateClaims, redemptions, gifts };
 }
 
 /** A bytes32 beneficiary as text when it is right-padded ASCII (docs/protocol.md), else its hex. */

@@ -137,6 +137,14 @@ function memberView(main) {
               short(t.buyer === account ? t.seller : t.buyer), kwh(t.quantityWh), money(t.price), t.via] })),
     "trades", "No trades.")));
 
+  const gifts = ledger.gifts.filter((g) => g.giver === account || g.recipient === account);
+  main.append(h("section", {}, h("h2", {}, "Solidarity"), listTable("Energy given to energy-poor neighbours, and received",
+    ["interval", "given or received", "neighbour", "kWh"],
+    gifts.map((g) => ({ attrs: { "data-gift": g.intervalId, "data-wh": g.amountWh, "data-side": g.giver === account ? "given" : "received" },
+      cells: [timeOf(g.intervalId * seconds, state.tz), g.giver === account ? "given" : "received",
+              short(g.giver === account ? g.recipient : g.giver), kwh(g.amountWh)] })),
+    "gifts", "Nothing given or received.")));
+
   const certificates = ledger.certificates.filter((c) => c.owner === account);
   const claims = ledger.certificateClaims.filter((c) => c.holder === account);
   const redemptions = ledger.redemptions.filter((c) => c.account === account);
