@@ -174,3 +174,21 @@ def test_the_command_prints_the_summary(tmp_path, capsys):
                  "report.html"):
         assert line in out
     assert (tmp_path / "out" / "report.html").exists() and not (tmp_path / "out" / "community.png").exists()
+
+
+def test_the_plants_solar_reward_is_claimed_one_token_per_verified_mwh(tmp_path):
+    """A 400 kWp plant for a day: its SolarReward is claimed for its owner, floor(export / 1 MWh)
+    tokens (the plant's closing reading at the next UTC midnight counts its whole day)."""
+    scenario = load_scenario(SHORT)
+    text = SHORT.read_text().replace("[plant]\nkwp = 6", "[plant]\nkwp = 400")
+    assert text != SHORT.read_text()
+    (tmp_path / "big.toml").write_text(text)
+    chain = connect("embedded")
+    try:
+        result = simulate(load_scenario(tmp_path / "big.toml"), chain, tmp_path / "out", market_intervals=0, plots=False)
+    finally:
+        chain.close()
+    plant = next(r for r in result.participants if r["role"] == "producer")
+    assert plant["solar_reward_tokens"] == int(round(plant["exported_kwh"] * 1000)) // 1_000_000 >= 1
+    assert all(r["solar_reward_tokens"] == 0 for r in result.participants if r["role"] != "producer")
+    assert scenario.plant.kwp == 6  # the packaged file is untouched

@@ -7,7 +7,7 @@ Written into the simulation's output folder by :func:`write_reports`:
 * ``participants.csv`` -- per participant: kWh produced, self-consumed behind the meter, given and
   received locally, bought and sold in the market, given to and received by energy-poor households,
   from the supplier and to the grid, money paid
-  and earned, certificates of origin issued, held and claimed for it;
+  and earned, certificates of origin issued, held and claimed for it, SolarReward tokens earned;
 * ``solidarity.csv`` -- every gift to an energy-poor household (interval, giver, recipient, Wh);
 * ``orders.csv``, ``trades.csv``, ``certificates.csv``, ``gas.csv`` (transactions and gas per
   operation), ``timings.csv`` (wall time per phase);
@@ -53,11 +53,12 @@ def interval_rows(people, starts, chain_rows, tz) -> list[dict]:
     return rows
 
 
-def participant_rows(people, chain_rows, trades, certificates, claimed, prices, n, gifts=()) -> list[dict]:
+def participant_rows(people, chain_rows, trades, certificates, claimed, prices, n, gifts=(), rewards=None) -> list[dict]:
     """The rows of participants.csv: energy (kWh), money (EUR) and certificates (kWh) per
     participant, from the chain's quantities (``chain_rows``: (name, interval index) ->
     :class:`~gridshare.domain.quantities.Quantities`), the trades, the certificates and the Wh claimed per
-    beneficiary, and the gifts to energy-poor households (``gifts``: rows of solidarity.csv). What
+    beneficiary, the gifts to energy-poor households (``gifts``: rows of solidarity.csv) and the
+    SolarReward tokens each holds (``rewards``: name -> whole tokens). What
     sharing, gifts and the market did not cover comes from the supplier at retail; what they did not
     take goes to the grid at the feed-in price."""
     rows = []
@@ -89,6 +90,7 @@ def participant_rows(people, chain_rows, trades, certificates, claimed, prices, 
             "feed_in_revenue_eur": round(euros(grid * prices.feed_in / 1000), 6),
             "certified_kwh": certified / 1000, "certificates_held_kwh": held / 1000,
             "certificates_claimed_for_it_kwh": claimed.get(p.name, 0) / 1000,
+            "solar_reward_tokens": (rewards or {}).get(p.name, 0),
         })
     return rows
 
@@ -251,6 +253,8 @@ def summary_rows(result: SimulationResult) -> list[dict]:
         {"figure": "trades", "value": len(result.trades)},
         {"figure": "certificates of origin", "value": len(result.certificates)},
         {"figure": "certified (kWh)", "value": round(sum(r["certified_kwh"] for r in parts), 3)},
+        {"figure": "SolarReward earned (SUN, 1 per MWh of verified solar export)",
+         "value": sum(r["solar_reward_tokens"] for r in parts)},
         {"figure": "claimed for households (kWh)",
          "value": round(sum(r["certificates_claimed_for_it_kwh"] for r in parts), 3)},
         {"figure": "checks against the engines",
@@ -303,8 +307,8 @@ def _html(result: SimulationResult, files: dict[str, Path]) -> Path:
                           f"<figcaption>{caption} ({files[key].name})</figcaption></figure>")
     columns = ["participant", "role", "energy_poor", "pv_kwh", "exported_kwh", "given_locally_kwh", "imported_kwh",
                "received_locally_kwh", "bought_market_kwh", "sold_market_kwh", "given_solidarity_kwh",
-               "received_solidarity_kwh", "from_supplier_kwh", "to_grid_kwh", "paid_market_eur", "earned_market_eur", "certified_kwh", "certificates_held_kwh",
-               "certificates_claimed_for_it_kwh"]
+               "received_solidarity_kwh", "from_supplier_kwh", "to_grid_kwh", "paid_market_eur", "earned_market_eur",
+               "certified_kwh", "certificates_held_kwh", "certificates_claimed_for_it_kwh", "solar_reward_tokens"]
     timings = [{"phase": k, "seconds": round(v, 2)} for k, v in result.timings.items()]
     mismatch = ("<p class=ok>The chain's quantities and trades equal the pure engines' on the same inputs.</p>"
                 if not result.mismatches else "<p class=bad>Differences: " +

@@ -38,7 +38,8 @@ households, their rooftops):
    days its readings cover (the plant's meter adds its closing reading at the next UTC midnight
    when the period does not end on one, so that its last day can be certified); the issuing body
    approves them; the plant's owner then claims its certificates for the households, pro rata of
-   the local energy each received.
+   the local energy each received; the plant's SolarReward (1 SUN per MWh of verified export) is
+   claimed for its owner.
 5. **reports** in ``out_dir`` (:mod:`gridshare.simulate.report`): CSV files, PNG plots and a
    one-page ``report.html``.
 
@@ -86,6 +87,7 @@ from web3.types import BlockIdentifier, RPCEndpoint, Wei
 
 from gridshare.chain import certificates, ledger
 from gridshare.chain import market as chain_market
+from gridshare.chain import reward as chain_reward
 from gridshare.chain import solidarity as chain_solidarity
 from gridshare.chain.deployment import DEFAULT_MIN_ORDER_WH, Community, ContractReverted, deploy, from_manifest
 from gridshare.chain.events import EventLog
@@ -463,6 +465,8 @@ def simulate(
         certified = _certify(run)
     with meter.phase("guarantees of origin", "guarantees: claims for households"):
         claimed = _claim_for_households(run, certified, chain_rows)
+    with meter.phase("solar reward", "solar reward: claims"):
+        rewards = _claim_rewards(run)
 
     # ---------------------------------------------------------------- reports
     tz = scenario.location.timezone
@@ -472,7 +476,8 @@ def simulate(
     with meter.phase("reports: CSV and HTML"):
         result.rows = interval_rows(people, starts, chain_rows, tz)
         result.gifts = _gift_rows(run)
-        result.participants = participant_rows(people, chain_rows, trades, certified, claimed, prices, n, result.gifts)
+        result.participants = participant_rows(people, chain_rows, trades, certified, claimed, prices, n, result.gifts,
+                                               rewards)
         result.orders = [{"order_id": oid, "interval_start": run.local(i), "interval_id": run.interval_id(i),
                           "owner": owner, "side": side.value, "price_eur_per_kwh": euros(price), "quantity_wh": qty}
                          for oid, (owner, side, price, qty, i) in sorted(orders.items())]
@@ -854,6 +859,17 @@ def _certify(run: _Run) -> list[dict]:
                         "status": v.status.name.lower(),
                         "held_wh": community.guarantees.functions.balanceOf(owner.account, v.id).call()})
     return out
+
+
+def _claim_rewards(run: _Run) -> dict[str, int]:
+    """Every solar meter's SolarReward claimed (1 SUN per whole MWh of its verified export; a rerun
+    claims only what is left): name -> whole tokens its owner holds."""
+    community = run.community
+    for p in run.people:
+        if p.role == "producer" and chain_reward.claimable(community, p.meter_id).tokens:
+            chain_reward.claim(community, p.meter_id)
+    unit = 10 ** community.reward.functions.decimals().call()
+    return {p.name: community.reward.functions.balanceOf(p.account).call() // unit for p in run.people}
 
 
 def _claim_for_households(run: _Run, issued: list[dict], chain_rows: dict) -> dict[str, int]:
