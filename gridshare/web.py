@@ -125,7 +125,13 @@ class _Handler(SimpleHTTPRequestHandler):
                      "error": {"code": -32601, "message": f"{refused[0]} is not served here: the page only reads"}}
             self._send(200, json.dumps(error).encode(), "application/json")
             return
-        answer = requests.post(self.rpc_url, data=body, headers={"Content-Type": "application/json"}, timeout=120)
+        try:
+            answer = requests.post(self.rpc_url, data=body, headers={"Content-Type": "application/json"}, timeout=120)
+        except requests.RequestException:
+            error = {"jsonrpc": "2.0", "id": None, "error": {"code": -32603, "message": f"the node at {self.rpc_url} "
+                     "does not answer: is the devnet running (gridshare devnet start)?"}}
+            self._send(502, json.dumps(error).encode(), "application/json")
+            return
         self._send(answer.status_code, answer.content, "application/json")
 
 

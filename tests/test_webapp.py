@@ -213,3 +213,16 @@ def test_the_servers_rpc_only_reads(street):
     assert "anvil_setBalance is not served" in requests.post(url + "rpc", json=batch, timeout=10).json()["error"]["message"]
     assert requests.post(url + "rpc", json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
                          timeout=10).json()["result"] == "0x7a69"
+
+
+def test_the_server_says_when_the_node_is_gone(street):
+    community, _ = street
+    httpd = web.server(community, "http://127.0.0.1:9", 0)  # nothing listens there
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        call = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
+        answer = requests.post(f"http://127.0.0.1:{httpd.server_address[1]}/rpc", json=call, timeout=30)
+        assert answer.status_code == 502 and "is the devnet running" in answer.json()["error"]["message"]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
