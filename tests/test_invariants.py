@@ -288,11 +288,11 @@ class World:
             self.c = deploy(self.chain, write=False, gate_closure_delay=GATE_CLOSURE_DELAY, market_design=DESIGN)
         c, w3 = self.c, self.chain.w3
         accounts = self.chain.accounts()
-        self.operator = accounts[0]  # deployer: operator, issuing body, grid fee
+        self.operator = accounts[0]  # deployer: operator, issuing body (the grid fee goes to the treasury)
         self.who = dict(zip(PEOPLE, accounts[1:8]))
         self.relayer, self.outsider = accounts[8], accounts[9]
         self.name = {a: n for n, a in self.who.items()} | {self.operator: "operator", c.market.address: "market",
-                                                            self.outsider: "outsider"}
+                                                            self.outsider: "outsider", c.treasury.address: "treasury"}
         for person in PEOPLE:
             c.transact(c.registry.functions.registerParticipant(self.who[person]))
         self.meters: dict[str, Meter] = {}
@@ -328,7 +328,7 @@ class World:
         self.reader = receipt["contractAddress"]
         self.name[self.rogue.address] = "rogue"
         #: every account that may hold crypto-kWh, money or certificates
-        self.accounts = [self.operator, *(self.who[p] for p in PEOPLE), c.market.address]
+        self.accounts = [self.operator, *(self.who[p] for p in PEOPLE), c.market.address, c.treasury.address]
         self.holders = [self.who[p] for p in PEOPLE]
         self.snapshot = self._rpc("evm_snapshot")
 

@@ -24,7 +24,7 @@ from gridshare.errors import GridshareError
 #: Contracts a deployment consists of, in deployment order; their ABIs are published in ``abi/``.
 #: ``TestEuro`` (a test payment token with a faucet) is only deployed on local devnets.
 DEPLOYABLE = ("MeterRegistry", "EnergyToken", "GuaranteeOfOrigin", "SelfConsumption", "EnergyMarket", "BatchAuction",
-              "SolarReward", "Solidarity", "TestEuro")
+              "SolarReward", "Solidarity", "CommunityVotes", "CommunityTreasury", "CommunityGovernor", "TestEuro")
 
 SETTINGS: dict[str, Any] = {
     "evmVersion": "cancun",

@@ -17,7 +17,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
-from eth_utils import keccak
+import rlp
+from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
 from web3.types import BlockIdentifier, TxReceipt
 
@@ -55,6 +56,25 @@ DEFAULT_ADMIN_DELAY = 2 * 86_400
 CHAIN_NAMES = {1: "mainnet", 11155111: "sepolia", 73799: "volta", 246: "energyweb", 31337: "anvil"}
 
 
+@dataclass(frozen=True)
+class Governance:
+    """The treasury's governance settings (docs/protocol.md, "Community treasury"): seconds from a
+    proposal to its vote, of voting, and from queueing to execution; the share of all votes that
+    must vote for or abstain; what a meter's production adds to its vote at most (Wh) and the
+    votes a proposer needs (token units: Wh, one vote is 1,000,000)."""
+
+    voting_delay: int = 86_400
+    voting_period: int = 7 * 86_400
+    quorum_percent: int = 20
+    timelock_delay: int = 2 * 86_400
+    vote_cap_wh: int = 10_000_000
+    proposal_threshold: int = 1_000_000
+
+
+#: On devnets: seconds rather than days, so that a proposal goes through in minutes.
+DEVNET_GOVERNANCE = Governance(voting_delay=1, voting_period=300, timelock_delay=60)
+
+
 @dataclass
 class Community:
     """A deployed community: its contracts on one chain, and how to send to them."""
@@ -70,6 +90,9 @@ class Community:
     batch: Contract  # BatchAuction: the market's orders signed off-chain, a batch per interval
     reward: Contract  # SolarReward: an ERC-20, one token per MWh of a solar meter's verified export
     solidarity: Contract  # Solidarity: crypto-kWh given to the operation's energy-poor members
+    votes: Contract  # CommunityVotes: the members' votes, from their meters' verified export
+    treasury: Contract  # CommunityTreasury: the timelock holding what the community earns
+    governor: Contract  # CommunityGovernor: proposals, votes, queue and execution of payouts
     #: called with the receipt of every transaction :meth:`transact` sends and that goes through
     #: (e.g. :meth:`gridshare.chain.events.EventLog.record`)
     on_receipt: Callable[[Any], None] | None = field(default=None, repr=False, compare=False)
@@ -97,7 +120,7 @@ class Community:
     def errors(self) -> ErrorDecoder:
         return ErrorDecoder([self.registry.abi, self.token.abi, self.guarantees.abi, self.operation.abi,
                              self.market.abi, self.batch.abi, self.reward.abi, self.solidarity.abi,
-                             self.payment.abi])
+                             self.payment.abi, self.votes.abi, self.treasury.abi, self.governor.abi])
 
     def transact(self, call, sender: str | None = None, gas: int | None = None, *,
                  simulated: bool = False) -> TxReceipt:
@@ -232,6 +255,7 @@ def deploy(
     test_euro: bool | None = None,
     admin_delay: int | None = None,
     issuer_is_operator: bool = False,
+    governance: Governance | None = None,
 ) -> Community:
     """Deploy MeterRegistry, EnergyToken, GuaranteeOfOrigin, a SelfConsumption operation, an
     EnergyMarket, its BatchAuction, SolarReward (the reward token of verified solar production) and
@@ -251,9 +275,13 @@ def deploy(
     devnet, by default, a freshly deployed TestEuro); prices are base units per kWh, multiples of
     1,000; an interval's orders close ``gate_closure_delay`` seconds after its end (default: one
     interval), and sellers alone settle their forward sales during ``settlement_window`` seconds
-    after that; an order is at least ``min_order_wh`` Wh. The operator receives the grid fee. The market is registered as a participant so
+    after that; an order is at least ``min_order_wh`` Wh. The market is registered as a participant so
     that it can hold sellers' tokens in escrow. ``test_euro=True`` deploys a TestEuro as the
     payment token on any chain (a simulation on a development node reached by URL).
+
+    The community's treasury (``CommunityTreasury``, a timelock) receives the market's grid fee;
+    the members govern it (``CommunityGovernor``, ``CommunityVotes``) with ``governance``
+    (default: :data:`DEVNET_GOVERNANCE` on a devnet, ``Governance()`` elsewhere).
     """
     if test_euro is None:
         test_euro = payment_token is None and chain.network in DEVNETS
@@ -295,6 +323,8 @@ def deploy(
         admin_delay = 0 if devnet else DEFAULT_ADMIN_DELAY
     if not 0 <= admin_delay < 2**48:
         raise GridshareError(f"admin delay must be 0 to 2^48 - 1 seconds, not {admin_delay}")
+    governance = governance or (DEVNET_GOVERNANCE if devnet else Governance())
+    _check_governance(governance)
     artifacts = compile_contracts()
     registry, registry_entry = _deploy_one(chain, artifacts["MeterRegistry"], interval_seconds, chain.sender,
                                            admin_delay)
@@ -313,13 +343,20 @@ def deploy(
                                         abi=artifacts["TestEuro"].abi)  # the ERC-20 part is all we use
     _send(chain, registry.functions.setEnergyToken(token.address))  # the market reads it
     gate_closure_delay = interval_seconds if gate_closure_delay is None else gate_closure_delay
+    # the grid fee goes to the treasury, deployed after the market, BatchAuction, SolarReward, Solidarity and
+    # CommunityVotes (their addresses stay what they were before the treasury)
+    treasury_at = _created(chain, 5)
     market, entries["EnergyMarket"] = _deploy_one(
         chain, artifacts["EnergyMarket"], registry.address, payment.address, MARKET_DESIGNS.index(market_design),
-        feed_in_price, retail_price, grid_fee, chain.sender, gate_closure_delay, settlement_window, min_order_wh)
+        feed_in_price, retail_price, grid_fee, treasury_at, gate_closure_delay, settlement_window, min_order_wh)
     batch, entries["BatchAuction"] = _deploy_one(chain, artifacts["BatchAuction"], market.address)
     reward, entries["SolarReward"] = _deploy_one(chain, artifacts["SolarReward"], registry.address)
     solidarity, entries["Solidarity"] = _deploy_one(chain, artifacts["Solidarity"], registry.address, token.address,
                                                     operation.address, chain.sender, admin_delay)
+    votes, treasury, governor = _deploy_governance(chain, artifacts, registry.address, governance, entries)
+    if treasury.address != treasury_at:
+        raise GridshareError(f"the treasury was deployed at {treasury.address}, not at {treasury_at} where the market "
+                             "sends its fee (did the deploy key send another transaction meanwhile?): deploy again")
     for name, entry in entries.items():  # the ABIs as published: with the errors calls pass on
         entry["abi"] = published_abi(artifacts, name)
     manifest = {
@@ -349,10 +386,18 @@ def deploy(
                 "settlementWindow": settlement_window,
                 "minOrderWh": min_order_wh,
             },
+            "governance": {
+                "votingDelay": governance.voting_delay,
+                "votingPeriod": governance.voting_period,
+                "quorumPercent": governance.quorum_percent,
+                "timelockDelay": governance.timelock_delay,
+                "voteCapWh": governance.vote_cap_wh,
+                "proposalThreshold": governance.proposal_threshold,
+            },
         },
     }
     community = Community(chain, manifest, registry, token, guarantees, operation, market, payment, batch, reward,
-                          solidarity)
+                          solidarity, votes, treasury, governor)
     community.transact(registry.functions.grantRole(ALLOCATOR_ROLE, operation.address))
     community.transact(registry.functions.grantRole(CERTIFIER_ROLE, guarantees.address))
     community.transact(registry.functions.grantRole(ESCROW_ROLE, market.address))
@@ -362,6 +407,46 @@ def deploy(
     if write:
         write_manifest(manifest, folder)
     return community
+
+
+def _check_governance(g: Governance) -> None:
+    if not 0 <= g.voting_delay < 2**48:
+        raise GridshareError(f"the voting delay must be 0 to 2^48 - 1 seconds, not {g.voting_delay}")
+    if not 1 <= g.voting_period < 2**32:
+        raise GridshareError(f"the voting period must be 1 to 2^32 - 1 seconds, not {g.voting_period}")
+    if not 1 <= g.quorum_percent <= 100:
+        raise GridshareError(f"the quorum must be 1 to 100 percent of the votes, not {g.quorum_percent}")
+    if not 0 <= g.timelock_delay < 2**48:
+        raise GridshareError(f"the timelock delay must be 0 to 2^48 - 1 seconds, not {g.timelock_delay}")
+    if not 0 <= g.vote_cap_wh < 2**64:
+        raise GridshareError(f"the vote cap must be 0 to 2^64 - 1 Wh, not {g.vote_cap_wh}")
+    if not 0 <= g.proposal_threshold < 2**208:
+        raise GridshareError(f"the proposal threshold must be 0 to 2^208 - 1 vote units, not {g.proposal_threshold}")
+
+
+def _created(chain: Chain, later: int) -> str:
+    """The address of the contract the sender creates ``later`` transactions from now (CREATE: from
+    its nonce), so that a contract can name one deployed after it."""
+    nonce = chain.w3.eth.get_transaction_count(to_checksum_address(chain.sender), "pending") + later
+    return to_checksum_address(keccak(rlp.encode([bytes.fromhex(chain.sender[2:]), nonce]))[12:])
+
+
+def _deploy_governance(chain: Chain, artifacts, registry: str, g: Governance,
+                       entries: dict) -> tuple[Contract, Contract, Contract]:
+    """CommunityVotes, then the treasury naming as its only proposer the governor deployed right
+    after it (no admin role to hand over), then the governor; their entries added to ``entries``."""
+    votes, entries["CommunityVotes"] = _deploy_one(chain, artifacts["CommunityVotes"], registry, g.vote_cap_wh)
+    governor_at = _created(chain, 1)
+    treasury, entries["CommunityTreasury"] = _deploy_one(chain, artifacts["CommunityTreasury"], g.timelock_delay,
+                                                         governor_at)
+    governor, entries["CommunityGovernor"] = _deploy_one(
+        chain, artifacts["CommunityGovernor"], votes.address, treasury.address, g.voting_delay, g.voting_period,
+        g.proposal_threshold, g.quorum_percent)
+    if governor.address != governor_at:
+        raise GridshareError(f"the governor was deployed at {governor.address}, not at {governor_at} where the "
+                             "treasury expects it (did the deploy key send another transaction meanwhile?): deploy "
+                             "again")
+    return votes, treasury, governor
 
 
 def write_manifest(manifest: dict[str, Any], folder: Path | None = None) -> Path:
@@ -401,11 +486,11 @@ def load(chain: Chain, folder: Path | None = None) -> Community:
 def from_manifest(chain: Chain, manifest: dict[str, Any]) -> Community:
     """The community a manifest describes, on ``chain`` (nothing is checked on-chain)."""
     contracts = manifest["contracts"]
-    registry, token, guarantees, operation, market, batch, reward, solidarity = (
+    registry, token, guarantees, operation, market, batch, reward, solidarity, votes, treasury, governor = (
         chain.w3.eth.contract(address=contracts[name]["address"], abi=contracts[name]["abi"])
         for name in DEPLOYABLE if name != "TestEuro"
     )
     payment = chain.w3.eth.contract(address=manifest["settings"]["market"]["paymentToken"],
                                     abi=_erc20_abi(contracts))
     return Community(chain, manifest, registry, token, guarantees, operation, market, payment, batch, reward,
-                     solidarity)
+                     solidarity, votes, treasury, governor)

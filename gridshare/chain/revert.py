@@ -14,10 +14,11 @@ from web3.exceptions import ContractCustomError, ContractLogicError, ContractPan
 
 
 #: the access-control roles of the contracts, by their hash (errors name a role by its hash)
-ROLES = {keccak(text=name): name for name in ("ALLOCATOR_ROLE", "CERTIFIER_ROLE", "ESCROW_ROLE", "ISSUER_ROLE", "OPERATOR_ROLE")}
+ROLES = {keccak(text=name): name for name in ("ALLOCATOR_ROLE", "CERTIFIER_ROLE", "ESCROW_ROLE", "ISSUER_ROLE", "OPERATOR_ROLE",
+                                               "PROPOSER_ROLE", "EXECUTOR_ROLE", "CANCELLER_ROLE")}
 ROLES[bytes(32)] = "DEFAULT_ADMIN_ROLE"
-#: argument names that hold a unix time (expiresAt, intervalEnd, previousEnd, now, gateClosure...)
-_TIME_NAME = re.compile(r"(at|start|end|now|time|closure|deadline)$", re.IGNORECASE)
+#: argument names that hold a unix time (expiresAt, intervalEnd, previousEnd, now, gateClosure, snapshot...)
+_TIME_NAME = re.compile(r"(at|start|end|now|time|closure|deadline|snapshot)$", re.IGNORECASE)
 _YEAR_2000, _YEAR_9999 = 946_684_800, 253_402_300_799
 
 

@@ -55,13 +55,20 @@ def compile_cmd(write_abi):
 @click.option("--min-order", "min_order_wh", type=click.IntRange(1, 2**40 - 1),
               default=deployment.DEFAULT_MIN_ORDER_WH, show_default=True,
               help="The market's smallest order, in Wh (dust orders cost every clearing).")
+@click.option("--governance", metavar="DELAY,PERIOD,QUORUM,TIMELOCK,CAP", default=None,
+              help="The treasury's governance: seconds before a vote opens, seconds of voting, quorum in percent "
+                   "of the votes, seconds a passed proposal waits in the treasury, Wh of yearly export a meter's "
+                   "vote counts at most [default: 86400,604800,20,172800,10000000; on embedded/anvil "
+                   "1,300,20,60,10000000].")
 @click.option("--force", is_flag=True, help="Deploy even though the chain has a community already: its manifest "
               "is replaced, a copy kept as <chainId>.json.<time>.bak.")
 @pass_ctx
 def deploy(ctx: Context, interval_seconds, expiry_months, issuing_body, issuer_is_operator, admin_delay,
-           allocation_key, market_design, payment_token, prices, gate_closure_delay, min_order_wh, force):
+           allocation_key, market_design, payment_token, prices, gate_closure_delay, min_order_wh, governance,
+           force):
     """Deploy the community's contracts; write deployments/<chainId>.json."""
     retail, feed_in, fee = _prices(prices)
+    settings = _governance(governance)
     with ctx.chain() as chain:
         backup = _keep_manifest(chain, force)
         try:
@@ -70,14 +77,14 @@ def deploy(ctx: Context, interval_seconds, expiry_months, issuing_body, issuer_i
                                           market_design=market_design, payment_token=payment_token,
                                           retail_price=retail, feed_in_price=feed_in, grid_fee=fee,
                                           gate_closure_delay=gate_closure_delay, min_order_wh=min_order_wh,
-                                          admin_delay=admin_delay,
+                                          admin_delay=admin_delay, governance=settings,
                                           issuer_is_operator=issuer_is_operator)
         except BaseException:
             if backup is not None:  # refused or failed: the manifest was not replaced, its copy is not needed
                 backup.unlink()
             raise
         for name, c in community.manifest["contracts"].items():
-            console.print(f"{name:<14} {c['address']}  (block {c['blockNumber']})")
+            console.print(f"{name:<17} {c['address']}  (block {c['blockNumber']})")
         path = deployment.manifest_path(chain.chain_id)
         root = compiler.project_root()
         console.print(f"manifest: {path.relative_to(root) if path.is_relative_to(root) else path}")
@@ -107,6 +114,19 @@ def _keep_manifest(chain: Chain, force: bool) -> Path | None:
     backup = path.with_name(f"{path.name}.{stamp}.bak")
     shutil.copy2(path, backup)
     return backup
+
+
+def _governance(text: str | None) -> deployment.Governance | None:
+    """--governance "delay,period,quorum,timelock,cap" as whole numbers (None: the defaults)."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 5 or not all(p.isdigit() for p in parts):
+        raise GridshareError(f"--governance {text!r}: give five whole numbers DELAY,PERIOD,QUORUM,TIMELOCK,CAP, e.g. "
+                             "86400,604800,20,172800,10000000")
+    delay, period, quorum, timelock, cap = (int(p) for p in parts)
+    return deployment.Governance(voting_delay=delay, voting_period=period, quorum_percent=quorum,
+                                 timelock_delay=timelock, vote_cap_wh=cap)
 
 
 def _prices(text: str) -> tuple[int, int, int]:
