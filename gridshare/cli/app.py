@@ -33,6 +33,7 @@ from gridshare.cli import (
     simulate,
     solidarity,
     status,
+    treasury,
     web,
 )
 from gridshare.chain.deployment import ContractReverted
@@ -61,7 +62,8 @@ def cli(ctx, network_name, rpc_url, keystore, account, as_json):
 
 for command in (deploy.compile_cmd, deploy.deploy, devnet.devnet, participant.participant, meter.meter,
                 readings.readings, ledger.balances, ledger.report_cmd, operation.operation, operation.allocate,
-                go.go, market.market, simulate.simulate, simulate.demo, compare.compare, solidarity.solidarity, status.status, web.web):
+                go.go, market.market, treasury.treasury, simulate.simulate, simulate.demo, compare.compare,
+                solidarity.solidarity, status.status, web.web):
     cli.add_command(command)
 
 
