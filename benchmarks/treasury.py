@@ -123,9 +123,9 @@ class Bench:
         pid = c.governor.events.ProposalCreated().process_receipt(receipt)[0].args.proposalId
         p = treasury.proposal(c, pid)
         self.chain.travel(p.vote_start + 1)
-        self.send("castVote", "the first vote of a proposal", g.castVote(pid, SUPPORT["for"]), self.producers[0])
-        self.send("castVote", "a later vote", g.castVote(pid, SUPPORT["against"]), self.consumers[0])
-        self.send("castVote", "castVoteWithReason, a 30-byte reason",
+        self.send("castVote", "the first vote of a proposal (for)", g.castVote(pid, SUPPORT["for"]), self.producers[0])
+        self.send("castVote", "a later vote, the first against", g.castVote(pid, SUPPORT["against"]), self.consumers[0])
+        self.send("castVote", "castVoteWithReason, for (a later one), a 30-byte reason",
                   g.castVoteWithReason(pid, SUPPORT["for"], "a battery can wait: bills now"), self.producers[1])
         self.chain.travel(p.vote_end + 1)
         self.send("queue", "a payout that passed: scheduled in the treasury", g.queue(*p.call_args), anyone)
