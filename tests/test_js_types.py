@@ -137,8 +137,15 @@ def test_the_declarations_declare_exactly_what_the_modules_export(tmp_path):
                              f"  // {module}.{name}")
             else:
                 lines.append(f"const {module}_{name} = {json.dumps(what['value'])} as const;")
-                lines.append(f"expect<Equal<Writable<typeof {module}.{name}>, Writable<typeof {module}_{name}>>>();"
-                             f"  // {module}.{name}")
+                value = what["value"]
+                # an object of many ABIs is compared key by key: as one type it is too complex for tsc (TS2859)
+                parts = [f"[{json.dumps(k)}]" for k in value] if isinstance(value, dict) and len(value) > 8 else [""]
+                if parts != [""]:
+                    lines.append(f"expect<Equal<keyof typeof {module}.{name}, keyof typeof {module}_{name}>>();"
+                                 f"  // {module}.{name}")
+                for part in parts:
+                    lines.append(f"expect<Equal<Writable<typeof {module}.{name}{part}>, "
+                                 f"Writable<typeof {module}_{name}{part}>>>();  // {module}.{name}{part}")
     snippet = tmp_path / "declarations.mts"
     snippet.write_text("\n".join(lines) + "\n")
     proc = subprocess.run([str(_tsc()), "--noEmit", "--strict", "--module", "nodenext", "--target", "es2022",
