@@ -1047,7 +1047,8 @@ class Campaign(RuleBasedStateMachine):
     def claim(self, data) -> None:
         w, c = self.world, self.world.c
         owed = sorted(({a for a, money in self.v.claimable.items() if money}
-                       | {a for (a, _), wh in self.v.claimable_energy.items() if wh}) - {c.market.address})
+                       | {a for (a, _), wh in self.v.claimable_energy.items() if wh})
+                      - {c.market.address, c.treasury.address})  # the treasury withdraws its fees by a proposal
         if owed and data.draw(st.integers(0, 5)):
             account = data.draw(st.sampled_from(owed))
             ids = sorted(i for (a, i), wh in self.v.claimable_energy.items() if a == account and wh)
