@@ -55,6 +55,7 @@ bench: setup
 	$(BIN)/python benchmarks/self_consumption.py
 	$(BIN)/python benchmarks/market.py
 	$(BIN)/python benchmarks/solidarity.py
+	$(BIN)/python benchmarks/treasury.py
 
 # gridshare simulate for 10, 50 and 100 households, 1 and 7 days, on embedded and anvil
 bench-simulate: setup
@@ -71,7 +72,7 @@ bench-simulate: setup
 # households 7 days: 29 s); its 50-household and other runs (~4.8 min) are checked by
 # `make check-snapshots` only. Wall times are never compared.
 # tests/test_gas_snapshots.py (no EVM) checks the JSON against the markdown and the docs' blocks.
-SNAPSHOTS := readings guarantees market solidarity self_consumption self_consumption_month simulate
+SNAPSHOTS := readings guarantees market solidarity treasury self_consumption self_consumption_month simulate
 SNAPSHOT_ARGS_simulate := --households 10,50 --days 1,7 --network anvil,embedded
 CI_SNAPSHOT_ARGS_simulate := --runs embedded:10:1,anvil:10:7
 # $(call check_snapshots,ARGS-VARIABLE-PREFIX): check every benchmark with its arguments (falling back

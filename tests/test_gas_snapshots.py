@@ -18,7 +18,7 @@ import pytest
 
 BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 GAS_BENCHMARKS = {"readings", "guarantees", "self_consumption", "self_consumption_month", "market", "solidarity",
-                  "simulate"}
+                  "treasury", "simulate"}
 
 
 def _module(name: str):
