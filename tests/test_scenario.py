@@ -396,3 +396,17 @@ def test_solidarity_share_is_a_basis_point_share_of_the_surplus_and_needs_energy
     data["households"]["energy_poor"] = 0
     assert _error(data) == ("scenario.toml: solidarity.share: is above 0 but no household is energy-poor: expected "
                             "households.energy_poor >= 1")
+
+
+def test_treasury_donation_is_euros_for_energy_poor_households() -> None:
+    data = copy.deepcopy(BASE)
+    data["households"]["energy_poor"] = 1
+    data["treasury"] = {"donation": 100}
+    assert parse_scenario(_toml(data)).treasury.donation == 100_000_000  # test-euro base units
+    assert parse_scenario(_toml(BASE)).treasury.donation == 0  # optional: no vote
+    data["treasury"]["donation"] = 20_000
+    assert _error(data) == "scenario.toml: treasury.donation: expected an amount in EUR from 0 to 10000, got 20000"
+    data["treasury"]["donation"] = 50
+    data["households"]["energy_poor"] = 0
+    assert _error(data) == ("scenario.toml: treasury.donation: is above 0 but no household is energy-poor (the "
+                            "payout's recipients): expected households.energy_poor >= 1")

@@ -58,3 +58,19 @@ def test_the_gifts_file_lists_every_gift(run):
         rows = list(csv.DictReader(f))
     assert [(r["giver"], r["recipient"], int(r["wh"])) for r in rows] == [
         (g["giver"], g["recipient"], g["wh"]) for g in result.gifts]
+
+
+def test_the_members_vote_the_treasurys_payout_to_the_energy_poor_households(run):
+    scenario, result = run
+    vote = result.vote
+    assert scenario.treasury.donation == 100_000_000 and vote["state"] == "Executed"
+    assert vote["for_votes"] + vote["against_votes"] + vote["abstain_votes"] == pytest.approx(vote["total_votes"])
+    assert vote["for_votes"] > vote["against_votes"]  # (70 % of the draws for)
+    # every meter one vote, plus its export of the year (in MWh, capped at 10): 21 meters, the producers' export
+    exported_mwh = sum(r["exported_kwh"] for r in result.participants) / 1000
+    assert vote["total_votes"] == pytest.approx(len(result.participants) + exported_mwh, abs=1e-6)
+    paid = {r["participant"]: r["treasury_paid_eur"] for r in result.participants}
+    assert {name: eur for name, eur in paid.items() if eur} == {
+        r["participant"]: 20.0 for r in result.participants if r["energy_poor"]}
+    summary = {row["figure"]: row["value"] for row in summary_rows(result)}
+    assert summary["treasury proposal 1 (pay the energy-poor households)"] == "executed"

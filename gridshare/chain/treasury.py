@@ -188,10 +188,16 @@ def _propose(c: Community, targets: list[str], calldatas: list[bytes], descripti
 def propose_payout(c: Community, to: str, amount: int, description: str, sender: str | None = None) -> int:
     """Propose that the treasury pays ``amount`` base units of the payment token to ``to``; the
     proposal's id."""
-    if amount <= 0:
-        raise GridshareError(f"a payout must be positive, not {amount}")
-    data = bytes.fromhex(c.payment.encode_abi("transfer", [to, amount])[2:])
-    return _propose(c, [c.payment.address], [data], description, sender)
+    return propose_payouts(c, [(to, amount)], description, sender)
+
+
+def propose_payouts(c: Community, payouts: list[tuple[str, int]], description: str, sender: str | None = None) -> int:
+    """Propose that the treasury pays each ``(to, amount)`` (base units of the payment token), all
+    in one proposal; the proposal's id."""
+    if not payouts or any(amount <= 0 for _, amount in payouts):
+        raise GridshareError(f"payouts must be positive, not {[amount for _, amount in payouts]}")
+    data = [bytes.fromhex(c.payment.encode_abi("transfer", [to, amount])[2:]) for to, amount in payouts]
+    return _propose(c, [c.payment.address] * len(payouts), data, description, sender)
 
 
 def _fee_holders(c: Community) -> list[Contract]:

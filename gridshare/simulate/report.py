@@ -7,7 +7,8 @@ Written into the simulation's output folder by :func:`write_reports`:
 * ``participants.csv`` -- per participant: kWh produced, self-consumed behind the meter, given and
   received locally, bought and sold in the market, given to and received by energy-poor households,
   from the supplier and to the grid, money paid
-  and earned, certificates of origin issued, held and claimed for it, SolarReward tokens earned;
+  and earned, certificates of origin issued, held and claimed for it, SolarReward tokens earned, what
+  the treasury paid it;
 * ``solidarity.csv`` -- every gift to an energy-poor household (interval, giver, recipient, Wh);
 * ``orders.csv``, ``trades.csv``, ``certificates.csv``, ``gas.csv`` (transactions and gas per
   operation), ``timings.csv`` (wall time per phase);
@@ -53,12 +54,14 @@ def interval_rows(people, starts, chain_rows, tz) -> list[dict]:
     return rows
 
 
-def participant_rows(people, chain_rows, trades, certificates, claimed, prices, n, gifts=(), rewards=None) -> list[dict]:
+def participant_rows(people, chain_rows, trades, certificates, claimed, prices, n, gifts=(), rewards=None,
+                     treasury_paid=None) -> list[dict]:
     """The rows of participants.csv: energy (kWh), money (EUR) and certificates (kWh) per
     participant, from the chain's quantities (``chain_rows``: (name, interval index) ->
     :class:`~gridshare.domain.quantities.Quantities`), the trades, the certificates and the Wh claimed per
     beneficiary, the gifts to energy-poor households (``gifts``: rows of solidarity.csv) and the
-    SolarReward tokens each holds (``rewards``: name -> whole tokens). What
+    SolarReward tokens each holds (``rewards``: name -> whole tokens) and what the treasury paid it
+    (``treasury_paid``: name -> EUR). What
     sharing, gifts and the market did not cover comes from the supplier at retail; what they did not
     take goes to the grid at the feed-in price."""
     rows = []
@@ -91,6 +94,7 @@ def participant_rows(people, chain_rows, trades, certificates, claimed, prices, 
             "certified_kwh": certified / 1000, "certificates_held_kwh": held / 1000,
             "certificates_claimed_for_it_kwh": claimed.get(p.name, 0) / 1000,
             "solar_reward_tokens": (rewards or {}).get(p.name, 0),
+            "treasury_paid_eur": (treasury_paid or {}).get(p.name, 0.0),
         })
     return rows
 
@@ -255,6 +259,7 @@ def summary_rows(result: SimulationResult) -> list[dict]:
         {"figure": "certified (kWh)", "value": round(sum(r["certified_kwh"] for r in parts), 3)},
         {"figure": "SolarReward earned (SUN, 1 per MWh of verified solar export)",
          "value": sum(r["solar_reward_tokens"] for r in parts)},
+        *_vote_rows(result.vote),
         {"figure": "claimed for households (kWh)",
          "value": round(sum(r["certificates_claimed_for_it_kwh"] for r in parts), 3)},
         {"figure": "checks against the engines",
@@ -266,9 +271,22 @@ def summary_rows(result: SimulationResult) -> list[dict]:
     return summary
 
 
+def _vote_rows(vote: dict) -> list[dict]:
+    """The treasury's round, if the scenario has one: the proposal, the votes, the payout."""
+    if not vote:
+        return []
+    cast = vote["for_votes"] + vote["against_votes"] + vote["abstain_votes"]
+    return [{"figure": f"treasury proposal {vote['proposal']} (pay the energy-poor households)",
+             "value": vote["state"].lower()},
+            {"figure": "votes for / against / abstaining (of all votes)",
+             "value": f"{vote['for_votes']:,.1f} / {vote['against_votes']:,.1f} / {vote['abstain_votes']:,.1f} "
+                      f"(turnout {cast / vote['total_votes']:.0%} of {vote['total_votes']:,.1f}; quorum "
+                      f"{vote['quorum_percent']} %)"}]
+
+
 GROUP_COLUMNS = ["exported_kwh", "given_locally_kwh", "imported_kwh", "received_locally_kwh", "bought_market_kwh",
                  "sold_market_kwh", "given_solidarity_kwh", "received_solidarity_kwh", "from_supplier_kwh", "to_grid_kwh", "paid_market_eur", "earned_market_eur",
-                 "supplier_cost_eur", "certificates_claimed_for_it_kwh"]
+                 "supplier_cost_eur", "certificates_claimed_for_it_kwh", "treasury_paid_eur"]
 
 
 def participant_group(r: dict) -> str:
@@ -308,7 +326,8 @@ def _html(result: SimulationResult, files: dict[str, Path]) -> Path:
     columns = ["participant", "role", "energy_poor", "pv_kwh", "exported_kwh", "given_locally_kwh", "imported_kwh",
                "received_locally_kwh", "bought_market_kwh", "sold_market_kwh", "given_solidarity_kwh",
                "received_solidarity_kwh", "from_supplier_kwh", "to_grid_kwh", "paid_market_eur", "earned_market_eur",
-               "certified_kwh", "certificates_held_kwh", "certificates_claimed_for_it_kwh", "solar_reward_tokens"]
+               "certified_kwh", "certificates_held_kwh", "certificates_claimed_for_it_kwh", "solar_reward_tokens",
+               "treasury_paid_eur"]
     timings = [{"phase": k, "seconds": round(v, 2)} for k, v in result.timings.items()]
     mismatch = ("<p class=ok>The chain's quantities and trades equal the pure engines' on the same inputs.</p>"
                 if not result.mismatches else "<p class=bad>Differences: " +

@@ -47,5 +47,6 @@ class SimulationResult:
     mismatches: list[str]  # where the chain and the engines differ (the run raises if any)
     orders: list[dict] = field(default_factory=list)  # the rows of orders.csv
     gifts: list[dict] = field(default_factory=list)  # the rows of solidarity.csv
+    vote: dict = field(default_factory=dict)  # the treasury's proposal: state, votes for, against, abstaining
     files: dict[str, Path] = field(default_factory=dict)
     resumed: dict[str, int] = field(default_factory=dict)  # what a rerun found done

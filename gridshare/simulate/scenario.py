@@ -103,6 +103,14 @@ Each price is a multiple of the tick 0.001 EUR/kWh (1000 base units).
   needs more: pledges give where a static key, or the market's role "instead-of-sharing", leaves
   needs. Needs ``households.energy_poor`` >= 1.
 
+``[treasury]`` (optional: no vote)
+
+* ``donation`` -- EUR the operator gives the community's treasury at the end of the period (0 to
+  10,000); the members then vote on paying it out to the energy-poor households in equal parts:
+  every meter's weight synced (``CommunityVotes``: one vote plus its verified export), a proposal,
+  every participant voting (70 % for, 20 % against, 10 % abstaining, drawn from the seed), then
+  queued and executed if it passed. Needs ``households.energy_poor`` >= 1.
+
 ``[cloud]`` (optional: clear sky)
 
 * ``level`` -- cloudiness of the seeded cloud noise on PV, 0 (clear sky every day) to 1 (days range
@@ -299,6 +307,11 @@ class Solidarity:
 
 
 @dataclass(frozen=True)
+class TreasurySettings:
+    donation: int = 0  # base units of the 6-decimal test euro the operator gives the treasury
+
+
+@dataclass(frozen=True)
 class Cloud:
     level: float = 0.0  # 0 = clear sky
 
@@ -316,6 +329,7 @@ class Scenario:
     prices: Prices
     cloud: Cloud = Cloud()
     solidarity: Solidarity = Solidarity()
+    treasury: TreasurySettings = TreasurySettings()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -495,7 +509,7 @@ class _Reader:
 
     def scenario(self, data: Mapping[str, Any]) -> Scenario:
         top = self.table(data, "", ("name", "seed", "location", "period", "households", "plant",
-                                     "allocation", "market", "prices", "cloud", "solidarity"))
+                                     "allocation", "market", "prices", "cloud", "solidarity", "treasury"))
         name = self.string(top, "", "name", "a non-empty string")
         seed = self.integer(top, "", "seed", 0, 2**63 - 1, "an integer >= 0")
         location = self.location(top)
@@ -507,7 +521,8 @@ class _Reader:
                                      "(a community needs production)")
         return Scenario(name=name, seed=seed, location=location, period=period, households=households,
                         plant=plant, allocation=self.allocation(top), market=self.market(top),
-                        prices=self.prices(top), cloud=self.cloud(top), solidarity=self.solidarity(top, households))
+                        prices=self.prices(top), cloud=self.cloud(top), solidarity=self.solidarity(top, households),
+                        treasury=self.treasury(top, households))
 
     def location(self, top) -> Location:
         t = self.sub(top, "", "location", ("latitude", "longitude", "timezone", "altitude"))
@@ -618,6 +633,20 @@ class _Reader:
             raise self.fail("solidarity.share", "is above 0 but no household is energy-poor: expected "
                                                 "households.energy_poor >= 1")
         return Solidarity(int(bps))
+
+    def treasury(self, top, households: Households) -> TreasurySettings:
+        t = self.sub(top, "", "treasury", ("donation",), optional=True)
+        if t is None:
+            return TreasurySettings()
+        eur = self.decimal(t, "treasury", "donation", Decimal(0), Decimal(10_000), "an amount in EUR from 0 to 10000")
+        base = eur.scaleb(PRICE_DECIMALS)
+        if base != base.to_integral_value():
+            raise self.fail("treasury.donation", f"expected at most {PRICE_DECIMALS} decimals, got {_show(t['donation'])}")
+        donation = int(base)
+        if donation and households.energy_poor == 0:
+            raise self.fail("treasury.donation", "is above 0 but no household is energy-poor (the payout's recipients): "
+                                                 "expected households.energy_poor >= 1")
+        return TreasurySettings(donation)
 
     def cloud(self, top) -> Cloud:
         t = self.sub(top, "", "cloud", ("level",), optional=True)

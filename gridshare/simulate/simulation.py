@@ -89,6 +89,7 @@ from gridshare.chain import certificates, ledger
 from gridshare.chain import market as chain_market
 from gridshare.chain import reward as chain_reward
 from gridshare.chain import solidarity as chain_solidarity
+from gridshare.chain import treasury as chain_treasury
 from gridshare.chain.deployment import DEFAULT_MIN_ORDER_WH, Community, ContractReverted, deploy, from_manifest
 from gridshare.chain.events import EventLog
 from gridshare.chain.network import Chain
@@ -107,6 +108,7 @@ from gridshare.domain.matching import ContinuousBook, Fill, MarketRules, Order, 
 from gridshare.domain.matching import Side as EngineSide
 from gridshare.domain.quantities import Quantities
 from gridshare.domain.solidarity import interval_gifts
+from gridshare.domain.votes import PROPOSAL_STATES, SUPPORT
 from gridshare.errors import GridshareError
 from gridshare.protocol.gas import run_intervals_for
 from gridshare.protocol.guarantees import Declaration, Status, beneficiary_id, month_periods
@@ -133,6 +135,7 @@ ORDER_GAS = 5_000_000  # cap of an order's transaction (a taker filling ~50 orde
 SOLAR = b"solar-pv".ljust(32, b"\0")
 GRID = b"grid-connection".ljust(32, b"\0")
 COUNTRY = "FR"
+VOTE_DECIMALS = 6  # CommunityVotes: one vote is 1,000,000 units (one per Wh of export)
 SOLIDARITY_PAGE = 48  # intervals per distribution transaction (a pledge: ~60k gas an interval with gifts)
 VIEW_SAMPLE = 5  # participants whose SelfConsumption.quantities are checked each day
 
@@ -403,7 +406,7 @@ def simulate(
             state_path.write_text(json.dumps(state) + "\n")
     salt = bytes.fromhex(state["salt"][2:])
     events = EventLog(chain.w3, [community.registry, community.token, community.guarantees, community.operation,
-                                 community.market, community.solidarity])
+                                 community.market, community.solidarity, community.governor])
     if found is not None:  # what the earlier run did: its events, once (anvil: fast)
         events.fetch(min(c["blockNumber"] for c in community.manifest["contracts"].values()))
     community.on_receipt = events.record
@@ -467,6 +470,8 @@ def simulate(
         claimed = _claim_for_households(run, certified, chain_rows)
     with meter.phase("solar reward", "solar reward: claims"):
         rewards = _claim_rewards(run)
+    with meter.phase("treasury", "treasury: donation, votes and payout"):
+        voted = _govern(run, random.Random(f"{seed}:votes"))
 
     # ---------------------------------------------------------------- reports
     tz = scenario.location.timezone
@@ -477,7 +482,8 @@ def simulate(
         result.rows = interval_rows(people, starts, chain_rows, tz)
         result.gifts = _gift_rows(run)
         result.participants = participant_rows(people, chain_rows, trades, certified, claimed, prices, n, result.gifts,
-                                               rewards)
+                                               rewards, voted.get("paid"))
+        result.vote = {k: v for k, v in voted.items() if k != "paid"}
         result.orders = [{"order_id": oid, "interval_start": run.local(i), "interval_id": run.interval_id(i),
                           "owner": owner, "side": side.value, "price_eur_per_kwh": euros(price), "quantity_wh": qty}
                          for oid, (owner, side, price, qty, i) in sorted(orders.items())]
@@ -859,6 +865,64 @@ def _certify(run: _Run) -> list[dict]:
                         "status": v.status.name.lower(),
                         "held_wh": community.guarantees.functions.balanceOf(owner.account, v.id).call()})
     return out
+
+
+#: how the simulated members vote on the treasury's payout: for, against, abstain
+VOTE_CHOICES = (("for", 0.7), ("against", 0.2), ("abstain", 0.1))
+
+
+def _govern(run: _Run, rng: random.Random) -> dict[str, Any]:
+    """The scenario's treasury round (``[treasury] donation``): the operator donates, every meter's
+    vote weight is synced, the plant's owner (or the first producer) proposes paying the donation
+    to the energy-poor households in equal parts, every participant votes (drawn from ``rng``), and
+    the proposal is queued and executed if it passed, the clock moved past each step. A rerun goes
+    on from the proposal it finds. Returns the proposal's figures, and ``paid``: name -> EUR."""
+    donation = run.scenario.treasury.donation
+    if not donation:
+        return {}
+    c, chain = run.community, run.chain
+    poor = [p for p in run.people if p.energy_poor]
+    proposer = next(p for p in run.people if p.role != "consumer")
+    share = donation // len(poor)
+    created = run.events.events(c.governor, "ProposalCreated")  # (an embedded chain's eth_getLogs is slow)
+    if created:
+        run.resumed["treasury proposal"] += 1
+    else:
+        c.transact(c.payment.functions.faucet(donation))  # the operator's test euros
+        chain_treasury.donate(c, donation)
+        chain_treasury.sync(c, [p.meter_id for p in run.people])
+        _travel(chain, _now(chain) + 2)  # the governor counts a proposer's votes a second before
+        chain_treasury.propose_payouts(c, [(p.account, share) for p in poor],
+                                       "Pay the energy-poor households' electricity bills from the donation",
+                                       sender=proposer.account)
+        created = run.events.events(c.governor, "ProposalCreated")
+    a = created[0].args
+    pid = a.proposalId
+    call_args = (a.targets, a["values"], a.calldatas, keccak(text=a.description))  # what queue and execute take
+    governor = c.governor.functions
+
+    def state() -> str:
+        return PROPOSAL_STATES[governor.state(pid).call(block_identifier="pending")]
+
+    choices = [rng.choices([k for k, _ in VOTE_CHOICES], [w for _, w in VOTE_CHOICES])[0] for _ in run.people]
+    if state() == "Pending":
+        _travel(chain, a.voteStart + 1)
+    for person, choice in zip(run.people, choices):
+        if state() == "Active" and not governor.hasVoted(pid, person.account).call():
+            c.transact(governor.castVote(pid, SUPPORT[choice]), person.account)
+    if state() == "Active":
+        _travel(chain, a.voteEnd + 1)
+    if state() == "Succeeded":
+        c.transact(governor.queue(*call_args))
+        _travel(chain, governor.proposalEta(pid).call() + 1)
+    if state() == "Queued":
+        c.transact(governor.execute(*call_args))
+    against, for_, abstain = governor.proposalVotes(pid).call()
+    unit = 10 ** VOTE_DECIMALS
+    return {"proposal": pid, "state": state(), "for_votes": for_ / unit, "against_votes": against / unit,
+            "abstain_votes": abstain / unit, "total_votes": c.votes.functions.totalSupply().call() / unit,
+            "quorum_percent": c.manifest["settings"]["governance"]["quorumPercent"],
+            "paid": {q.name: euros(share) if state() == "Executed" else 0.0 for q in poor}}
 
 
 def _claim_rewards(run: _Run) -> dict[str, int]:
