@@ -46,3 +46,17 @@ def test_the_statements_are_one_csv_and_a_page_per_member(tmp_path):
     page = paths[1].read_text()
     assert "The member pays 0.19 EUR." in page and "flat 1" in page
     assert "The member is paid 0.19 EUR." in paths[2].read_text()
+
+
+def test_gifts_to_and_from_energy_poor_neighbours_are_on_the_statement_and_free(tmp_path):
+    months = [MemberMonth("0xA", "flat 1", Totals(cons=4_000, autocons=1_234), PRICE, gifts_received_wh=500),
+              MemberMonth("0xB", "plant", Totals(prod=9_000, autoprod=1_234), PRICE, gifts_given_wh=500),
+              MemberMonth("0xC", "flat 2", Totals(cons=1_000), PRICE)]
+    assert [m.balance for m in months] == [Decimal("-0.19"), Decimal("0.19"), Decimal("0.00")]  # gifts cost nothing
+    paths = write_bills(months, tmp_path, month="2026-06")
+    rows = list(csv.DictReader(paths[0].open()))
+    assert [(r["gifts_given_kwh"], r["gifts_received_kwh"]) for r in rows] == [
+        ("0.000", "0.500"), ("0.500", "0.000"), ("0.000", "0.000")]
+    assert "received 0.500 kWh from neighbours' gifts (free of charge)" in paths[1].read_text()
+    assert "gave 0.500 kWh to energy-poor neighbours (free of charge)" in paths[2].read_text()
+    assert "Solidarity" not in paths[3].read_text()

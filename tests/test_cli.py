@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 
 import pytest
 from web3 import Web3
@@ -273,6 +274,17 @@ def test_solidarity_commands_on_a_simulated_building(gs, tmp_path):
     assert code == 0 and re.fullmatch(r"distributed \d+ intervals: 0 Wh given in 0 gifts\n", out), err
     code, out, err = gs("--network", "anvil", "solidarity", "distribute", giver, *period)
     assert code == 0 and "nothing to distribute" in out, err
+    # the members' statements of the month show the gifts, free of charge
+    month = datetime.fromtimestamp(int(gifts[0]["interval_id"]) * 900, timezone.utc).strftime("%Y-%m")
+    code, _, err = gs("--network", "anvil", "report", "--month", month, "--local-price", "0.15", "--out",
+                      str(tmp_path / "rep"))
+    assert code == 0, err
+    with (tmp_path / "rep" / month / f"bills-{month}.csv").open() as f:
+        bills = list(csv.DictReader(f))
+    in_month = sum(int(g["wh"]) for g in gifts if datetime.fromtimestamp(int(g["interval_id"]) * 900,
+                                                                         timezone.utc).strftime("%Y-%m") == month)
+    assert round(sum(float(b["gifts_received_kwh"]) for b in bills) * 1000) == in_month
+    assert round(sum(float(b["gifts_given_kwh"]) for b in bills) * 1000) == in_month
     code, _, err = gs("--network", "anvil", "solidarity", "flag", OWNER)  # a dev account, not a member
     assert one_line_error(code, err) == f"error: the contract refused: SolidarityNotMember(account={OWNER})"
     code, _, err = gs("--network", "anvil", "solidarity", "pledge", "150")

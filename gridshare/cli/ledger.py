@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from gridshare.chain import ledger
 from gridshare.chain.owners import owners
 from gridshare.chain.operation import defaulted_intervals
 from gridshare.chain.quantities import quantities
+from gridshare.chain.solidarity import gifts as solidarity_gifts
 from gridshare.cli.context import Context, console, pass_ctx, show
 from gridshare.cli.params import ADDRESS, LOCAL_PRICE, OUTPUT_FOLDER, WHEN, salt_option
 from gridshare.domain.billing import MemberMonth
@@ -92,6 +94,11 @@ def report_cmd(ctx: Context, month, day, folder, tz, local_price, repartition, s
     with ctx.community(read_only=True) as community:
         rows = quantities(community, start, end)
         defaulted = defaulted_intervals(community, start, end)
+        gave, got = Counter[str](), Counter[str]()  # Solidarity's gifts of the period's intervals
+        for g in solidarity_gifts(community):
+            if start <= g.interval_id * community.interval_seconds < end:
+                gave[g.giver] += g.wh
+                got[g.recipient] += g.wh
         seconds = community.interval_seconds
         members = owners(community, {p: meter_id(salt, p) for p in sorted({s.prm for s in shared})}) if shared else {}
     name = f"{day:%Y-%m-%d}" if day else f"{month:%Y-%m}"
@@ -117,7 +124,8 @@ def report_cmd(ctx: Context, month, day, folder, tz, local_price, repartition, s
                       f"operation's key, as the grid operator does: {shown}{' ...' if len(defaulted) > 5 else ''}",
                       highlight=False)
     if local_price is not None:
-        months = [MemberMonth(p.account, p.label, p.totals, local_price) for p in summary.participants]
+        months = [MemberMonth(p.account, p.label, p.totals, local_price, gave.get(p.account, 0), got.get(p.account, 0))
+                  for p in summary.participants]
         paths += write_bills(months, folder / name, month=name)
         show(_bills_table(months, f"At the local price of {local_price}/kWh"))
     console.print("wrote " + ", ".join(str(p) for p in paths), highlight=False)

@@ -5,7 +5,8 @@ In a collective self-consumption operation the PMO sets a price for local energy
 operator's R15 quantities say how much each member received (AUTOCONS) and gave (AUTOPROD). A
 member pays ``AUTOCONS x price`` to the operation, a producer is paid ``AUTOPROD x price``; the
 rest of its consumption (COMPLEMENT) comes from its own supplier, billed by that supplier, and the
-rest of its production (SURPLUS) goes to the grid, sold under its own contract. Amounts are exact
+rest of its production (SURPLUS) goes to the grid, sold under its own contract. Energy given to or
+received from energy-poor neighbours (Solidarity) is free: shown on the statement, never billed. Amounts are exact
 decimals of the price's currency, rounded half up to the cent once per member and month.
 """
 
@@ -25,12 +26,15 @@ def _money(wh: int, price_per_kwh: Decimal) -> Decimal:
 
 @dataclass(frozen=True)
 class MemberMonth:
-    """One member's month: its R15 totals (Wh) and the operation's local price (per kWh)."""
+    """One member's month: its R15 totals (Wh), the operation's local price (per kWh), and the Wh it
+    gave to energy-poor neighbours and received as such a gift (free)."""
 
     account: str
     label: str
     totals: Totals
     price_per_kwh: Decimal
+    gifts_given_wh: int = 0
+    gifts_received_wh: int = 0
 
     def __post_init__(self) -> None:
         if not self.price_per_kwh.is_finite() or self.price_per_kwh < 0:

@@ -11,7 +11,7 @@ from gridshare.domain.billing import MemberMonth
 from gridshare.reports.pages import write_csv, write_page
 
 COLUMNS = ["member", "account", "received_locally_kwh", "given_locally_kwh", "from_supplier_kwh",
-           "to_grid_kwh", "local_price_per_kwh", "owes", "earns", "balance"]
+           "to_grid_kwh", "gifts_given_kwh", "gifts_received_kwh", "local_price_per_kwh", "owes", "earns", "balance"]
 
 
 def _kwh(wh: int) -> str:
@@ -26,11 +26,23 @@ def rows(months: list[MemberMonth]) -> list[dict[str, str]]:
         "given_locally_kwh": _kwh(m.totals.autoprod),
         "from_supplier_kwh": _kwh(m.totals.complement),
         "to_grid_kwh": _kwh(m.totals.surplus),
+        "gifts_given_kwh": _kwh(m.gifts_given_wh),
+        "gifts_received_kwh": _kwh(m.gifts_received_wh),
         "local_price_per_kwh": str(m.price_per_kwh),
         "owes": str(m.owes),
         "earns": str(m.earns),
         "balance": str(m.balance),
     } for m in months]
+
+
+def _gifts(m: MemberMonth, row: dict[str, str]) -> str:
+    """The statement's sentence on solidarity, if the member gave or received."""
+    parts = []
+    if m.gifts_given_wh:
+        parts.append(f"gave {row['gifts_given_kwh']} kWh to energy-poor neighbours")
+    if m.gifts_received_wh:
+        parts.append(f"received {row['gifts_received_kwh']} kWh from neighbours' gifts")
+    return f"<p>Solidarity: the member {' and '.join(parts)} (free of charge).</p>\n" if parts else ""
 
 
 def write_bills(months: list[MemberMonth], folder: Path, *, month: str, currency: str = "EUR") -> list[Path]:
@@ -49,7 +61,7 @@ def write_bills(months: list[MemberMonth], folder: Path, *, month: str, currency
 {e(row["given_locally_kwh"])} kWh ({e(row["earns"])} {e(currency)}). Its supplier delivered the other
 {e(row["from_supplier_kwh"])} kWh it consumed (billed by that supplier); {e(row["to_grid_kwh"])} kWh of its
 production went to the grid.</p>
-<p class="total">The member {verb} {e(str(abs(m.balance)))} {e(currency)}.</p>
+{_gifts(m, row)}<p class="total">The member {verb} {e(str(abs(m.balance)))} {e(currency)}.</p>
 <p>Quantities: the grid operator's R15 figures (AUTOCONS, AUTOPROD, COMPLEMENT, SURPLUS) from the
 operation's verified readings and settlements on-chain.</p>"""
         paths.append(write_page(folder / f"bill-{month}-{stem}.html", f"Local energy {month} - {m.label}", intro,
