@@ -50,6 +50,7 @@ def street(tmp_path_factory):
         street = (ROOT / "gridshare" / "scenarios" / "street.toml").read_text()
         # three energy-poor houses, and the rooftops pledging half of their surplus to them
         street = street.replace("count = 20\n", "count = 20\nenergy_poor = 3\n", 1) + "\n[solidarity]\nshare = 0.5\n"
+        street += "\n[treasury]\ndonation = 60\n"  # and a vote on paying 60 EUR to them
         simulate(parse_scenario(street, "street.toml"), chain, out, plots=False)
         community = from_manifest(chain, json.loads((out / STATE_FILE).read_text())["manifest"])
         web.build()
@@ -182,6 +183,22 @@ def test_the_operators_view_shows_the_members_and_the_r15_quantities_per_interva
     one = {k: v for k, v in _sum(cells, account, _time).items() if k.startswith(last_day)}
     assert page["operatorMember"]["tables"]["r15"] == _expected(one, R15)
     assert page["keyFileLinks"] == [f"key-file?month={m}" for m in sorted(operator["tables"]["community-months"])]
+
+
+def test_the_members_reward_votes_and_the_treasurys_proposals_are_the_chains(seen, street):
+    community, _ = street
+    account, _, page, _ = seen
+    who = community.chain.w3.to_checksum_address(account)
+    sun = community.reward.functions.balanceOf(who).call() // 10**18
+    votes = community.votes.functions.getVotes(who).call() / 1e6
+    cards = page["months"]["cards"]
+    assert cards["sun"] == f"{sun:,} SUN" and float(cards["votes"].replace(",", "")) == pytest.approx(votes, abs=5e-4)
+    assert votes > 1  # a meter's vote, plus its export
+    operator = page["operator"]
+    assert operator["lists"]["proposals"] == [{"proposal": "1", "state": "Executed"}]
+    balance = community.payment.functions.balanceOf(community.treasury.address).call()
+    decimals = community.payment.functions.decimals().call()
+    assert operator["cards"]["treasury-balance"].startswith(f"{balance / 10**decimals:,.2f} ")
 
 
 def test_the_key_file_link_serves_the_operations_key_file(seen, street):

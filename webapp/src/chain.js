@@ -12,6 +12,7 @@ const WANTED = {
   EnergyMarket: ["OrderPlaced", "Traded"],
   BatchAuction: ["BatchSettled"],
   Solidarity: ["Given"],
+  CommunityGovernor: ["ProposalCreated"],
 };
 
 const ERC20 = ["function decimals() view returns (uint8)", "function symbol() view returns (string)"];
@@ -39,6 +40,29 @@ export async function readEvents(provider, manifest) {
     });
   });
   return (await Promise.all(calls)).flat().sort((a, b) => a.block - b.block || a.index - b.index);
+}
+
+const STATES = ["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"];
+
+/** An account's SolarReward tokens (whole SUN) and votes (CommunityVotes, in votes: 1,000,000 units). */
+export async function holdings(community, manifest, account) {
+  const contract = (name) => new Contract(manifest.contracts[name].address, ABIS[name], community.provider);
+  const [sun, votes] = await Promise.all([contract("SolarReward").balanceOf(account), contract("CommunityVotes").getVotes(account)]);
+  return { sun: Number(sun / 10n ** 18n), votes: Number(votes) / 1e6 };
+}
+
+/** The treasury: its balance in the payment token, and every proposal with its state and votes. */
+export async function treasuryOf(community, manifest) {
+  const governor = new Contract(manifest.contracts.CommunityGovernor.address, ABIS.CommunityGovernor, community.provider);
+  const payment = new Contract(manifest.settings.market.paymentToken, ["function balanceOf(address) view returns (uint256)"], community.provider);
+  const created = community.events.filter((e) => e.name === "ProposalCreated");
+  const proposals = await Promise.all(created.map(async (e) => {
+    const id = e.args.proposalId;
+    const [state, [against, forVotes, abstain]] = await Promise.all([governor.state(id), governor.proposalVotes(id)]);
+    return { id: Number(id), description: e.args.description, state: STATES[Number(state)],
+             for: Number(forVotes) / 1e6, against: Number(against) / 1e6, abstain: Number(abstain) / 1e6 };
+  }));
+  return { balance: await payment.balanceOf(manifest.contracts.CommunityTreasury.address), proposals };
 }
 
 /** The community: its provider, events, members (the operation's view) and payment token. */

@@ -2,7 +2,7 @@
 // complement, trades, certificates and claims, per month, day or interval; and the operator's view.
 // Everything is read from the chain (chain.js) and computed by ledger.js. The page's state is in its
 // URL (?account=0x..&view=member|operator&unit=month|day|interval&within=YYYY-MM[-DD]&tz=Area/City&member=0x..).
-import { loadCommunity } from "./chain.js";
+import { holdings, loadCommunity, treasuryOf } from "./chain.js";
 import { buildLedger, dayOf, periods, rates, timeOf } from "./ledger.js";
 import { barChart, legend } from "./chart.js";
 
@@ -126,6 +126,14 @@ function memberView(main) {
     `Per ${state.unit}`, "figures"));
   main.append(figures);
   main.append(h("section", {}, ratesTable(periods(ledger, account, "month", state.tz), "rates")));
+  const mine = world.holdings.get(account);
+  if (mine) {
+    main.append(h("section", {}, h("h2", {}, "In the community"), h("div", { class: "cards" },
+      card("SolarReward", `${mine.sun.toLocaleString("en")} SUN`, "sun"),
+      card("Votes in the treasury", mine.votes.toLocaleString("en", { maximumFractionDigits: 3 }), "votes")),
+      h("p", { class: "note" }, "One SUN per MWh of verified solar production; one vote per meter, plus its verified export " +
+        "of the last 12 months in MWh (capped).")));
+  }
 
   const money = (price) => (Number(price) / 10 ** community.payment.decimals).toFixed(4);
   const seconds = world.config.manifest.settings.intervalSeconds;
@@ -169,6 +177,13 @@ function operatorView(main) {
     community.members.map((m) => ({ attrs: { "data-member": m.meterId },
       cells: [short(m.meterId), m.account, timeOf(m.fromInterval * seconds, state.tz), until(m)] })), "members", "No members yet.")));
   const months = periods(ledger, null, "month", state.tz);
+  const money = (units) => (Number(units) / 10 ** community.payment.decimals).toLocaleString("en", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  main.append(h("section", {}, h("h2", {}, "Treasury"), h("div", { class: "cards" },
+    card("Balance", `${money(world.treasury.balance)} ${community.payment.symbol}`, "treasury-balance")),
+    listTable("Proposals (votes in the treasury's units: one per meter, plus MWh exported)", ["proposal", "state", "for", "against", "abstain"],
+      world.treasury.proposals.map((p) => ({ attrs: { "data-proposal": p.id, "data-state": p.state },
+        cells: [`#${p.id} ${p.description}`, p.state, p.for.toFixed(3), p.against.toFixed(3), p.abstain.toFixed(3)] })),
+      "proposals", "No proposal yet.")));
   main.append(h("section", {}, h("h2", {}, "The community"), figuresTable(months, ["prod", "autoprod", "surplus", "cons", "autocons", "complement"],
     "Per month", "community-months"), ratesTable(months, "community-rates")));
   const days = periods(ledger, null, "day", state.tz).map((r) => r.period);
@@ -219,7 +234,10 @@ async function start() {
     const rpc = new URL(config.rpc, location.href).href;
     const community = await loadCommunity(config.manifest, rpc);
     const ledger = buildLedger(community.events, config.manifest.settings.intervalSeconds);
-    world = { config, community, ledger };
+    const members = ledger.participants.filter((a) => !Object.values(config.manifest.contracts).some((c) => c.address.toLowerCase() === a));
+    const held = await Promise.all(members.map((a) => holdings(community, config.manifest, a)));
+    world = { config, community, ledger, holdings: new Map(members.map((a, i) => [a, held[i]])),
+              treasury: await treasuryOf(community, config.manifest) };
     $("community").textContent = `chain ${config.manifest.chainId}${config.manifest.name ? ` · ${config.manifest.name}` : ""}`;
     $("footer").textContent = `Read from ${config.rpcLabel ?? rpc} · ${community.events.length} events · gridshare ${config.manifest.gridshare ?? ""}`;
     const select = $("account");
