@@ -165,6 +165,7 @@ def test_every_active_meter_votes_production_adds_up_to_the_cap(env):
 def test_the_window_is_the_365_days_before_the_readings_reach(env):
     m = env.meter(env.alice, MeterKind.PRODUCER, capacity_w=BIG_W)
     votes = env.c.votes.functions
+    env.outage(m, (m.first // DAY + 1) * DAY + DAY // 2)  # it produces at noon, whatever the time now
     intervals = produce(env, m, [2_000_000], to_midnight=False)
     assert votes.ruleWeight(m.id).call()[:2] == [rule.BASE_WEIGHT, 0]  # its day is not over: not counted yet
     day = intervals[0][0] // DAY  # the day it produced
