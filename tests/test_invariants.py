@@ -307,9 +307,11 @@ class World:
         self.d0 = _first_day(w3.eth.get_block("latest")["timestamp"])
         self.start = self.d0 * DAY
         self.chain.travel(self.start)
-        outages = [self.sign(m, MeterReadings(m.id, c.registry.functions.meterState(m.id).call()[0], self.start,
-                                              [], [], 0, 0)) for m in self.meters.values()]
-        c.transact(c.registry.functions.submitReadings([s.as_call_arg() for s in outages]), self.relayer)
+        ends = {m.name: c.registry.functions.meterState(m.id).call()[0] for m in self.meters.values()}
+        outages = [self.sign(m, MeterReadings(m.id, ends[m.name], self.start, [], [], 0, 0))
+                   for m in self.meters.values() if ends[m.name] < self.start]  # (registered near midnight: none)
+        if outages:
+            c.transact(c.registry.functions.submitReadings([s.as_call_arg() for s in outages]), self.relayer)
         join(c, [self.meters[n].id for n in MEMBERS], self.start // SECONDS)
         for person in PEOPLE:
             a = self.who[person]
