@@ -47,9 +47,15 @@ KINDS = {  # kind -> (meter kind, import Wh, export Wh)
 }
 
 
+#: a fixed time in the future (2033-06-21 12:00 UTC) the chain is moved to first: the readings' times,
+#: and so their calldata's zero bytes and its gas, are the same whatever the day the benchmark runs
+T0 = 2_002_968_000
+
+
 class Bench:
     def __init__(self, chain):
         self.chain = chain
+        chain.travel(max(T0, self.now()))
         self.c = deploy(chain, write=False)
         self.counter = 0
 
