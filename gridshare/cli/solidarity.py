@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 
 import click
@@ -14,14 +13,11 @@ from gridshare.chain.operation import members
 from gridshare.cli.context import Context, console, pass_ctx, show
 from gridshare.cli.params import ADDRESS, WH, WHEN, interval_of
 from gridshare.errors import GridshareError
+from gridshare.protocol.units import utc_text
 
-#: intervals per distribution transaction, and per command (a month of 15-minute intervals)
+#: intervals per distribution transaction, and days of intervals per command
 PAGE = 48
-MOST_INTERVALS = 31 * 96
-
-
-def _when(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+MOST_DAYS = 31
 
 
 def _bps(percent: str) -> int:
@@ -72,7 +68,7 @@ def solidarity_give(ctx: Context, interval, recipient, wh):
     with ctx.community() as c:
         iid = interval_of(interval, c.interval_seconds)
         s.give(c, c.chain.sender, iid, recipient, wh)
-        when = _when(iid * c.interval_seconds)
+        when = utc_text(iid * c.interval_seconds)
     console.print(f"gave {wh:,} Wh of {when} to {recipient}: consumed by it (its claim)")
 
 
@@ -91,13 +87,14 @@ def solidarity_distribute(ctx: Context, giver, start, end):
             raise GridshareError(f"{giver} pledged nothing: nothing to distribute")
         joined = min((m.from_interval for m in members(c)), default=last + 1)  # nothing shared before
         first, stop = max(-(-start // seconds), joined), min(end // seconds, last + 1)
-        if stop - first > MOST_INTERVALS:
+        most = MOST_DAYS * 86_400 // seconds
+        if stop - first > most:
             raise GridshareError(f"[--from, --to) holds {stop - first:,} shared intervals: distribute at most "
-                                 f"{MOST_INTERVALS:,} (a month) at a time")
+                                 f"{most:,} ({MOST_DAYS} days) at a time")
         done = c.solidarity.functions.distributed
         todo = [i for i in range(first, stop) if not done(giver, i).call()]
         if not todo:
-            console.print(f"nothing to distribute: the operation has shared up to {_when((last + 1) * seconds)}, "
+            console.print(f"nothing to distribute: the operation has shared up to {utc_text((last + 1) * seconds)}, "
                           "and every interval of the period it shared is distributed")
             return
         gifts = []

@@ -234,16 +234,17 @@ async function start() {
     const rpc = new URL(config.rpc, location.href).href;
     const community = await loadCommunity(config.manifest, rpc);
     const ledger = buildLedger(community.events, config.manifest.settings.intervalSeconds);
-    const members = ledger.participants.filter((a) => !Object.values(config.manifest.contracts).some((c) => c.address.toLowerCase() === a));
+    // the participants but the community's contracts (the market's escrow is one)
+    const contracts = new Set(Object.values(config.manifest.contracts).map((c) => c.address.toLowerCase()));
+    const members = ledger.participants.filter((a) => !contracts.has(a));
     const held = await Promise.all(members.map((a) => holdings(community, config.manifest, a)));
     world = { config, community, ledger, holdings: new Map(members.map((a, i) => [a, held[i]])),
               treasury: await treasuryOf(community, config.manifest) };
     $("community").textContent = `chain ${config.manifest.chainId}${config.manifest.name ? ` · ${config.manifest.name}` : ""}`;
     $("footer").textContent = `Read from ${config.rpcLabel ?? rpc} · ${community.events.length} events · gridshare ${config.manifest.gridshare ?? ""}`;
     const select = $("account");
-    const contracts = new Set(Object.values(config.manifest.contracts).map((c) => c.address.toLowerCase())); // the market's escrow is one
     select.append(h("option", { value: "" }, "pick an account"),
-      ...ledger.participants.filter((a) => !contracts.has(a)).map((a) => h("option", { value: a }, short(a))));
+      ...members.map((a) => h("option", { value: a }, short(a))));
     select.onchange = () => go({ account: select.value || null });
     $("view").onchange = () => go({ view: $("view").value, within: null });
     if (window.ethereum) {
