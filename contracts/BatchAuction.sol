@@ -33,15 +33,18 @@ contract BatchAuction is IBatchAuction, ReentrancyGuardTransient, EIP712 {
     uint256 private immutable _minOrderWh;
 
     mapping(address account => uint256) private _claimable;
-    mapping(uint256 intervalId => bool) private _settled;
+    /// @dev Settled batches, one bit per interval: bit `id & 255` of word `id >> 8` (a batch
+    /// usually sets a bit of a word its neighbours' batches already wrote).
+    mapping(uint256 word => uint256 bits) private _settled;
 
-    /// @dev An order of a batch, read and checked: its owner, limit per Wh, what it may still
-    /// trade (capped by what backs it) and what it traded.
-    struct Entry {
-        address owner;
-        uint256 pricePerWh;
-        uint256 left;
-        uint256 filled;
+    /// @dev One side of a batch, read and checked, in its list's order: per order its owner, its
+    /// limit per Wh, what it may trade (its quantity capped by what backs it) and, as the walk
+    /// goes, what is left of that.
+    struct Book {
+        address[] owners;
+        uint256[] prices;
+        uint256[] caps;
+        uint256[] left;
     }
 
     /// @param market_ the community's `EnergyMarket`: its token, payment token, prices, fee,
@@ -64,15 +67,14 @@ contract BatchAuction is IBatchAuction, ReentrancyGuardTransient, EIP712 {
         external
         nonReentrant
     {
-        if (intervalId > type(uint32).max) revert BatchAuctionInvalidInterval(intervalId);
-        if (_settled[intervalId]) revert BatchAuctionSettled(intervalId);
-        uint256 closes = _market.gateClosure(intervalId);
-        if (block.timestamp < closes) revert BatchAuctionTradingOpen(intervalId, closes);
-        uint256 deadline = _market.settlementDeadline(intervalId);
-        if (block.timestamp >= deadline) revert BatchAuctionExpired(intervalId, deadline);
-        _settled[intervalId] = true;
-        Entry[] memory buying = _read(intervalId, bids, IEnergyMarket.Side.Bid);
-        Entry[] memory selling = _read(intervalId, asks, IEnergyMarket.Side.Ask);
+        _open(intervalId);
+        bytes32 domain = _domainSeparatorV4();
+        Book memory buying = _read(domain, intervalId, bids, IEnergyMarket.Side.Bid);
+        Book memory selling = _read(domain, intervalId, asks, IEnergyMarket.Side.Ask);
+        (uint256[] memory redeemable, uint256[] memory balances) =
+            _energyToken.tradeBacking(intervalId, buying.owners, selling.owners);
+        _cap(buying, redeemable, true);
+        _cap(selling, balances, false);
         (uint256 pricePerWh, uint256 volume, bytes memory fills) = _match(buying, selling);
         if (volume == 0) revert BatchAuctionEmpty(intervalId);
         _pay(intervalId, buying, selling, pricePerWh, volume);
@@ -108,73 +110,124 @@ contract BatchAuction is IBatchAuction, ReentrancyGuardTransient, EIP712 {
 
     /// @inheritdoc IBatchAuction
     function batchSettled(uint256 intervalId) external view returns (bool) {
-        return _settled[intervalId];
+        return (_settled[intervalId >> 8] >> (intervalId & 255)) & 1 == 1;
     }
 
     /// @inheritdoc IBatchAuction
     function orderDigest(uint256 intervalId, SignedOrder calldata o) external view returns (bytes32) {
-        return _digest(intervalId, o);
+        uint256 at;
+        assembly ("memory-safe") {
+            at := o
+        }
+        return _digest(_domainSeparatorV4(), intervalId, at);
     }
 
     // ----------------------------------------------------------------------------------------
     // Internals
 
-    /// @dev The EIP-712 digest of `o`: its struct hashed where free memory starts (nothing is
-    /// allocated: a batch hashes every order). `owner` and `side` are read as the ABI decoder
-    /// checked them ({_read} reads both first).
-    function _digest(uint256 intervalId, SignedOrder calldata o) private view returns (bytes32) {
+    /// @dev Between the interval's gate closure and its settlement deadline, once: marks it settled.
+    function _open(uint256 intervalId) private {
+        if (intervalId > type(uint32).max) revert BatchAuctionInvalidInterval(intervalId);
+        uint256 bit = 1 << (intervalId & 255);
+        uint256 word = _settled[intervalId >> 8];
+        if (word & bit != 0) revert BatchAuctionSettled(intervalId);
+        uint256 closes = _market.gateClosure(intervalId);
+        if (block.timestamp < closes) revert BatchAuctionTradingOpen(intervalId, closes);
+        uint256 deadline = _market.settlementDeadline(intervalId);
+        if (block.timestamp >= deadline) revert BatchAuctionExpired(intervalId, deadline);
+        _settled[intervalId >> 8] = word | bit;
+    }
+
+    /// @dev The EIP-712 digest of the order at calldata offset `at` (a `SignedOrder`: owner, side,
+    /// price, quantityWh, salt, r, vs, a word each), hashed where free memory starts (nothing is
+    /// allocated: a batch hashes every order). Its owner and side are hashed as they are in
+    /// calldata: {_read} checks both first.
+    function _digest(bytes32 domain, uint256 intervalId, uint256 at) private pure returns (bytes32 digest) {
         bytes32 typeHash = _ORDER_TYPEHASH;
-        bytes32 structHash;
         assembly ("memory-safe") {
             let p := mload(0x40)
             mstore(p, typeHash)
-            mstore(add(p, 0x20), calldataload(o)) // owner
+            mstore(add(p, 0x20), calldataload(at)) // owner
             mstore(add(p, 0x40), intervalId)
-            calldatacopy(add(p, 0x60), add(o, 0x20), 0x80) // side, price, quantityWh, salt
-            structHash := keccak256(p, 0xe0)
+            calldatacopy(add(p, 0x60), add(at, 0x20), 0x80) // side, price, quantityWh, salt
+            let structHash := keccak256(p, 0xe0)
+            // OpenZeppelin's MessageHashUtils.toTypedDataHash
+            mstore(p, hex"1901")
+            mstore(add(p, 0x02), domain)
+            mstore(add(p, 0x22), structHash)
+            digest := keccak256(p, 0x42)
         }
-        return _hashTypedDataV4(structHash);
     }
 
-    /// @dev Checks one side's list (side, terms, order, signature, one order per owner) and caps
-    /// each order by what backs it now ({_backed}).
-    function _read(uint256 intervalId, SignedOrder[] calldata orders, IEnergyMarket.Side side)
+    /// @dev Checks one side's list (side, terms, order, signature, one order per owner): its
+    /// book, each order capped by its quantity only (what backs it caps it next, {_cap}).
+    function _read(bytes32 domain, uint256 intervalId, SignedOrder[] calldata orders, IEnergyMarket.Side side)
         private
-        returns (Entry[] memory entries)
+        returns (Book memory book)
     {
-        entries = new Entry[](orders.length);
-        (uint256 lastPrice, bytes32 lastDigest) = (0, 0);
+        book = Book(new address[](orders.length), new uint256[](orders.length), new uint256[](orders.length),
+                    new uint256[](orders.length));
+        bytes32 lastDigest;
         for (uint256 i; i < orders.length; ++i) {
-            SignedOrder calldata o = orders[i];
-            if (o.side != side) revert BatchAuctionWrongSide(side, i);
-            address owner = o.owner; // checked by the ABI decoder: hashed raw in {_digest}
-            uint256 pricePerWh = _checkTerms(o.price, o.quantityWh);
-            bytes32 digest = _digest(intervalId, o);
-            if (i != 0 && !_inOrder(side, lastPrice, lastDigest, pricePerWh, digest)) {
+            uint256 at; // the order's calldata offset: the decoder checked that the list fits
+            assembly ("memory-safe") {
+                at := add(orders.offset, mul(i, 0xe0))
+            }
+            (address owner, uint256 pricePerWh, uint256 quantityWh) = _terms(at, side, i);
+            (book.owners[i], book.prices[i], book.caps[i]) = (owner, pricePerWh, quantityWh);
+            bytes32 digest = _digest(domain, intervalId, at);
+            if (i != 0 && !_inOrder(side, book.prices[i - 1], lastDigest, pricePerWh, digest)) {
                 revert BatchAuctionUnsorted(side, i);
             }
-            (lastPrice, lastDigest) = (pricePerWh, digest);
-            _checkSigner(digest, o, side, i);
+            lastDigest = digest;
+            _checkSigner(digest, at, owner, side, i);
             _markOnce(intervalId, side, i, owner);
-            entries[i] = Entry(owner, pricePerWh, _backed(intervalId, side, owner, pricePerWh, o.quantityWh), 0);
         }
     }
 
-    /// @dev The order's signature recovers to its owner.
+    /// @dev The order at calldata offset `at`: its owner, and its terms checked by the market's
+    /// rules (with its errors): price per Wh, quantity.
+    function _terms(uint256 at, IEnergyMarket.Side side, uint256 index)
+        private
+        view
+        returns (address owner, uint256 pricePerWh, uint256 quantityWh)
+    {
+        uint256 price;
+        bool sideOk;
+        assembly ("memory-safe") {
+            let word := calldataload(at)
+            if shr(160, word) { revert(0, 0) } // not an address: as the ABI decoder
+            owner := word
+            sideOk := eq(calldataload(add(at, 0x20)), side)
+            price := calldataload(add(at, 0x40))
+            quantityWh := calldataload(add(at, 0x60))
+        }
+        if (!sideOk) revert BatchAuctionWrongSide(side, index);
+        if (price % _TICK != 0) revert IEnergyMarket.EnergyMarketPriceOffTick(price, _TICK);
+        pricePerWh = price / _TICK;
+        if (pricePerWh < _feedInPerWh || pricePerWh > _retailPerWh) {
+            revert IEnergyMarket.EnergyMarketPriceOutsideBand(price, _feedInPerWh * _TICK, _retailPerWh * _TICK);
+        }
+        if (quantityWh == 0 || quantityWh > type(uint40).max) revert IEnergyMarket.EnergyMarketInvalidQuantity(quantityWh);
+        if (quantityWh < _minOrderWh) revert IEnergyMarket.EnergyMarketOrderTooSmall(quantityWh, _minOrderWh);
+    }
+
+    /// @dev The order's signature (`r`, `vs` at `at + 0xa0`) recovers to its owner.
     /// The `ecrecover` precompile called directly (as OpenZeppelin's `ECDSA.tryRecover` with
     /// EIP-2098's `vs`): `s` in the lower half of the curve order (no malleable twin), a signer that
     /// is not the zero address.
-    function _checkSigner(bytes32 digest, SignedOrder calldata o, IEnergyMarket.Side side, uint256 index) private view {
-        bytes32 r = o.r;
-        bytes32 vs = o.vs;
-        address owner = o.owner;
+    function _checkSigner(bytes32 digest, uint256 at, address owner, IEnergyMarket.Side side, uint256 index)
+        private
+        view
+    {
         bool good;
         assembly ("memory-safe") {
+            let vs := calldataload(add(at, 0xc0))
             let s := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
             let p := mload(0x40)
             mstore(p, digest)
             mstore(add(p, 0x20), add(shr(255, vs), 27))
-            mstore(add(p, 0x40), r)
+            mstore(add(p, 0x40), calldataload(add(at, 0xa0))) // r
             mstore(add(p, 0x60), s)
             mstore(0, 0)
             let ok := staticcall(gas(), 1, p, 0x80, 0, 0x20)
@@ -183,17 +236,6 @@ contract BatchAuction is IBatchAuction, ReentrancyGuardTransient, EIP712 {
                         and(iszero(iszero(signer)), eq(signer, owner)))
         }
         if (!good) revert BatchAuctionBadSignature(side, index);
-    }
-
-    /// @dev The market's rules for an order's terms, with its errors.
-    function _checkTerms(uint256 price, uint256 quantityWh) private view returns (uint256 pricePerWh) {
-        if (price % _TICK != 0) revert IEnergyMarket.EnergyMarketPriceOffTick(price, _TICK);
-        pricePerWh = price / _TICK;
-        if (pricePerWh < _feedInPerWh || pricePerWh > _retailPerWh) {
-            revert IEnergyMarket.EnergyMarketPriceOutsideBand(price, _feedInPerWh * _TICK, _retailPerWh * _TICK);
-        }
-        if (quantityWh == 0 || quantityWh > type(uint40).max) revert IEnergyMarket.EnergyMarketInvalidQuantity(quantityWh);
-        if (quantityWh < _minOrderWh) revert IEnergyMarket.EnergyMarketOrderTooSmall(quantityWh, _minOrderWh);
     }
 
     /// @dev Best first: bids by price descending, asks ascending; equal prices by digest ascending
@@ -223,57 +265,59 @@ contract BatchAuction is IBatchAuction, ReentrancyGuardTransient, EIP712 {
         if (seen != 0) revert BatchAuctionDuplicateOwner(side, index, owner);
     }
 
-    /// @dev What of `quantityWh` is backed now: a bid by the owner's import of the interval not
-    /// yet consumed and by its claimable money at the limit, an ask by its crypto-kWh.
-    function _backed(uint256 intervalId, IEnergyMarket.Side side, address owner, uint256 pricePerWh, uint256 quantityWh)
-        private
-        view
-        returns (uint256 left)
-    {
-        left = quantityWh;
-        if (side == IEnergyMarket.Side.Bid) {
-            uint256 redeemable = _energyToken.redeemable(owner, intervalId);
-            if (redeemable < left) left = redeemable;
-            if (pricePerWh != 0 && _claimable[owner] / pricePerWh < left) left = _claimable[owner] / pricePerWh;
-        } else {
-            uint256 balance = _energyToken.balanceOf(owner, intervalId);
-            if (balance < left) left = balance;
+    /// @dev Caps each order by what backs it now (`backing`, from the token's {tradeBacking}): a
+    /// bid by its owner's import of the interval not yet consumed and by its claimable money at
+    /// its limit, an ask by its owner's crypto-kWh. What is left to trade starts at the cap.
+    function _cap(Book memory book, uint256[] memory backing, bool bids) private view {
+        for (uint256 i; i < backing.length; ++i) {
+            uint256 cap = book.caps[i];
+            if (backing[i] < cap) cap = backing[i];
+            if (bids) {
+                uint256 price = book.prices[i];
+                if (price != 0) {
+                    uint256 affordable = _claimable[book.owners[i]] / price;
+                    if (affordable < cap) cap = affordable;
+                }
+            }
+            (book.caps[i], book.left[i]) = (cap, cap);
         }
     }
 
     /// @dev The market's call-auction walk (`EnergyMarket._findPrice`, the engine's
     /// `clear_uniform`) over the capped orders, skipping those with nothing backed: fills as they
     /// come, then the midpoint of the clearing range [max(a_k + fee, b_k+1), min(b_k, a_k+1 + fee)].
-    function _match(Entry[] memory buying, Entry[] memory selling)
+    function _match(Book memory buying, Book memory selling)
         private
         view
         returns (uint256 pricePerWh, uint256 volume, bytes memory fills)
     {
+        (uint256[] memory bidLeft, uint256[] memory askLeft) = (buying.left, selling.left);
+        (uint256[] memory bidPrices, uint256[] memory askPrices) = (buying.prices, selling.prices);
+        uint256 fee = _feePerWh;
+        uint256[] memory trades = new uint256[](bidLeft.length + askLeft.length);
         (uint256 i, uint256 j, uint256 n) = (0, 0, 0);
-        uint256[] memory trades = new uint256[](buying.length + selling.length);
-        (uint256 lastBid, uint256 lastAsk) = (0, 0);
         while (true) {
-            while (i < buying.length && buying[i].left == 0) ++i;
-            while (j < selling.length && selling[j].left == 0) ++j;
-            if (i == buying.length || j == selling.length) break;
-            (Entry memory bid, Entry memory ask) = (buying[i], selling[j]);
-            if (bid.pricePerWh < ask.pricePerWh + _feePerWh) break;
-            uint256 q = bid.left < ask.left ? bid.left : ask.left;
-            (bid.left, ask.left, bid.filled, ask.filled) = (bid.left - q, ask.left - q, bid.filled + q, ask.filled + q);
-            (lastBid, lastAsk) = (bid.pricePerWh, ask.pricePerWh);
+            while (i < bidLeft.length && bidLeft[i] == 0) ++i;
+            while (j < askLeft.length && askLeft[j] == 0) ++j;
+            if (i == bidLeft.length || j == askLeft.length || bidPrices[i] < askPrices[j] + fee) break;
+            uint256 q = bidLeft[i] < askLeft[j] ? bidLeft[i] : askLeft[j];
+            (bidLeft[i], askLeft[j]) = (bidLeft[i] - q, askLeft[j] - q);
             trades[n++] = i | (j << 64) | (q << 128);
             volume += q;
         }
         if (volume == 0) return (0, 0, "");
-        (uint256 lo, uint256 hi) = (lastAsk + _feePerWh, lastBid);
-        if (i < buying.length && buying[i].pricePerWh > lo) lo = buying[i].pricePerWh;
-        if (j < selling.length && selling[j].pricePerWh + _feePerWh < hi) hi = selling[j].pricePerWh + _feePerWh;
-        pricePerWh = (lo + hi) / 2;
-        fills = _packFills(buying, selling, trades, n);
+        {
+            uint256 last = trades[n - 1]; // the marginal pair: the last matched bid and ask
+            (uint256 lo, uint256 hi) = (askPrices[uint64(last >> 64)] + fee, bidPrices[uint64(last)]);
+            if (i < bidLeft.length && bidPrices[i] > lo) lo = bidPrices[i];
+            if (j < askLeft.length && askPrices[j] + fee < hi) hi = askPrices[j] + fee;
+            pricePerWh = (lo + hi) / 2;
+        }
+        fills = _packFills(buying.owners, selling.owners, trades, n);
     }
 
     /// @dev {BatchSettled}'s fills: buyer, seller, uint40 Wh per trade (45 bytes).
-    function _packFills(Entry[] memory buying, Entry[] memory selling, uint256[] memory trades, uint256 n)
+    function _packFills(address[] memory buyers, address[] memory sellers, uint256[] memory trades, uint256 n)
         private
         pure
         returns (bytes memory fills)
@@ -281,8 +325,8 @@ contract BatchAuction is IBatchAuction, ReentrancyGuardTransient, EIP712 {
         fills = new bytes(45 * n);
         for (uint256 k; k < n; ++k) {
             uint256 t = trades[k];
-            uint256 buyer = uint256(uint160(buying[uint64(t)].owner)) << 96;
-            uint256 rest = (uint256(uint160(selling[uint64(t >> 64)].owner)) << 96) | ((t >> 128) << 56);
+            uint256 buyer = uint256(uint160(buyers[uint64(t)])) << 96;
+            uint256 rest = (uint256(uint160(sellers[uint64(t >> 64)])) << 96) | ((t >> 128) << 56);
             assembly ("memory-safe") {
                 let at := add(add(fills, 0x20), mul(k, 45))
                 mstore(at, buyer) // its last 12 bytes are overwritten next
@@ -293,27 +337,34 @@ contract BatchAuction is IBatchAuction, ReentrancyGuardTransient, EIP712 {
 
     /// @dev Buyers pay the price from their claimable money, sellers are paid it less the fee;
     /// the energy moves from the sellers into the buyers' claims in one call to the token.
-    function _pay(uint256 intervalId, Entry[] memory buying, Entry[] memory selling, uint256 pricePerWh, uint256 volume)
+    function _pay(uint256 intervalId, Book memory buying, Book memory selling, uint256 pricePerWh, uint256 volume)
         private
     {
-        (address[] memory buyers, uint256[] memory bought) = _traders(buying);
-        (address[] memory sellers, uint256[] memory sold) = _traders(selling);
+        (address[] memory buyers, uint256[] memory bought) = _traded(buying);
+        (address[] memory sellers, uint256[] memory sold) = _traded(selling);
         for (uint256 k; k < buyers.length; ++k) {
-            _claimable[buyers[k]] -= bought[k] * pricePerWh; // <= claimable: capped in {_backed}
+            _claimable[buyers[k]] -= bought[k] * pricePerWh; // <= claimable: capped in {_cap}
         }
+        uint256 sellerPrice = pricePerWh - _feePerWh;
         for (uint256 k; k < sellers.length; ++k) {
-            _claimable[sellers[k]] += sold[k] * (pricePerWh - _feePerWh);
+            _claimable[sellers[k]] += sold[k] * sellerPrice;
         }
         if (_feePerWh != 0) _claimable[_operator] += volume * _feePerWh;
         _energyToken.tradeToClaims(intervalId, sellers, sold, buyers, bought);
     }
 
-    /// @dev The owners of the entries that traded, and what each traded.
-    function _traders(Entry[] memory entries) private pure returns (address[] memory owners, uint256[] memory amounts) {
-        (owners, amounts) = (new address[](entries.length), new uint256[](entries.length));
+    /// @dev The owners of the book's orders that traded, and what each traded (its cap less what
+    /// is left), in the book's own arrays (overwritten: the book is spent).
+    function _traded(Book memory book) private pure returns (address[] memory owners, uint256[] memory amounts) {
+        (owners, amounts) = (book.owners, book.caps);
+        uint256[] memory left = book.left;
         uint256 n;
-        for (uint256 k; k < entries.length; ++k) {
-            if (entries[k].filled != 0) (owners[n], amounts[n++]) = (entries[k].owner, entries[k].filled);
+        for (uint256 k; k < owners.length; ++k) {
+            uint256 traded = amounts[k] - left[k];
+            if (traded != 0) {
+                (owners[n], amounts[n]) = (owners[k], traded);
+                ++n;
+            }
         }
         assembly ("memory-safe") {
             mstore(owners, n)

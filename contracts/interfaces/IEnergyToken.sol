@@ -160,6 +160,12 @@ interface IEnergyToken is IERC1155 {
     /// @dev Redeeming is refused ({EnergyTokenSettlementPending}) for an interval its operation
     /// may still settle in the current transaction.
     function redeemable(address account, uint256 intervalId) external view returns (uint64);
+    /// @notice What backs a batch's orders of `intervalId`, in one call: each buyer's
+    /// {redeemable} import and each seller's balance (`balanceOf`), in Wh.
+    function tradeBacking(uint256 intervalId, address[] calldata buyers, address[] calldata sellers)
+        external
+        view
+        returns (uint256[] memory redeemableWh, uint256[] memory balanceWh);
     /// @notice `account`'s own production of `intervalId` it still holds, in Wh: what a
     /// certificate may convert. Its balance minus what it acquired from others (by transfer,
     /// purchase included); what leaves an account is taken from what it acquired first.
