@@ -376,6 +376,11 @@ contract EnergyToken is ERC1155, IEnergyToken {
     }
 
     /// @inheritdoc IEnergyToken
+    /// @dev The hot path of a batch auction, in assembly: per seller, its lanes mapping (one
+    /// keccak), its balance lane read and written, its acquired lane read (written if not zero)
+    /// and a `TransferSingle` burn; per buyer, the transient settlement check, its import,
+    /// received and claimed lanes read, the claimed lane written. A refusal stops the walk and is
+    /// named by {_refuseSale} or {_refuseClaim} (the transaction reverts: nothing written stays).
     function tradeToClaims(
         uint256 intervalId,
         address[] calldata sellers,
@@ -386,34 +391,109 @@ contract EnergyToken is ERC1155, IEnergyToken {
         _checkEscrow();
         if (sellers.length != soldWh.length) revert ERC1155InvalidArrayLength(sellers.length, soldWh.length);
         if (buyers.length != boughtWh.length) revert ERC1155InvalidArrayLength(buyers.length, boughtWh.length);
-        (uint256 sold, uint256 bought) = (0, 0);
-        for (uint256 i; i < sellers.length; ++i) {
-            _burnSold(sellers[i], intervalId, soldWh[i]);
-            sold += soldWh[i];
-        }
-        for (uint256 j; j < buyers.length; ++j) {
-            _consume(buyers[j], intervalId, boughtWh[j]);
-            bought += boughtWh[j];
-        }
+        (uint256 sold, uint256 bad) = _burnSold(intervalId, sellers, soldWh);
+        uint256 bought;
+        if (bad == 0) (bought, bad) = _claimBought(intervalId, buyers, boughtWh);
+        if (bad != 0 && bad < 1 << 128) _refuseSale(intervalId, sellers[bad - 1], soldWh[bad - 1]);
+        if (bad != 0) _refuseClaim(intervalId, buyers[bad - (1 << 128)], boughtWh[bad - (1 << 128)]);
         if (sold != bought) revert EnergyTokenUnbalancedTrade(intervalId, sold, bought);
     }
 
-    /// @dev Burns what `from` sold, taken from what it acquired first (as {_update}). The hot path
-    /// of a batch (one call per seller): the account's lanes mapping found once, each lane's slot
-    /// read once and written once.
-    function _burnSold(address from, uint256 id, uint256 value) private {
-        mapping(uint256 => uint256) storage lanes = _lanes[from];
-        uint256 shift = (id & 7) << 5;
-        uint256 key = _key(id, _BALANCE);
-        uint256 word = lanes[key];
-        uint256 balance = (word >> shift) & _LANE;
-        if (balance < value) revert ERC1155InsufficientBalance(from, balance, value, id);
-        lanes[key] = word - (value << shift); // value <= the lane: no borrow
-        key = _key(id, _ACQUIRED);
-        word = lanes[key];
-        uint256 acquired = (word >> shift) & _LANE;
-        if (acquired != 0) lanes[key] = word - ((acquired < value ? acquired : value) << shift);
-        emit TransferSingle(msg.sender, from, address(0), id, value);
+    /// @dev Lane slot `key` (`(id >> 3) << 3 | field`) of the lanes mapping at `base`, in assembly.
+    /// (Solidity's `_lanes[account][key]`.) Each seller's sold Wh burnt, taken from what it
+    /// acquired first (as {_update}), with a `TransferSingle` burn: the total, or `bad` = 1 + the
+    /// index of the first seller short of it.
+    function _burnSold(uint256 id, address[] calldata sellers, uint256[] calldata soldWh)
+        private
+        returns (uint256 sold, uint256 bad)
+    {
+        assembly ("memory-safe") {
+            let group := shl(3, shr(3, id))
+            let shift := shl(5, and(id, 7))
+            for { let i := 0 } lt(i, sellers.length) { i := add(i, 1) } {
+                let from := calldataload(add(sellers.offset, shl(5, i)))
+                if shr(160, from) { revert(0, 0) } // not an address: as the ABI decoder
+                let value := calldataload(add(soldWh.offset, shl(5, i)))
+                mstore(0, from)
+                mstore(0x20, _lanes.slot)
+                mstore(0x20, keccak256(0, 0x40)) // _lanes[from]
+                mstore(0, or(group, _BALANCE))
+                let slot := keccak256(0, 0x40)
+                let word := sload(slot)
+                if gt(value, and(shr(shift, word), _LANE)) {
+                    bad := add(i, 1)
+                    break
+                }
+                sstore(slot, sub(word, shl(shift, value))) // value <= the lane < 2^32: no borrow
+                mstore(0, or(group, _ACQUIRED))
+                slot := keccak256(0, 0x40)
+                word := sload(slot)
+                let acquired := and(shr(shift, word), _LANE)
+                if acquired {
+                    if gt(acquired, value) { acquired := value }
+                    sstore(slot, sub(word, shl(shift, acquired)))
+                }
+                sold := add(sold, value)
+                mstore(0, id)
+                mstore(0x20, value)
+                // TransferSingle(operator, from, to = 0, id, value): a burn
+                log4(0, 0x40, 0xc3d58168c5ae7397731d063d5bbf3d657854427343f4c083240f7aacaa2d0f62, caller(), from, 0)
+            }
+        }
+    }
+
+    /// @dev Each buyer's bought Wh recorded as claimed against its verified import (as
+    /// {_consume}, in assembly): the total, or `bad` = 2^128 + the index of the first buyer
+    /// refused (its share may still be settled in this transaction, or its import is short).
+    function _claimBought(uint256 id, address[] calldata buyers, uint256[] calldata boughtWh)
+        private
+        returns (uint256 bought, uint256 bad)
+    {
+        assembly ("memory-safe") {
+            let group := shl(3, shr(3, id))
+            let shift := shl(5, and(id, 7))
+            for { let j := 0 } lt(j, buyers.length) { j := add(j, 1) } {
+                let buyer := calldataload(add(buyers.offset, shl(5, j)))
+                if shr(160, buyer) { revert(0, 0) } // not an address: as the ABI decoder
+                // {_settleable} for any operation: refused while its share may still come
+                let flag := tload(buyer)
+                if and(and(iszero(iszero(and(flag, 0xffffffffffffffffffffffffffffffffffffffff))),
+                           iszero(lt(id, and(shr(160, flag), _LANE)))), lt(id, and(shr(192, flag), _LANE))) {
+                    bad := add(shl(128, 1), j)
+                    break
+                }
+                let amount := calldataload(add(boughtWh.offset, shl(5, j)))
+                mstore(0, buyer)
+                mstore(0x20, _lanes.slot)
+                mstore(0x20, keccak256(0, 0x40)) // _lanes[buyer]
+                mstore(0, or(group, _IMPORTED))
+                let left := and(shr(shift, sload(keccak256(0, 0x40))), _LANE)
+                mstore(0, or(group, _RECEIVED))
+                left := sub(left, and(shr(shift, sload(keccak256(0, 0x40))), _LANE))
+                mstore(0, or(group, _CLAIMED))
+                let slot := keccak256(0, 0x40)
+                let word := sload(slot)
+                left := sub(left, and(shr(shift, word), _LANE))
+                if gt(amount, left) {
+                    bad := add(shl(128, 1), j)
+                    break
+                }
+                sstore(slot, add(word, shl(shift, amount))) // received + claimed <= import < 2^32
+                bought := add(bought, amount)
+            }
+        }
+    }
+
+    /// @dev Names a refusal of {tradeToClaims} with its error, as the state stood when the walk
+    /// stopped (the sellers and buyers before it applied): a seller short of what it sold.
+    function _refuseSale(uint256 id, address from, uint256 value) private view {
+        revert ERC1155InsufficientBalance(from, _get(from, id, _BALANCE), value, id);
+    }
+
+    /// @dev A buyer whose share may still be settled in this transaction, or whose import is short.
+    function _refuseClaim(uint256 id, address buyer, uint256 amount) private view {
+        if (_settleable(buyer, id, address(0))) revert EnergyTokenSettlementPending(buyer, id);
+        revert EnergyTokenRedeemExceedsImport(buyer, id, amount, _redeemable(buyer, id));
     }
 
     function _checkEscrow() private view {
@@ -600,11 +680,29 @@ contract EnergyToken is ERC1155, IEnergyToken {
         returns (uint256[] memory redeemableWh, uint256[] memory balanceWh)
     {
         (redeemableWh, balanceWh) = (new uint256[](buyers.length), new uint256[](sellers.length));
-        for (uint256 i; i < buyers.length; ++i) {
-            redeemableWh[i] = _redeemable(buyers[i], intervalId);
-        }
-        for (uint256 i; i < sellers.length; ++i) {
-            balanceWh[i] = _get(sellers[i], intervalId, _BALANCE);
+        assembly ("memory-safe") {
+            let group := shl(3, shr(3, intervalId))
+            let shift := shl(5, and(intervalId, 7))
+            // lane `field` of `account`: _lanes[account][group | field] at the interval's shift
+            function lane(account, key, s) -> v {
+                if shr(160, account) { revert(0, 0) } // not an address: as the ABI decoder
+                mstore(0, account)
+                mstore(0x20, _lanes.slot)
+                mstore(0x20, keccak256(0, 0x40))
+                mstore(0, key)
+                v := and(shr(s, sload(keccak256(0, 0x40))), _LANE)
+            }
+            for { let i := 0 } lt(i, buyers.length) { i := add(i, 1) } {
+                let buyer := calldataload(add(buyers.offset, shl(5, i)))
+                // {_redeemable}: imported - received locally - claimed
+                let left := sub(sub(lane(buyer, or(group, _IMPORTED), shift), lane(buyer, or(group, _RECEIVED), shift)),
+                                lane(buyer, or(group, _CLAIMED), shift))
+                mstore(add(redeemableWh, shl(5, add(i, 1))), left)
+            }
+            for { let i := 0 } lt(i, sellers.length) { i := add(i, 1) } {
+                mstore(add(balanceWh, shl(5, add(i, 1))),
+                       lane(calldataload(add(sellers.offset, shl(5, i))), or(group, _BALANCE), shift))
+            }
         }
     }
 

@@ -208,6 +208,21 @@ def test_the_minimum_order_and_the_token_side_are_enforced(env, m):
                  redeemableWh=500):
         m.c.transact(env.token.functions.tradeToClaims(iid, [m.keys[0].address], [500], [m.keys[1].address], [600]),
                      env.carol)
+    seller, buyer = m.keys[0].address, m.keys[1].address
+    with reverts("ERC1155InsufficientBalance", sender=seller, balance=500, needed=501, tokenId=iid):
+        m.c.transact(env.token.functions.tradeToClaims(iid, [seller], [501], [buyer], [501]), env.carol)
+    # the same seller twice: the second is refused with what the first left
+    with reverts("ERC1155InsufficientBalance", sender=seller, balance=200, needed=301, tokenId=iid):
+        m.c.transact(env.token.functions.tradeToClaims(iid, [seller, seller], [300, 301], [buyer], [601]), env.carol)
+    # the same buyer twice: the second is refused with what the first left
+    with reverts("EnergyTokenRedeemExceedsImport", account=buyer, intervalId=iid, amountWh=201, redeemableWh=200):
+        m.c.transact(env.token.functions.tradeToClaims(iid, [seller], [500], [buyer, buyer], [300, 201]), env.carol)
+    # what backs a batch, read in one call, is each account's views
+    accounts = [*(k.address for k in m.keys), env.carol]
+    assert env.token.functions.tradeBacking(iid, accounts, accounts[::-1]).call() == [
+        [env.token.functions.redeemable(a, iid).call() for a in accounts],
+        [env.token.functions.balanceOf(a, iid).call() for a in accounts[::-1]]]
+    assert env.token.functions.tradeBacking(iid, [buyer], [seller]).call() == [[500], [500]]
 
 
 def test_batch_lists_refuses_two_orders_of_one_owner_or_two_intervals(env, m):

@@ -312,6 +312,19 @@ def test_a_claim_waits_for_the_operations_settlement_of_the_same_transaction(env
         env.c.transact(rogue.functions.verifyAndRedeem([s.as_call_arg() for s in runs], env.bob, start // 900, 1))
 
 
+
+def test_a_trade_into_claims_waits_for_the_operations_settlement_of_the_same_transaction(env):
+    """The batch auction's path (EnergyToken.tradeToClaims) refuses as redeem does."""
+    consumer = env.meter(env.bob, MeterKind.CONSUMER)
+    rogue = second_allocator(env)
+    env.c.transact(env.registry.functions.grantRole(env.token.functions.ESCROW_ROLE().call(), rogue.address))
+    start = env.next_start()
+    env.c.transact(rogue.functions.bind([consumer.id], start // 900))
+    runs = env.readings(consumer, start, [400], [0])
+    env.at(start + 900)
+    with reverts("EnergyTokenSettlementPending", account=env.bob, intervalId=start // 900):
+        env.c.transact(rogue.functions.verifyAndTrade([s.as_call_arg() for s in runs], start // 900, [env.bob], [1]))
+
 # --- R15 from sharing alone -------------------------------------------------------------------------
 
 

@@ -39,4 +39,17 @@ contract TestAllocator {
         registry.submitReadings(runs);
         token.redeem(account, intervalId, amountWh);
     }
+
+    /// @notice Verifies `runs`, then trades into claims (as a batch auction holding `ESCROW_ROLE`)
+    /// before any settlement: a buyer is refused while the interval awaits its operation's
+    /// settlement.
+    function verifyAndTrade(
+        IMeterRegistry.SignedReadings[] calldata runs,
+        uint256 intervalId,
+        address[] calldata buyers,
+        uint256[] calldata boughtWh
+    ) external {
+        registry.submitReadings(runs);
+        token.tradeToClaims(intervalId, new address[](0), new uint256[](0), buyers, boughtWh);
+    }
 }
