@@ -683,25 +683,29 @@ contract EnergyToken is ERC1155, IEnergyToken {
         assembly ("memory-safe") {
             let group := shl(3, shr(3, intervalId))
             let shift := shl(5, and(intervalId, 7))
-            // lane `field` of `account`: _lanes[account][group | field] at the interval's shift
-            function lane(account, key, s) -> v {
+            // `account`'s lanes mapping: _lanes[account]
+            function lanesOf(account) -> base {
                 if shr(160, account) { revert(0, 0) } // not an address: as the ABI decoder
                 mstore(0, account)
                 mstore(0x20, _lanes.slot)
-                mstore(0x20, keccak256(0, 0x40))
+                base := keccak256(0, 0x40)
+            }
+            // lane `key` (`group | field`) under `base`, at the interval's shift
+            function lane(base, key, s) -> v {
                 mstore(0, key)
+                mstore(0x20, base)
                 v := and(shr(s, sload(keccak256(0, 0x40))), _LANE)
             }
             for { let i := 0 } lt(i, buyers.length) { i := add(i, 1) } {
-                let buyer := calldataload(add(buyers.offset, shl(5, i)))
+                let base := lanesOf(calldataload(add(buyers.offset, shl(5, i))))
                 // {_redeemable}: imported - received locally - claimed
-                let left := sub(sub(lane(buyer, or(group, _IMPORTED), shift), lane(buyer, or(group, _RECEIVED), shift)),
-                                lane(buyer, or(group, _CLAIMED), shift))
+                let left := sub(sub(lane(base, or(group, _IMPORTED), shift), lane(base, or(group, _RECEIVED), shift)),
+                                lane(base, or(group, _CLAIMED), shift))
                 mstore(add(redeemableWh, shl(5, add(i, 1))), left)
             }
             for { let i := 0 } lt(i, sellers.length) { i := add(i, 1) } {
                 mstore(add(balanceWh, shl(5, add(i, 1))),
-                       lane(calldataload(add(sellers.offset, shl(5, i))), or(group, _BALANCE), shift))
+                       lane(lanesOf(calldataload(add(sellers.offset, shl(5, i)))), or(group, _BALANCE), shift))
             }
         }
     }

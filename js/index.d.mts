@@ -4,6 +4,6 @@ export type { ContractName, Hex, Manifest, ManifestContract, ManifestWith } from
 export { DOMAIN_NAME, DOMAIN_VERSION, READINGS_TYPES, asCallArg, domainOf, readingsDigest, signRun, unpackEnergy }
   from "./readings.mjs";
 export type { Integer, ReadingsDomain, Run, SignedReadingsArg, SignedRun } from "./readings.mjs";
-export { ORDER_DOMAIN_NAME, ORDER_DOMAIN_VERSION, ORDER_TYPES, SIDES, asOrderCallArg, orderDigest, orderDomainOf,
-  signOrder, unpackFills } from "./orders.mjs";
-export type { Order, OrderDomain, SignedOrder, SignedOrderArg } from "./orders.mjs";
+export { ORDER_DOMAIN_NAME, ORDER_DOMAIN_VERSION, ORDER_TYPES, SIDES, ORDER_BYTES, orderDigest, orderDomainOf,
+  packOrders, signOrder, unpackFills } from "./orders.mjs";
+export type { Order, OrderDomain, SignedOrder } from "./orders.mjs";

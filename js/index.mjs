@@ -3,5 +3,5 @@
 export { abis, contractNames, enums } from "./contracts.mjs";
 export { DOMAIN_NAME, DOMAIN_VERSION, READINGS_TYPES, asCallArg, domainOf, readingsDigest, signRun, unpackEnergy }
   from "./readings.mjs";
-export { ORDER_DOMAIN_NAME, ORDER_DOMAIN_VERSION, ORDER_TYPES, SIDES, asOrderCallArg, orderDigest, orderDomainOf,
-  signOrder, unpackFills } from "./orders.mjs";
+export { ORDER_DOMAIN_NAME, ORDER_DOMAIN_VERSION, ORDER_TYPES, SIDES, ORDER_BYTES, orderDigest, orderDomainOf,
+  packOrders, signOrder, unpackFills } from "./orders.mjs";

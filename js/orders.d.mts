@@ -43,8 +43,8 @@ export interface Order {
 /** An order with its owner's compact (EIP-2098) signature, as gridshare's files of signed orders hold it. */
 export type SignedOrder = Order & { r: string; vs: string };
 
-/** IBatchAuction.SignedOrder, the tuple `settleBatch(intervalId, bids, asks)` takes. */
-export type SignedOrderArg = [owner: Hex, side: 0 | 1, price: bigint, quantityWh: bigint, salt: bigint, r: string, vs: string];
+/** The bytes of one packed order in `settleBatch`'s lists (`BatchAuction.ORDER_BYTES`). */
+export declare const ORDER_BYTES: 109;
 
 /** The EIP-712 domain of the BatchAuction of the deployment a manifest describes. */
 export declare function orderDomainOf(manifest: ManifestWith<"BatchAuction">): OrderDomain;
@@ -60,8 +60,10 @@ export declare function signOrder<O extends Order>(
   order: O,
 ): Promise<Omit<O, "side"> & { side: "bid" | "ask"; r: Hex; vs: Hex }>;
 
-/** The IBatchAuction.SignedOrder tuple of a signed order, for `settleBatch`. */
-export declare function asOrderCallArg(signed: SignedOrder): SignedOrderArg;
+/** One side's list for `settleBatch(intervalId, bids, asks)`: the signed orders (in the batch's order)
+ *  packed back to back, `ORDER_BYTES` each (owner, price uint96, quantityWh uint40, salt uint64, r, vs).
+ *  Throws if a field does not fit. */
+export declare function packOrders(signedOrders: readonly SignedOrder[]): Hex;
 
 /** The trades of a BatchSettled event's `fills` (45 bytes a trade: buyer, seller, uint40 Wh). Throws if
  *  its length is not a multiple of 45 bytes. */

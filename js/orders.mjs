@@ -57,10 +57,25 @@ export async function signOrder(wallet, manifest, order) {
   return { ...order, side: m.side === 0 ? "bid" : "ask", r: sig.r, vs: sig.yParityAndS };
 }
 
-// The IBatchAuction.SignedOrder tuple for settleBatch(intervalId, bids, asks).
-export function asOrderCallArg(signed) {
-  const m = message(signed);
-  return [m.owner, m.side, m.price, m.quantityWh, m.salt, signed.r, signed.vs];
+// The bytes of one packed order in settleBatch's lists (BatchAuction.ORDER_BYTES).
+export const ORDER_BYTES = 109;
+
+// One side's list for settleBatch(intervalId, bids, asks), as 0x hex: the signed orders (already in
+// the batch's order) packed back to back, ORDER_BYTES each: owner (20 bytes), price (uint96),
+// quantityWh (uint40), salt (uint64), r (32), vs (32); the side is the list's.
+export function packOrders(signedOrders) {
+  let hex = "0x";
+  for (const signed of signedOrders) {
+    const m = message(signed);
+    const field = (name, value, bytes) => {
+      if (value < 0n || value >= 1n << BigInt(8 * bytes)) throw new Error(`an order's ${name} must fit ${8 * bytes} bits to be sent in a batch, got ${value}`);
+      return value.toString(16).padStart(2 * bytes, "0");
+    };
+    const word = (h) => { const x = h.startsWith("0x") ? h.slice(2) : h; if (x.length !== 64) throw new Error(`r and vs are 32 bytes, got ${h}`); return x; };
+    hex += m.owner.slice(2).toLowerCase() + field("price", m.price, 12) + field("quantityWh", m.quantityWh, 5)
+      + field("salt", m.salt, 8) + word(signed.r) + word(signed.vs);
+  }
+  return hex;
 }
 
 // BatchSettled's fills (a 0x hex string): 45 bytes a trade, buyer (20), seller (20), Wh (uint40).

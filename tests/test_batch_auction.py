@@ -15,6 +15,7 @@ from gridshare.chain import market as chain_market
 from gridshare.domain.matching import Order as EngineOrder
 from gridshare.domain.matching import Side as EngineSide
 from gridshare.domain.matching import clear_uniform
+from gridshare.errors import GridshareError
 from gridshare.protocol.market import Side
 from gridshare.protocol.meters import MeterKind
 from gridshare.protocol.orders import Order, SignedOrder, batch_lists, unpack_fills
@@ -89,8 +90,8 @@ def assert_solvent(m):
 
 
 def send(m, iid, bids, asks, sender=None):
-    return m.c.transact(m.c.batch.functions.settleBatch(iid, [b.as_call_arg() for b in bids],
-                                                        [a.as_call_arg() for a in asks]), sender or m.env.carol)
+    return m.c.transact(m.c.batch.functions.settleBatch(iid, b"".join(b.packed() for b in bids),
+                                                        b"".join(a.packed() for a in asks)), sender or m.env.carol)
 
 
 def test_a_batch_clears_at_one_price_and_moves_the_energy_into_the_buyers_claims(env, m):
@@ -156,8 +157,22 @@ def test_every_refusal_of_a_batch_names_its_cause(env, m):
     ask = m.order(0, iid, Side.ASK, 60_000, 500)
     b1, b2 = m.order(1, iid, Side.BID, 100_000, 300), m.order(2, iid, Side.BID, 90_000, 300)
     m.close(iid)
-    with reverts("BatchAuctionWrongSide", side=1, index=0):
+    with reverts("BatchAuctionBadSignature", side=1, index=0):  # a bid sent as an ask: its owner signed a bid
         send(m, iid, [b1], [b2])
+    with reverts("BatchAuctionMalformed", side=0, length=2 * 109 - 1):
+        m.c.transact(m.c.batch.functions.settleBatch(iid, (b1.packed() + b2.packed())[:-1], ask.packed()), env.carol)
+    with reverts("BatchAuctionMalformed", side=1, length=110):
+        m.c.transact(m.c.batch.functions.settleBatch(iid, b1.packed(), ask.packed() + b"\0"), env.carol)
+    # refusals of a later order of a list, on either side
+    a2 = m.order(1, iid, Side.ASK, 70_000, 100)
+    with reverts("BatchAuctionUnsorted", side=1, index=1):
+        send(m, iid, [b1], [a2, ask])
+    with reverts("BatchAuctionBadSignature", side=1, index=1):
+        send(m, iid, [b1], [ask, SignedOrder(a2.order, a2.r, b1.vs, a2.digest)])
+    with reverts("BatchAuctionDuplicateOwner", side=1, index=1, owner=ask.owner):
+        send(m, iid, [b1], [ask, m.order(0, iid, Side.ASK, 70_000, 100)])
+    with reverts("EnergyMarketPriceOutsideBand", price=39_000, feedIn=40_000, retail=252_000):
+        send(m, iid, [b1], [ask, m.order(1, iid, Side.ASK, 39_000, 100)])
     with reverts("BatchAuctionUnsorted", side=0, index=1):
         send(m, iid, [b2, b1], [ask])
     with reverts("BatchAuctionUnsorted", side=0, index=1):  # the same order twice
@@ -174,10 +189,11 @@ def test_every_refusal_of_a_batch_names_its_cause(env, m):
         ((100_500, 300), "EnergyMarketPriceOffTick", {"price": 100_500, "tick": 1000}),
         ((300_000, 300), "EnergyMarketPriceOutsideBand", {"price": 300_000, "feedIn": 40_000, "retail": 252_000}),
         ((100_000, 0), "EnergyMarketInvalidQuantity", {"quantityWh": 0}),
-        ((100_000, 2**40), "EnergyMarketInvalidQuantity", {"quantityWh": 2**40}),
     ):
         with reverts(error, **args):
             send(m, iid, [m.order(1, iid, Side.BID, *terms)], [ask])
+    with pytest.raises(GridshareError, match="quantityWh must fit 40 bits"):  # cannot be sent
+        m.order(1, iid, Side.BID, 100_000, 2**40).packed()
     with reverts("BatchAuctionInvalidInterval", intervalId=2**32):
         send(m, 2**32, [b1], [ask])
     with reverts("BatchAuctionEmpty", intervalId=iid):
@@ -195,6 +211,24 @@ def test_the_minimum_order_and_the_token_side_are_enforced(env, m):
     factory = env.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     with reverts("BatchAuctionInvalidMarket", market="0x" + "00" * 20):
         m.c.transact(factory.constructor("0x" + "00" * 20))
+    # a market with the default minimum order (10 Wh): its batch auction refuses 9 Wh, on either side
+    market_artifact = compile_contracts()["EnergyMarket"]
+    market = env.w3.eth.contract(abi=market_artifact.abi, bytecode=market_artifact.bytecode)
+    market = market(m.c.transact(market.constructor(env.registry.address, env.c.payment.address, 1, 40_000, 252_000,
+                                                    10_000, env.operator, 900, 86_400, 10))["contractAddress"])
+    batch = factory(m.c.transact(factory.constructor(market.address))["contractAddress"])
+    assert batch.functions.ORDER_BYTES().call() == 109
+    iid = m.interval([(0, 500), (500, 0), (0, 0)])
+    m.close(iid)
+
+    def order(k, side, price, q):  # signed for this batch auction
+        return Order(m.keys[k].address, iid, side, price, q).sign(m.keys[k], m.c.chain.chain_id, batch.address)
+
+    bid, ask = order(1, Side.BID, 100_000, 10), order(0, Side.ASK, 60_000, 10)
+    with reverts("EnergyMarketOrderTooSmall", quantityWh=9, minimumWh=10):
+        m.c.transact(batch.functions.settleBatch(iid, bid.packed(), order(0, Side.ASK, 60_000, 9).packed()))
+    with reverts("EnergyMarketOrderTooSmall", quantityWh=9, minimumWh=10):
+        m.c.transact(batch.functions.settleBatch(iid, order(1, Side.BID, 100_000, 9).packed(), ask.packed()))
     with reverts("EnergyTokenUnauthorizedEscrow", caller=env.carol):
         m.c.transact(env.token.functions.tradeToClaims(1, [], [], [], []), env.carol)
     env.c.transact(env.registry.functions.grantRole(env.token.functions.ESCROW_ROLE().call(), env.carol))

@@ -232,7 +232,13 @@ def test_an_order_signed_in_javascript_is_the_contracts_and_pythons(world, tmp_p
     [signed] = load_orders(tmp_path / "orders.json", chain.chain_id, community.batch.address)  # checks the signature
     assert signed.owner == owner.address and signed.signer() == owner.address
     assert bytes.fromhex(digest[2:]) == signed.digest == \
-        community.batch.functions.orderDigest(123456, signed.as_call_arg()).call()
+        community.batch.functions.orderDigest(123456, signed.order.as_struct()).call()
+    # the JS client packs it for settleBatch as the Python client does (109 bytes)
+    script = "import {packOrders} from './js/orders.mjs'; process.stdout.write(packOrders([JSON.parse(process.argv[1])]));"
+    proc = subprocess.run([_node(), "--input-type=module", "-e", script, json.dumps(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "0x" + signed.packed().hex() and len(signed.packed()) == 109
 
 
 def test_batch_fills_decode_in_javascript_as_in_python():

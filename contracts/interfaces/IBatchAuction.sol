@@ -14,27 +14,26 @@ import {IEnergyMarket} from "./IEnergyMarket.sol";
 /// community's `EnergyMarket` keeps its on-chain book; this contract takes its prices, fee,
 /// schedule and minimum order from it.
 interface IBatchAuction {
-    /// @notice An order for an interval's batch: `price` per kWh (the market's tick and band),
-    /// `quantityWh` at least the market's minimum, `salt` any number (to tell apart two orders
-    /// otherwise equal); `r`, `vs` the owner's signature of the EIP-712 struct
+    /// @notice An order for an interval's batch, as its owner signs it: the EIP-712 struct
     /// `Order(address owner,uint256 intervalId,uint8 side,uint256 price,uint256 quantityWh,uint256 salt)`
-    /// in the compact form of EIP-2098.
-    struct SignedOrder {
+    /// of this contract's domain (interval and side from the batch): `price` per kWh (the market's
+    /// tick and band), `quantityWh` at least the market's minimum, `salt` any number (to tell
+    /// apart two orders otherwise equal).
+    struct Order {
         address owner;
         IEnergyMarket.Side side;
         uint256 price;
         uint256 quantityWh;
         uint256 salt;
-        bytes32 r;
-        bytes32 vs;
     }
 
     error BatchAuctionInvalidMarket(address market);
     /// @notice Each list best first (bids by price descending, asks ascending), equal prices by
     /// their EIP-712 digest ascending; `index` is the first order out of place (or a duplicate).
     error BatchAuctionUnsorted(IEnergyMarket.Side side, uint256 index);
-    /// @notice An order in the other side's list.
-    error BatchAuctionWrongSide(IEnergyMarket.Side side, uint256 index);
+    /// @notice A list of packed orders whose `length` in bytes is not a whole number of orders
+    /// (`ORDER_BYTES` each).
+    error BatchAuctionMalformed(IEnergyMarket.Side side, uint256 length);
     /// @notice One order per owner and side in a batch.
     error BatchAuctionDuplicateOwner(IEnergyMarket.Side side, uint256 index, address owner);
     /// @notice The signature does not recover to the order's owner.
@@ -58,12 +57,15 @@ interface IBatchAuction {
     event Withdrawn(address indexed account, uint256 amount);
 
     /// @notice Settles interval `intervalId`'s batch, from its gate closure until its settlement
-    /// deadline, once; anyone may send it. Each order trades at most what backs it when the batch
+    /// deadline, once; anyone may send it. `bids` and `asks` are signed orders packed back to
+    /// back, `ORDER_BYTES` (109) each: owner (20 bytes), price (uint96), quantityWh (uint40), salt
+    /// (uint64), then the owner's signature in EIP-2098's compact form, r (32) and vs (32); the
+    /// side is the list's. Each order trades at most what backs it when the batch
     /// runs: a bid, its owner's verified import of the interval not yet consumed and what its
     /// claimable money pays at its limit; an ask, its owner's crypto-kWh of the interval. The
     /// sender chooses which signed orders it includes: it cannot alter them, trade them beyond
     /// their limits or at two prices (docs/market.md).
-    function settleBatch(uint256 intervalId, SignedOrder[] calldata bids, SignedOrder[] calldata asks) external;
+    function settleBatch(uint256 intervalId, bytes calldata bids, bytes calldata asks) external;
 
     /// @notice Adds `amount` (by `transferFrom`) to the caller's claimable money, which its bids spend.
     function deposit(uint256 amount) external;
@@ -76,5 +78,5 @@ interface IBatchAuction {
     /// @notice Whether the interval's batch is settled.
     function batchSettled(uint256 intervalId) external view returns (bool);
     /// @notice The EIP-712 digest an owner signs for `order` in interval `intervalId`.
-    function orderDigest(uint256 intervalId, SignedOrder calldata order) external view returns (bytes32);
+    function orderDigest(uint256 intervalId, Order calldata order) external view returns (bytes32);
 }

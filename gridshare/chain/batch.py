@@ -29,7 +29,8 @@ def settle_batch(c: Community, interval_id: int, orders: list[SignedOrder], send
     """Sends the interval's batch: its signed orders listed as ``settleBatch`` requires
     (:func:`gridshare.protocol.orders.batch_lists`)."""
     bids, asks = batch_lists(orders)
-    call = c.batch.functions.settleBatch(interval_id, [b.as_call_arg() for b in bids], [a.as_call_arg() for a in asks])
+    call = c.batch.functions.settleBatch(interval_id, b"".join(b.packed() for b in bids),
+                                         b"".join(a.packed() for a in asks))
     receipt = c.transact(call, sender)
     [event] = c.batch.events.BatchSettled().process_receipt(receipt, errors=DISCARD)
     return Batch(interval_id, event.args.price, event.args.quantityWh, unpack_fills(event.args.fills),

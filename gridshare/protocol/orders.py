@@ -27,6 +27,8 @@ from gridshare.errors import GridshareError
 from gridshare.protocol import eip712
 from gridshare.protocol.market import Side
 
+#: the bytes of one packed order in ``settleBatch``'s lists (``BatchAuction.ORDER_BYTES``)
+ORDER_BYTES = 109
 DOMAIN_NAME = "gridshare BatchAuction"
 DOMAIN_VERSION = "1"
 ORDER_TYPE = [
@@ -55,6 +57,10 @@ class Order:
         return eip712.typed_data(DOMAIN_NAME, DOMAIN_VERSION, chain_id, batch_auction, "Order", ORDER_TYPE, {
             "owner": self.owner, "intervalId": self.interval_id, "side": int(self.side), "price": self.price,
             "quantityWh": self.quantity_wh, "salt": self.salt})
+
+    def as_struct(self) -> tuple:
+        """The ``IBatchAuction.Order`` tuple (``BatchAuction.orderDigest(intervalId, order)``)."""
+        return (self.owner, int(self.side), self.price, self.quantity_wh, self.salt)
 
     def digest(self, chain_id: int, batch_auction: str) -> bytes:
         """What is signed (``BatchAuction.orderDigest``); also the batch's tie-break among equal prices."""
@@ -89,10 +95,15 @@ class SignedOrder:
     vs: bytes
     digest: bytes
 
-    def as_call_arg(self) -> tuple:
-        """The ``IBatchAuction.SignedOrder`` tuple."""
+    def packed(self) -> bytes:
+        """The order as ``settleBatch`` lists it (:data:`ORDER_BYTES`): owner (20 bytes), price
+        (uint96), quantityWh (uint40), salt (uint64), r (32), vs (32); the side is the list's."""
         o = self.order
-        return (o.owner, int(o.side), o.price, o.quantity_wh, o.salt, self.r, self.vs)
+        for name, value, bits in (("price", o.price, 96), ("quantityWh", o.quantity_wh, 40), ("salt", o.salt, 64)):
+            if not 0 <= value < 1 << bits:
+                raise GridshareError(f"an order's {name} must fit {bits} bits to be sent in a batch, got {value}")
+        return (bytes.fromhex(o.owner.removeprefix("0x")) + o.price.to_bytes(12, "big") + o.quantity_wh.to_bytes(5, "big")
+                + o.salt.to_bytes(8, "big") + self.r + self.vs)
 
     @property
     def owner(self) -> str:

@@ -40,7 +40,8 @@ def test_a_batch_signed_with_brownie_keys_settles(registry, token, meter, meter_
     orders = [Order(owner.address, iid, Side.ASK, 80_000, 900, 1).sign(DEV_KEYS[1], brownie.chain.id, batch.address),
               Order(buyer.address, iid, Side.BID, 120_000, 1000, 2).sign(DEV_KEYS[2], brownie.chain.id, batch.address)]
     bids, asks = batch_lists(orders)
-    tx = batch.settleBatch(iid, [b.as_call_arg() for b in bids], [a.as_call_arg() for a in asks], {"from": accounts[6]})
+    tx = batch.settleBatch(iid, b"".join(b.packed() for b in bids), b"".join(a.packed() for a in asks),
+                           {"from": accounts[6]})
     event = tx.events["BatchSettled"]
     # the bid buys its import (700 Wh); the ask's unsold 200 Wh bound the range: [0.09, 0.09]
     assert (event["price"], event["quantityWh"]) == (90_000, 700)
