@@ -234,6 +234,8 @@ def test_the_minimum_order_and_the_token_side_are_enforced(env, m):
     env.c.transact(env.registry.functions.grantRole(env.token.functions.ESCROW_ROLE().call(), env.carol))
     with reverts("ERC1155InvalidArrayLength", idsLength=1, valuesLength=0):
         m.c.transact(env.token.functions.tradeToClaims(1, [env.alice], [], [], []), env.carol)
+    with reverts("ERC1155InvalidArrayLength", idsLength=2, valuesLength=1):  # the buyers' lists
+        m.c.transact(env.token.functions.tradeToClaims(1, [], [], [env.alice, env.carol], [5]), env.carol)
     iid = m.interval([(0, 500), (500, 0), (0, 0)])
     m.close(iid)
     with reverts("EnergyTokenUnbalancedTrade", intervalId=iid, soldWh=0, boughtWh=100):
