@@ -12,9 +12,7 @@ from hypothesis import strategies as st
 
 from gridshare.chain import batch as client
 from gridshare.chain import market as chain_market
-from gridshare.domain.matching import Order as EngineOrder
-from gridshare.domain.matching import Side as EngineSide
-from gridshare.domain.matching import clear_uniform
+from gridshare.domain.batch import batch_clearing
 from gridshare.errors import GridshareError
 from gridshare.protocol.market import Side
 from gridshare.protocol.meters import MeterKind
@@ -285,19 +283,16 @@ def test_the_batch_equals_the_engine_on_the_orders_as_backed(env, m, orders, flo
     signed = [m.order(k, iid, side, price * 1000, q) for k, side, price, q in orders]
     m.close(iid)
     bids, asks = batch_lists(signed)
-    # the engine's orders: batch order as time priority, each capped by what backs it now
-    book = []
-    for rank, s in enumerate(bids + asks):
-        k = [key.address for key in m.keys].index(s.owner)
+    # the engine: batch order as time priority, each order capped by what backs it now
+    keys = [key.address for key in m.keys]
+
+    def backed(s):
+        k = keys.index(s.owner)
         if s.order.side == Side.BID:
-            backed = min(s.order.quantity_wh, flows[k][0], m.claimable(k) // (s.order.price // 1000))
-        else:
-            backed = min(s.order.quantity_wh, m.balance(k, iid))
-        if backed:
-            book.append(EngineOrder(rank, s.owner, EngineSide.BID if s.order.side == Side.BID else EngineSide.ASK,
-                                    s.order.price, backed))
-    clearing = clear_uniform([o for o in book if o.side is EngineSide.BID],
-                             [o for o in book if o.side is EngineSide.ASK], FEE)
+            return min(flows[k][0], m.claimable(k) // (s.order.price // 1000))
+        return m.balance(k, iid)
+
+    clearing = batch_clearing(signed, FEE, backed)
     before = [m.claimable(k) for k in range(3)]
     if clearing.price is None:
         with reverts("BatchAuctionEmpty", intervalId=iid):

@@ -13,19 +13,25 @@ def test_compare_runs_every_design_and_writes_the_table_and_plots(gs, tmp_path):
     assert code == 0, err
     rows = list(csv.DictReader((out / "comparison.csv").open()))
     assert [r["design"] for r in rows] == ["sharing only", "continuous market after sharing",
-                                          "call auction after sharing", "continuous market instead of sharing"]
-    sharing_only, instead = rows[0], rows[3]
+                                          "call auction after sharing", "continuous market instead of sharing",
+                                          "batch auction after sharing", "batch auction instead of sharing"]
+    sharing_only, instead, batch_instead = rows[0], rows[3], rows[5]
     assert float(sharing_only["traded_kwh"]) == 0 and int(sharing_only["trades"]) == 0
     # instead of sharing, only what the market traded is consumed locally: far below sharing
     assert float(instead["self_consumption_pct"]) < float(sharing_only["self_consumption_pct"]) / 4
+    # batches trade every interval where a trade is possible, in a transaction each: more energy
+    # than 4 intervals a day of on-chain orders, for far less gas per kWh traded
+    assert float(batch_instead["traded_kwh"]) > float(instead["traded_kwh"]) > 0
+    assert int(batch_instead["gas"]) / float(batch_instead["traded_kwh"]) < int(instead["gas"]) / float(
+        instead["traded_kwh"]) / 5
     for r in rows:
         assert 0 <= float(r["self_consumption_pct"]) <= 100 and 0 <= float(r["coverage_pct"]) <= 100
         gas = int(r["gas"])
         # 4 households, 1 day: the day's gas at 2 gwei and 1,000 EUR per token, over 365 days
         assert float(r["chain_eur_per_household_year"]) == round(gas * 2e-9 * 1000 / 4 * 365, 2)
         assert any(k.startswith("bill_eur_per_member: energy-poor") for k in r)
-    for name in ("comparison.md", "rates.png", "bills.png", "sharing-only/report.html",
-                 "call-auction-after-sharing/trades.csv"):
+    for name in ("comparison.md", "rates.png", "bills.png", "chain.png", "sharing-only/report.html",
+                 "call-auction-after-sharing/trades.csv", "batch-auction-instead-of-sharing/orders.csv"):
         assert (out / name).exists(), name
     assert "market designs side by side" in stdout
 

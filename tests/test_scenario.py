@@ -206,7 +206,7 @@ def test_prices_are_base_units_of_a_six_decimal_euro() -> None:
          'allocation.reallocate: only applies to a static key; expected key = "static" or inner = "static"'),
         ("allocation.inner", "static", 'allocation.inner: only applies to key "priority", not "dynamic-default"; '
                                        'expected no inner'),
-        ("market.design", "pay-as-bid", 'market.design: expected "continuous" or "auction", got "pay-as-bid"'),
+        ("market.design", "pay-as-bid", 'market.design: expected "continuous", "auction" or "batch", got "pay-as-bid"'),
         # prices
         ("prices.retail", 0.2516, "prices.retail: expected a multiple of 0.001 EUR/kWh, got 0.2516"),
         ("prices.grid_fee", 0.0105, "prices.grid_fee: expected a multiple of 0.001 EUR/kWh, got 0.0105"),

@@ -10,6 +10,7 @@ from web3.logs import DISCARD
 from web3.types import RPCEndpoint
 
 from gridshare.chain.deployment import Community
+from gridshare.protocol.units import UINT256_MAX
 from gridshare.errors import GridshareError
 from gridshare.protocol.orders import BatchFill, Order, SignedOrder, batch_lists, signed_from_signature, unpack_fills
 
@@ -35,6 +36,24 @@ def settle_batch(c: Community, interval_id: int, orders: list[SignedOrder], send
     [event] = c.batch.events.BatchSettled().process_receipt(receipt, errors=DISCARD)
     return Batch(interval_id, event.args.price, event.args.quantityWh, unpack_fills(event.args.fills),
                  receipt["gasUsed"])
+
+
+def deposit(c: Community, account: str, amount: int) -> int:
+    """Deposits ``amount`` of ``account``'s payment token in the batch auction (what its signed bids
+    spend), approving the auction first where needed; returns what it may now spend."""
+    if c.payment.functions.allowance(account, c.batch.address).call() < amount:
+        c.transact(c.payment.functions.approve(c.batch.address, UINT256_MAX), account)
+    c.transact(c.batch.functions.deposit(amount), account)
+    return c.batch.functions.claimable(account).call()
+
+
+def withdraw(c: Community, account: str) -> int:
+    """Withdraws what ``account`` may claim in the batch auction (its deposit left, its sales'
+    proceeds); returns the amount (0: nothing to claim, nothing sent)."""
+    amount = c.batch.functions.claimable(account).call()
+    if amount:
+        c.transact(c.batch.functions.withdraw(), account)
+    return amount
 
 
 def sign_with_node(c: Community, order: Order) -> SignedOrder:

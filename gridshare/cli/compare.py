@@ -68,5 +68,5 @@ def compare(scenario, gas_price, token_price, out_dir, market_intervals, no_plot
                         for c in columns))
     show(table)
     console.print(f"{time.monotonic() - t0:.0f} s. {files['md']} (and {files['csv'].name}"
-                  f"{', rates.png, bills.png' if 'rates_png' in files else ''}); each design's reports in {out}/",
+                  f"{', rates.png, bills.png, chain.png' if 'rates_png' in files else ''}); each design's reports in {out}/",
                   highlight=False)

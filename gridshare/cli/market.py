@@ -71,13 +71,15 @@ def market_deposit(ctx: Context, amount, to_batch):
     """Deposit AMOUNT tokens: orders lock it first, saving a transfer each."""
     with ctx.community() as c:
         units = _units(c, amount)
-        contract = c.batch if to_batch else c.market
-        if c.payment.functions.allowance(c.chain.sender, contract.address).call() < units:
-            c.transact(c.payment.functions.approve(contract.address, m.MAX_UINT))
-        c.transact(contract.functions.deposit(units))
+        if to_batch:
+            claimable = batches.deposit(c, c.chain.sender, units)
+        else:
+            if c.payment.functions.allowance(c.chain.sender, c.market.address).call() < units:
+                c.transact(c.payment.functions.approve(c.market.address, m.MAX_UINT))
+            c.transact(c.market.functions.deposit(units))
+            claimable = c.market.functions.claimable(c.chain.sender).call()
         where = "the batch auction" if to_batch else "the market"
-        console.print(f"deposited {amount} in {where}; claimable "
-                      f"{_money(c, contract.functions.claimable(c.chain.sender).call())}")
+        console.print(f"deposited {amount} in {where}; claimable {_money(c, claimable)}")
 
 
 @market.command("sign-order")

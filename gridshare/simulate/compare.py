@@ -16,12 +16,15 @@ included). Per design, from the run's own rows:
 
 The market's role is a scenario field (``[market] role``): after sharing, it trades what the
 allocation key left; instead of sharing (a street trading peer to peer), nothing is shared and
-every Wh exported and imported meets in the market.
+every Wh exported and imported meets in the market. On-chain orders (a transaction each) trade
+``market_intervals`` intervals a day; batch auctions (orders signed off-chain, a transaction an
+interval) trade every interval where a trade is possible.
 """
 
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -37,6 +40,8 @@ DESIGNS: dict[str, Market] = {
     "continuous market after sharing": Market("continuous", True),
     "call auction after sharing": Market("auction", True),
     "continuous market instead of sharing": Market("continuous", True, "instead-of-sharing"),
+    "batch auction after sharing": Market("batch", True),
+    "batch auction instead of sharing": Market("batch", True, "instead-of-sharing"),
 }
 GWEI = Decimal(10) ** -9
 #: gas.csv operations done once per community, not per day: left out of the yearly cost
@@ -102,7 +107,8 @@ def _slug(name: str) -> str:
 
 
 def write(rows: list[dict], out_dir: Path, prices: ChainPrices, plots: bool) -> dict[str, Path]:
-    """``comparison.csv``, ``comparison.md`` and, with ``plots``, ``rates.png`` and ``bills.png``."""
+    """``comparison.csv``, ``comparison.md`` and, with ``plots``, ``rates.png``, ``bills.png`` and
+    ``chain.png`` (the chain's cost per household and year, with the kWh traded)."""
     import csv
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -118,17 +124,17 @@ def write(rows: list[dict], out_dir: Path, prices: ChainPrices, plots: bool) -> 
                                 else str(r[c]) for c in columns) + " |" for r in rows]
     files["md"].write_text("\n".join(lines) + "\n")
     if plots:
-        files.update(_plots(rows, out_dir))
+        files.update(_plots(rows, out_dir, prices))
     return files
 
 
-def _plots(rows: list[dict], out_dir: Path) -> dict[str, Path]:
+def _plots(rows: list[dict], out_dir: Path, prices: ChainPrices) -> dict[str, Path]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [r["design"] for r in rows]
+    names = [textwrap.fill(r["design"], 18) for r in rows]
     files = {}
     fig, ax = plt.subplots(figsize=(8, 4))
     width = 0.38
@@ -157,5 +163,17 @@ def _plots(rows: list[dict], out_dir: Path) -> dict[str, Path]:
     fig.tight_layout()
     files["bills_png"] = out_dir / "bills.png"
     fig.savefig(files["bills_png"], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    cost = [r["chain_eur_per_household_year"] or 0 for r in rows]
+    bars = ax.bar(range(len(rows)), cost, color="tab:gray")
+    ax.bar_label(bars, [f"{r['traded_kwh']:,} kWh traded" for r in rows], fontsize=7)
+    ax.set_xticks(range(len(rows)), names, fontsize=8)
+    ax.set_ylabel("EUR per household and year")
+    ax.set_title(f"The chain's cost (gas at {prices.gas_price_gwei} gwei, {prices.token_eur} EUR per token)")
+    fig.tight_layout()
+    files["chain_png"] = out_dir / "chain.png"
+    fig.savefig(files["chain_png"], dpi=110)
     plt.close(fig)
     return files

@@ -74,8 +74,11 @@ A community needs production: a ``[plant]``, or rooftops with ``count`` >= 1.
 
 ``[market]`` -- the peer-to-peer market
 
-* ``design`` -- ``"continuous"`` (two-sided pay-as-bid, matched as orders arrive) or ``"auction"``
-  (one uniform clearing price per interval, pay-as-clear).
+* ``design`` -- ``"continuous"`` (two-sided pay-as-bid, matched as orders arrive), ``"auction"``
+  (one uniform clearing price per interval, pay-as-clear, one transaction per order) or ``"batch"``
+  (the same clearing, orders signed off-chain and every interval's batch settled in one
+  transaction: ``BatchAuction``; every interval where a trade is possible is traded, whatever
+  ``--market-intervals`` says).
 * ``enabled`` -- true or false.
 * ``role`` -- ``"after-sharing"`` (default: the market trades what the allocation key left) or
   ``"instead-of-sharing"`` (a street trading peer to peer, as the Brooklyn Microgrid did: the
@@ -140,6 +143,7 @@ __all__ = [
     "ALLOCATION_KEYS",
     "DEFAULT_SCENARIO",
     "MARKET_DESIGNS",
+    "SCENARIO_MARKET_DESIGNS",
     "PRICE_DECIMALS",
     "PRICE_TICK",
     "AllocationSettings",
@@ -275,11 +279,15 @@ class AllocationSettings:
 
 
 MARKET_ROLES = ("after-sharing", "instead-of-sharing", "both")
+#: a scenario's market designs: the EnergyMarket's (orders on-chain), or its BatchAuction's
+SCENARIO_MARKET_DESIGNS = (*MARKET_DESIGNS, "batch")
 
 
 @dataclass(frozen=True)
 class Market:
-    design: Literal["continuous", "auction"]
+    #: continuous, auction: each order a transaction to the EnergyMarket; batch: orders signed
+    #: off-chain, one BatchAuction.settleBatch per interval
+    design: Literal["continuous", "auction", "batch"]
     enabled: bool
     #: after-sharing: the market trades what the allocation key left, on the sampled intervals;
     #: instead-of-sharing: nothing is shared (the operation's key gives every consumer 0), every Wh
@@ -600,7 +608,7 @@ class _Reader:
 
     def market(self, top) -> Market:
         t = self.sub(top, "", "market", ("design", "enabled", "role"))
-        design = self.choice(t, "market", "design", MARKET_DESIGNS)
+        design = self.choice(t, "market", "design", SCENARIO_MARKET_DESIGNS)
         enabled = self.boolean(t, "market", "enabled")
         role = self.choice(t, "market", "role", MARKET_ROLES, default="after-sharing")
         if role == "instead-of-sharing" and not enabled:

@@ -33,7 +33,12 @@ households, their rooftops):
    bought against their verified import (``EnergyToken.redeemBatch``). Trades are **checked**
    against the pure matching engine (:mod:`gridshare.domain.matching`): a
    :class:`~gridshare.domain.matching.ContinuousBook` fed the same orders in the same order, or
-   :func:`~gridshare.domain.matching.clear_uniform`.
+   :func:`~gridshare.domain.matching.clear_uniform`. With ``design = "batch"`` the agents sign the same
+   orders off-chain with their own keys and each interval's batch is settled in one transaction
+   (``BatchAuction.settleBatch``) once the day is over (its gate closes at the interval's end), on
+   every interval where a trade is possible; buyers' claims are recorded by the batch itself,
+   producers withdraw their proceeds at the end, and every batch is **checked** against
+   :func:`~gridshare.domain.batch.batch_clearing` on the same signed orders.
 4. **guarantees of origin**: every producer (plant and rooftops) is certified for the whole UTC
    days its readings cover (the plant's meter adds its closing reading at the next UTC midnight
    when the period does not end on one, so that its last day can be certified); the issuing body
@@ -60,8 +65,9 @@ holds (its past events are read once): registered meters are not registered agai
 already shared are neither signed nor sent again (the operation's ``lastAllocated``; after a crash
 in the middle of a day, the meters sign the rest of it from their ``nextIntervalStart``), orders
 already placed are not placed again (the agents draw the same orders: the first ones found on
-the chain are skipped), market claims and redemptions pay what is left, certificates already
-requested are not requested again, and claims for a household already made are not made again.
+the chain are skipped), batches already settled are not sent again (``batchSettled``), market
+claims and redemptions pay what is left, certificates already requested are not requested again,
+and claims for a household already made are not made again.
 The reports are then those of an uninterrupted run, except ``gas.csv`` and ``timings.csv``,
 which count what this run did.
 """
@@ -85,6 +91,7 @@ from eth_utils import keccak
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 from web3.types import BlockIdentifier, RPCEndpoint, Wei
 
+from gridshare.chain import batch as chain_batch
 from gridshare.chain import certificates, ledger
 from gridshare.chain import market as chain_market
 from gridshare.chain import reward as chain_reward
@@ -104,6 +111,7 @@ from gridshare.domain.allocation import (
     allocate_or_default,
     settle_pooled,
 )
+from gridshare.domain.batch import batch_clearing
 from gridshare.domain.matching import ContinuousBook, Fill, MarketRules, Order, clear_uniform
 from gridshare.domain.matching import Side as EngineSide
 from gridshare.domain.quantities import Quantities
@@ -114,6 +122,8 @@ from gridshare.protocol.gas import run_intervals_for
 from gridshare.protocol.guarantees import Declaration, Status, beneficiary_id, month_periods
 from gridshare.protocol.market import Backing, Side
 from gridshare.protocol.meters import MeterKind, meter_id, new_community_salt
+from gridshare.protocol.orders import Order as SignedOrderTerms
+from gridshare.protocol.orders import SignedOrder, unpack_fills
 from gridshare.protocol.readings import MeterReadings, series_to_readings, to_runs
 from gridshare.protocol.units import DAY, TOKEN_DECIMALS, ZERO_ADDRESS, euros, interval_id
 from gridshare.simulate.agents import orders_for_interval
@@ -338,6 +348,8 @@ class _Run:
     resumed: Counter = field(default_factory=Counter)
     checks: Counter = field(default_factory=Counter)
     mismatches: list[str] = field(default_factory=list)
+    #: the agents' signed orders per on-chain interval id (the batch design)
+    batches: dict[int, list[SignedOrder]] = field(default_factory=dict)
 
     def interval_id(self, i: int) -> int:
         return interval_id(self.starts[i] + self.offset, self.seconds)
@@ -385,6 +397,7 @@ def simulate(
         profiles = build_profiles(scenario)
     starts, seconds = list(profiles.starts), profiles.interval_seconds
     gate_delay = min(365 * DAY, (scenario.period.days + 2) * DAY)
+    batches = scenario.market.design == "batch"
 
     # ---------------------------------------------------------------- deployment (or resume)
     _check_clock(chain)
@@ -395,10 +408,13 @@ def simulate(
         if found is not None:
             community, state = found
         else:
+            # batches: the market's prices and schedule, its gate at each interval's end (settled
+            # after the day's sharing); orders on-chain: the gate days later (traded after sharing)
             community = deploy(chain, interval_seconds=seconds, allocation_key=_deployment_key(scenario),
-                               market_design=scenario.market.design, retail_price=prices.retail,
-                               feed_in_price=prices.feed_in, grid_fee=prices.grid_fee,
-                               gate_closure_delay=gate_delay, settlement_window=gate_delay, write=False,
+                               market_design="auction" if batches else scenario.market.design,
+                               retail_price=prices.retail, feed_in_price=prices.feed_in, grid_fee=prices.grid_fee,
+                               gate_closure_delay=0 if batches else gate_delay, settlement_window=gate_delay,
+                               write=False,
                                test_euro=True, issuer_is_operator=True)  # a simulated community
             state = {"chainId": chain.chain_id, "run": digest,
                      "salt": "0x" + new_community_salt().hex(), "offset": _offset(chain, starts[0]),
@@ -406,7 +422,7 @@ def simulate(
             state_path.write_text(json.dumps(state) + "\n")
     salt = bytes.fromhex(state["salt"][2:])
     events = EventLog(chain.w3, [community.registry, community.token, community.guarantees, community.operation,
-                                 community.market, community.solidarity, community.governor])
+                                 community.market, community.batch, community.solidarity, community.governor])
     if found is not None:  # what the earlier run did: its events, once (anvil: fast)
         events.fetch(min(c["blockNumber"] for c in community.manifest["contracts"].values()))
     community.on_receipt = events.record
@@ -422,7 +438,8 @@ def simulate(
     if found is not None:
         run.resumed["deployment"] = 1
 
-    _register(run, [key("account", p.name) for p in people])
+    account_keys = {p.name: key("account", p.name) for p in people}
+    _register(run, list(account_keys.values()))
     with meter.phase("allocation engine"):
         engine_key = _engine_key(scenario, people)
         engine = [_share_with_engine(engine_key, people, i) for i in range(len(starts))]
@@ -433,11 +450,13 @@ def simulate(
     sign_task = progress.add_task("meters signing readings", total=len(starts) * len(people))
     share_task = progress.add_task("verifying and sharing", total=len(starts))
     days = _days(profiles)
-    sampled = 0 if scenario.market.role == "both" else market_intervals  # both: every tradable interval
+    # both, or batches (one transaction an interval): every tradable interval
+    sampled = 0 if scenario.market.role == "both" or batches else market_intervals
     plan, order_count = _market_plan(people, days, engine, pledged, sampled) if scenario.market.enabled else ([], 0)
     givers = [p for p in people if p.role != "consumer"] if scenario.solidarity.share_bps else []
     give_task = progress.add_task("solidarity: pledges", total=len(days) * len(givers)) if givers else None
-    market_task = progress.add_task("market orders", total=order_count)
+    market_task = progress.add_task("market orders" + (" signed, batches settled" if batches else ""),
+                                    total=order_count)
     placed_before = Counter(e.args.intervalId for e in events.events(community.market, "OrderPlaced"))
     registers = {p.name: (1_000_000, 1_000_000) for p in people}  # the meters' registers, Wh
     for d, day in enumerate(days):
@@ -447,7 +466,11 @@ def simulate(
         if givers:
             with meter.phase("solidarity", "solidarity: distribute pledges"):
                 _give_day(run, day, givers, pledged, give_task)
-        if plan:
+        if plan and batches:
+            with meter.phase("market: batches", "market: settle batches (one transaction an interval)"):
+                _batch_day(run, plan[d], engine, pledged, rules, random.Random(f"{seed}:{day[0]}"), account_keys,
+                           market_task)
+        elif plan:
             with meter.phase("market: orders", "market: orders"):
                 _trade_day(run, plan[d], engine, pledged, rules, random.Random(f"{seed}:{day[0]}"), placed_before,
                            market_task)
@@ -455,12 +478,16 @@ def simulate(
 
     # ---------------------------------------------------------------- close the market, claims
     trades: list[dict] = []
-    orders: dict[int, tuple[str, EngineSide, int, int, int]] = {}
-    if traded:
+    orders: dict[Any, tuple[str, EngineSide, int, int, int]] = {}  # order id (batches: digest) -> terms
+    if traded and batches:
+        with meter.phase("market: closing and claims", "market: withdrawals"):
+            _withdraw_proceeds(run)
+    elif traded:
         _close_market(run, [run.interval_id(i) for i in traded], gate_delay)
+    if traded:
         with meter.phase("market: checking"):
-            orders = _orders(run)
-            trades = _check_trades(run, orders, rules)
+            orders = _batch_orders(run) if batches else _orders(run)
+            trades = (_batch_trades if batches else _check_trades)(run, orders, rules)
             run.checks["market intervals"] += len(traded)
 
     # ---------------------------------------------------------------- guarantees of origin
@@ -486,7 +513,7 @@ def simulate(
         result.vote = {k: v for k, v in voted.items() if k != "paid"}
         result.orders = [{"order_id": oid, "interval_start": run.local(i), "interval_id": run.interval_id(i),
                           "owner": owner, "side": side.value, "price_eur_per_kwh": euros(price), "quantity_wh": qty}
-                         for oid, (owner, side, price, qty, i) in sorted(orders.items())]
+                         for oid, (owner, side, price, qty, i) in sorted(orders.items(), key=lambda o: (o[1][4], o[0]))]
         result.gas = [{"operation": op, "transactions": t, "total_gas": g, "gas_per_interval": round(g / n)}
                       for op, (t, g) in meter.gas.items()]
     task = progress.add_task("writing reports", total=1)
@@ -531,6 +558,12 @@ def _register(run: _Run, account_keys: list) -> None:
         return
     with meter.phase("setup: accounts and registration", "market setup (test euros, approvals)"):
         market = community.market.address
+        if run.scenario.market.design == "batch":  # bids spend a deposit in the batch auction; asks need nothing
+            for p in people:
+                if p.role != "producer" and community.batch.functions.claimable(p.account).call() == 0:
+                    community.transact(community.payment.functions.faucet(TEST_EUROS), p.account)
+                    chain_batch.deposit(community, p.account, TEST_EUROS)
+            return
         for p in people:
             bids, asks = p.role != "producer", p.role != "consumer"
             if bids and community.payment.functions.allowance(p.account, market).call() == 0:
@@ -796,12 +829,89 @@ def _check_trades(run: _Run, orders: dict, rules: MarketRules) -> list[dict]:
         actual = sorted(by_interval.get(iid, []))
         if expect != actual:
             run.mismatches.append(f"market {run.local(i)}: chain trades {actual}, engine {expect}")
-        for bid, ask, qty, price in actual:
-            f = Fill(bid, ask, orders[bid][0], orders[ask][0], qty, price, rules.grid_fee)
-            rows.append({"interval_start": run.local(i), "interval_id": iid, "bid_id": bid, "ask_id": ask,
-                         "buyer": f.buyer, "seller": f.seller, "quantity_wh": qty,
-                         "price_eur_per_kwh": euros(price), "paid_eur": euros(f.payment),
-                         "grid_fee_eur": euros(f.fee), "seller_received_eur": euros(f.proceeds)})
+        rows += [_trade_row(run, i, bid, ask, orders[bid][0], orders[ask][0], qty, price, rules)
+                 for bid, ask, qty, price in actual]
+    return rows
+
+
+def _trade_row(run: _Run, i: int, bid: int | str, ask: int | str, buyer: str, seller: str, quantity_wh: int,
+               price: int, rules: MarketRules) -> dict:
+    """A row of trades.csv: one trade of interval ``i`` and what it paid."""
+    f = Fill(0, 0, buyer, seller, quantity_wh, price, rules.grid_fee)
+    return {"interval_start": run.local(i), "interval_id": run.interval_id(i), "bid_id": bid, "ask_id": ask,
+            "buyer": buyer, "seller": seller, "quantity_wh": quantity_wh, "price_eur_per_kwh": euros(price),
+            "paid_eur": euros(f.payment), "grid_fee_eur": euros(f.fee), "seller_received_eur": euros(f.proceeds)}
+
+
+# --------------------------------------------------------------------------------------------------
+# the market in batches: orders signed off-chain, one transaction an interval
+# --------------------------------------------------------------------------------------------------
+
+
+def _batch_day(run: _Run, sampled: list[int], engine: list[Allocation], pledged: list[dict], rules: MarketRules,
+               rng: random.Random, keys: dict, task) -> None:
+    """The agents' orders for the day's ``sampled`` intervals (the intents the on-chain designs
+    place), each signed off-chain by its owner's key (EIP-712 ``Order``, its salt its rank among the
+    interval's intents), then each interval's batch in one ``settleBatch`` once its gate closed (at
+    the interval's end: the day is over). Signatures are deterministic, so a rerun signs the same
+    orders: a batch a crashed run settled is not sent again (``batchSettled``). An interval where
+    the batch engine matches nothing is not sent (it would revert ``BatchAuctionEmpty``); the
+    agents offer what backs them (their surplus, their need; deposits above any bill), so the
+    engine caps no order. Checked after the run, from the chain's ``BatchSettled`` events
+    (:func:`_batch_trades`)."""
+    community, chain = run.community, run.chain
+    by_name = {p.name: p for p in run.people}
+    for i in sampled:
+        iid = run.interval_id(i)
+        intents = orders_for_interval(rng, *_offers(run.people, engine[i], pledged[i]), rules)
+        run.batches[iid] = [
+            SignedOrderTerms(by_name[o.owner].account, iid, Side.BID if o.side is EngineSide.BID else Side.ASK,
+                             o.price, o.quantity, salt=k).sign(keys[o.owner], chain.chain_id, community.batch.address)
+            for k, o in enumerate(intents)]
+        if community.batch.functions.batchSettled(iid).call():
+            run.resumed["batches already settled"] += 1
+        elif batch_clearing(run.batches[iid], rules.grid_fee).price is not None:
+            chain_batch.settle_batch(community, iid, run.batches[iid], chain.sender)
+        run.progress.advance(task, len(intents))
+
+
+def _withdraw_proceeds(run: _Run) -> None:
+    """The producers withdraw their sales' proceeds from the batch auction (households keep what
+    is left of their deposits there, as they keep their bids' refunds in the on-chain market)."""
+    task = run.progress.add_task("withdrawing proceeds", total=len(run.people))
+    for p in run.people:
+        if p.role == "producer":
+            chain_batch.withdraw(run.community, p.account)
+        run.progress.advance(task)
+
+
+def _batch_orders(run: _Run) -> dict[str, tuple[str, EngineSide, int, int, int]]:
+    """Every signed order: its digest (0x hex) -> owner, side, price, quantity, scenario interval index."""
+    names = {p.account: p.name for p in run.people}
+    return {"0x" + s.digest.hex(): (names[s.owner], EngineSide.BID if s.order.side == Side.BID else EngineSide.ASK,
+                                    s.order.price, s.order.quantity_wh, run.index[iid])
+            for iid, signed in run.batches.items() for s in signed}
+
+
+def _batch_trades(run: _Run, orders: dict, rules: MarketRules) -> list[dict]:
+    """The trades of the chain's ``BatchSettled`` events, as rows (a trade's bid and ask: the
+    orders' digests); where a batch's price or fills differ from the batch engine fed the same
+    signed orders (:func:`~gridshare.domain.batch.batch_clearing`) goes to ``run.mismatches``."""
+    names = {p.account: p.name for p in run.people}
+    settled = {e.args.intervalId: e.args for e in run.events.events(run.community.batch, "BatchSettled")}
+    rows = []
+    for iid, signed in sorted(run.batches.items()):
+        i = run.index[iid]
+        clearing = batch_clearing(signed, rules.grid_fee)
+        expect = (clearing.price, [(f.buyer, f.seller, f.quantity_wh) for f in clearing.fills])
+        event = settled.get(iid)
+        price, fills = (event.price, unpack_fills(event.fills)) if event else (None, [])
+        actual = (price, [(f.buyer, f.seller, f.quantity_wh) for f in fills])
+        if actual != expect:
+            run.mismatches.append(f"batch {run.local(i)}: chain (price, fills) {actual}, engine {expect}")
+        digest = {(s.owner, s.order.side): "0x" + s.digest.hex() for s in signed}
+        rows += [_trade_row(run, i, digest[(f.buyer, Side.BID)], digest[(f.seller, Side.ASK)], names[f.buyer],
+                            names[f.seller], f.quantity_wh, event.price, rules) for f in fills if event]
     return rows
 
 
