@@ -11,7 +11,8 @@ def test_compare_runs_every_design_and_writes_the_table_and_plots(gs, tmp_path):
     out = tmp_path / "cmp"
     code, stdout, err = gs("compare", "short", "--out", str(out), "--gas-price", "2", "--token-price", "1000")
     assert code == 0, err
-    rows = list(csv.DictReader((out / "comparison.csv").open()))
+    with (out / "comparison.csv").open() as f:
+        rows = list(csv.DictReader(f))
     assert [r["design"] for r in rows] == ["sharing only", "continuous market after sharing",
                                           "call auction after sharing", "continuous market instead of sharing",
                                           "batch auction after sharing", "batch auction instead of sharing"]

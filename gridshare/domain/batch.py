@@ -11,7 +11,7 @@ from gridshare.domain.matching import Side as EngineSide
 from gridshare.protocol.market import Side
 from gridshare.protocol.orders import SignedOrder, batch_lists
 
-__all__ = ["batch_clearing"]
+__all__ = ["batch_clearing", "orders_that_matter"]
 
 
 def batch_clearing(orders: list[SignedOrder], grid_fee: int,
@@ -32,3 +32,30 @@ def batch_clearing(orders: list[SignedOrder], grid_fee: int,
             book.append(EngineOrder(rank, s.owner, side, s.order.price, quantity))
     return clear_uniform([o for o in book if o.side is EngineSide.BID],
                          [o for o in book if o.side is EngineSide.ASK], grid_fee)
+
+
+def orders_that_matter(orders: list[SignedOrder], grid_fee: int,
+                       backed: Callable[[SignedOrder], int] | None = None) -> list[SignedOrder]:
+    """The orders a batch needs to settle at the same price with the same fills as all of
+    ``orders`` (``backed`` as in :func:`batch_clearing`): those that trade, and on each side the
+    first one left out (it bounds the clearing range). The others are priced worse than the
+    first one left out: the walk stops before them and the price ignores them, so sending them
+    only costs their gas (~24,000 each: calldata, digest, signature). ``[]`` when nothing trades.
+    In the lists' order."""
+    clearing = batch_clearing(orders, grid_fee, backed)
+    if clearing.price is None:
+        return []
+    traded = {f.bid_id for f in clearing.fills} | {f.ask_id for f in clearing.fills}
+    bids, asks = batch_lists(orders)
+    kept = []
+    rank = 0
+    for side in (bids, asks):
+        first_left_out = True
+        for s in side:
+            if rank in traded:
+                kept.append(s)
+            elif first_left_out and (backed is None or min(s.order.quantity_wh, backed(s)) > 0):
+                kept.append(s)
+                first_left_out = False
+            rank += 1
+    return kept

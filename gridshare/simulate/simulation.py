@@ -111,7 +111,7 @@ from gridshare.domain.allocation import (
     allocate_or_default,
     settle_pooled,
 )
-from gridshare.domain.batch import batch_clearing
+from gridshare.domain.batch import batch_clearing, orders_that_matter
 from gridshare.domain.matching import ContinuousBook, Fill, MarketRules, Order, clear_uniform
 from gridshare.domain.matching import Side as EngineSide
 from gridshare.domain.quantities import Quantities
@@ -853,11 +853,13 @@ def _batch_day(run: _Run, sampled: list[int], engine: list[Allocation], pledged:
     """The agents' orders for the day's ``sampled`` intervals (the intents the on-chain designs
     place), each signed off-chain by its owner's key (EIP-712 ``Order``, its salt its rank among the
     interval's intents), then each interval's batch in one ``settleBatch`` once its gate closed (at
-    the interval's end: the day is over). Signatures are deterministic, so a rerun signs the same
-    orders: a batch a crashed run settled is not sent again (``batchSettled``). An interval where
-    the batch engine matches nothing is not sent (it would revert ``BatchAuctionEmpty``); the
-    agents offer what backs them (their surplus, their need; deposits above any bill), so the
-    engine caps no order. Checked after the run, from the chain's ``BatchSettled`` events
+    the interval's end: the day is over). The relayer sends only the orders that matter
+    (:func:`~gridshare.domain.batch.orders_that_matter`: those that trade and the first left out
+    on each side; the agents offer what backs them, their surplus and need, with deposits above
+    any bill, so no order is capped), nothing where nothing trades (it would revert
+    ``BatchAuctionEmpty``). Signatures are deterministic, so a rerun signs the same orders: a
+    batch a crashed run settled is not sent again (``batchSettled``). Checked after the run, from
+    the chain's ``BatchSettled`` events, against the engine on every order signed
     (:func:`_batch_trades`)."""
     community, chain = run.community, run.chain
     by_name = {p.name: p for p in run.people}
@@ -868,10 +870,11 @@ def _batch_day(run: _Run, sampled: list[int], engine: list[Allocation], pledged:
             SignedOrderTerms(by_name[o.owner].account, iid, Side.BID if o.side is EngineSide.BID else Side.ASK,
                              o.price, o.quantity, salt=k).sign(keys[o.owner], chain.chain_id, community.batch.address)
             for k, o in enumerate(intents)]
+        sent = orders_that_matter(run.batches[iid], rules.grid_fee)
         if community.batch.functions.batchSettled(iid).call():
             run.resumed["batches already settled"] += 1
-        elif batch_clearing(run.batches[iid], rules.grid_fee).price is not None:
-            chain_batch.settle_batch(community, iid, run.batches[iid], chain.sender)
+        elif sent:
+            chain_batch.settle_batch(community, iid, sent, chain.sender)
         run.progress.advance(task, len(intents))
 
 
