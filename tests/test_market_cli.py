@@ -109,13 +109,17 @@ def test_a_batch_of_signed_orders_from_the_command_line(gs, tmp_path):
     assert code == 0 and "(2 orders)" in out, err
     code, _, err = gs("--network", "anvil", "--account", "2", "market", "sign-order", "bid", iid, "0.1505", "600", orders)
     assert "on the tick of 0.001" in one_line_error(code, err)
+    # a bid of an account without import: nothing backs it, so it cannot trade nor move the price
+    code, out, err = gs("--network", "anvil", "--account", "3", "market", "sign-order", "bid", iid, "0.12", "100", orders)
+    assert code == 0 and "(3 orders)" in out, err
     code, _, err = gs("--network", "anvil", "--account", "3", "market", "batch", iid, orders)
     assert f"BatchAuctionTradingOpen(intervalId={iid}" in one_line_error(code, err)
     assert gs("--network", "anvil", "devnet", "advance", "--days", "0.05")[0] == 0  # past gate closure
     code, out, err = gs("--network", "anvil", "--account", "3", "market", "batch", iid, orders)
     # the bid buys its import (500 Wh), not its 600; the ask's unsold 300 Wh bound the range:
     # [0.10 + fee 0.01, min(0.15, 0.10 + 0.01)] -> 0.11
-    assert code == 0 and "2 orders, 500 Wh traded at 0.11/kWh" in out and ADDRESSES["2"] in out, err
+    assert code == 0 and "3 orders (2 sent: the others cannot change the price or fills), 500 Wh traded at 0.11/kWh" \
+        in " ".join(out.split()) and ADDRESSES["2"] in out, err
     code, _, err = gs("--network", "anvil", "--account", "3", "market", "batch", iid, orders)
     assert f"BatchAuctionSettled(intervalId={iid})" in one_line_error(code, err)
     rows = json.loads((tmp_path / "orders.json").read_text())

@@ -12,6 +12,7 @@ from web3.types import RPCEndpoint
 from gridshare.chain.deployment import Community
 from gridshare.protocol.units import UINT256_MAX
 from gridshare.errors import GridshareError
+from gridshare.protocol.market import Side
 from gridshare.protocol.orders import BatchFill, Order, SignedOrder, batch_lists, signed_from_signature, unpack_fills
 
 
@@ -36,6 +37,20 @@ def settle_batch(c: Community, interval_id: int, orders: list[SignedOrder], send
     [event] = c.batch.events.BatchSettled().process_receipt(receipt, errors=DISCARD)
     return Batch(interval_id, event.args.price, event.args.quantityWh, unpack_fills(event.args.fills),
                  receipt["gasUsed"])
+
+
+def backing(c: Community, interval_id: int, orders: list[SignedOrder]) -> dict[bytes, int]:
+    """What backs each of one interval's orders now, by digest, as ``settleBatch`` caps them: a
+    bid by its owner's import not yet consumed (``EnergyToken.tradeBacking``) and deposit at the
+    bid's price, an ask by its owner's crypto-kWh of the interval."""
+    bids = [s for s in orders if s.order.side == Side.BID]
+    asks = [s for s in orders if s.order.side == Side.ASK]
+    redeemable, balances = c.token.functions.tradeBacking(interval_id, [s.owner for s in bids],
+                                                          [s.owner for s in asks]).call()
+    out = {s.digest: wh for s, wh in zip(asks, balances)}
+    for s, wh in zip(bids, redeemable):
+        out[s.digest] = min(wh, c.batch.functions.claimable(s.owner).call() // max(1, s.order.price // 1000))
+    return out
 
 
 def deposit(c: Community, account: str, amount: int) -> int:

@@ -19,6 +19,7 @@ from gridshare.chain import network
 from gridshare.chain.deployment import Community
 from gridshare.cli.context import Context, console, pass_ctx, show
 from gridshare.cli.params import ADDRESS, ORDER_ID, WH, interval_of
+from gridshare.domain.batch import orders_that_matter
 from gridshare.errors import GridshareError
 from gridshare.protocol.market import Side
 from gridshare.protocol.orders import load_orders, new_order, save_orders
@@ -122,15 +123,22 @@ def market_sign_order(ctx: Context, side, interval, price, wh, output: Path):
 @pass_ctx
 def market_batch(ctx: Context, interval, orders: Path):
     """Settle INTERVAL's batch: the signed ORDERS of that interval (a file of `market sign-order`),
-    after its gate closed, in one transaction anyone may send."""
+    after its gate closed, in one transaction anyone may send. Only the orders that matter are
+    sent (those that trade, as backed now, and the first left out on each side): the price and
+    fills are those of every order, for less gas."""
     with ctx.community() as c:
         iid = _interval(c, interval)
         signed = [s for s in load_orders(orders, c.chain.chain_id, c.batch.address) if s.order.interval_id == iid]
         if not signed:
             raise GridshareError(f"{orders} holds no order for interval {iid} ({_when(c, iid)})")
-        done = batches.settle_batch(c, iid, signed, c.chain.sender)
-        table = Table(title=f"batch of {_when(c, iid)}: {len(signed)} orders, {done.quantity_wh:,} Wh traded at "
-                            f"{_money(c, done.price)}/kWh ({done.gas_used:,} gas)", title_justify="left")
+        backed = batches.backing(c, iid, signed)
+        fee = c.market.functions.prices().call()[2]
+        # nothing would trade: send them all, for the contract to say why (trading open, settled, empty)
+        sent = orders_that_matter(signed, fee, lambda s: backed[s.digest]) or signed
+        done = batches.settle_batch(c, iid, sent, c.chain.sender)
+        left_out = f" ({len(sent)} sent: the others cannot change the price or fills)" if len(sent) < len(signed) else ""
+        table = Table(title=f"batch of {_when(c, iid)}: {len(signed)} orders{left_out}, {done.quantity_wh:,} Wh traded "
+                            f"at {_money(c, done.price)}/kWh ({done.gas_used:,} gas)", title_justify="left")
         for col in ("buyer", "seller", "Wh"):
             table.add_column(col, justify="right" if col == "Wh" else "left")
         for f in done.fills:
