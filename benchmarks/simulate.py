@@ -2,7 +2,8 @@
 
 Run: ``.venv/bin/python benchmarks/simulate.py [--households 10,50] [--days 1,7] [--network embedded,anvil]
 [--market-intervals 4] [--write | --check]``. Each run is the packaged default scenario (Lyon, June, priority
-key, continuous market) with the household count and days replaced (rooftops: one household in five),
+key, the market in batches: every interval where a trade is possible, so ``--market-intervals`` does not
+change it) with the household count and days replaced (rooftops: one household in five),
 on a fresh chain (anvil: a throw-away node, no state file) whose clock starts at ``CLOCK``, with the
 community salt ``SALT`` (meter ids and keys derive from it): the period, the calldata and so the gas
 are the same on every run. Wall time is indicative (it depends on the machine).
@@ -34,7 +35,7 @@ from gridshare.simulate.simulation import simulate
 import snapshot  # benchmarks/snapshot.py
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "simulate.md"
-PHASES = ("signing", "verify and share (relaying)", "reading back and checking", "market: orders",
+PHASES = ("signing", "verify and share (relaying)", "reading back and checking", "market: orders", "market: batches",
           "market: closing and claims", "guarantees of origin", "reports: plots")
 MARKET_INTERVALS = 4  # traded per day, in the snapshots
 CLOCK = 2_000_000_000 // 86_400 * 86_400 + 1  # 2033-05-18 00:00:01 UTC: every chain starts here

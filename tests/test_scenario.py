@@ -99,7 +99,7 @@ def test_default_scenario_is_the_lyon_building() -> None:
     assert (s.households.rooftops, s.households.rooftop.capacity_w) == (10, 3000)
     assert s.plant is not None and s.plant.capacity_w == 36_000
     assert s.allocation.key == "priority" and s.allocation.deployment_key == "supplied"
-    assert (s.market.design, s.market.enabled) == ("continuous", True)
+    assert (s.market.design, s.market.enabled) == ("batch", True)
     assert s.prices == Prices(retail=252_000, feed_in=40_000, grid_fee=10_000)
 
 
