@@ -14,6 +14,7 @@ from typing import Iterable
 
 from eth_utils import keccak
 from web3.contract import Contract
+from web3.logs import DISCARD
 from web3.types import BlockIdentifier
 
 from gridshare.chain.deployment import DEVNETS, Community, ContractReverted
@@ -181,7 +182,7 @@ def _propose(c: Community, targets: list[str], calldatas: list[bytes], descripti
                                  "as of the second before the proposal (so that none are borrowed for it); retry in "
                                  "a second") from None
         raise
-    (created,) = c.governor.events.ProposalCreated().process_receipt(receipt)
+    (created,) = c.governor.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
     return created["args"]["proposalId"]
 
 
@@ -226,7 +227,7 @@ def vote(c: Community, proposal_id: int, support: str, reason: str = "", sender:
     call = (c.governor.functions.castVoteWithReason(proposal_id, SUPPORT[support], reason) if reason
             else c.governor.functions.castVote(proposal_id, SUPPORT[support]))
     receipt = _send(c, call, sender)
-    (cast,) = c.governor.events.VoteCast().process_receipt(receipt)
+    (cast,) = c.governor.events.VoteCast().process_receipt(receipt, errors=DISCARD)
     return cast["args"]["weight"]
 
 
