@@ -10,10 +10,10 @@ from web3.logs import DISCARD
 from web3.types import RPCEndpoint
 
 from gridshare.chain.deployment import Community
-from gridshare.protocol.units import UINT256_MAX
 from gridshare.errors import GridshareError
 from gridshare.protocol.market import Side
 from gridshare.protocol.orders import BatchFill, Order, SignedOrder, batch_lists, signed_from_signature, unpack_fills
+from gridshare.protocol.units import UINT256_MAX
 
 
 @dataclass(frozen=True)
