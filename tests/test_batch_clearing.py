@@ -15,7 +15,7 @@ OWNERS = [f"0x{k:040x}" for k in range(1, 9)]
 
 # (owner, side, price in ticks, quantity, backing), one order per owner and side
 BOOKS = st.lists(st.tuples(st.sampled_from(OWNERS), st.sampled_from([Side.BID, Side.ASK]), st.integers(40, 252),
-                           st.integers(1, 400), st.integers(0, 400)),
+                           st.integers(1, 400), st.one_of(st.just(0), st.integers(1, 400))),
                  max_size=14, unique_by=lambda o: (o[0], o[1]))
 
 
@@ -61,3 +61,14 @@ def test_worse_priced_orders_are_left_out_and_the_first_ones_kept():
                                                         (OWNERS[3], 2_000), (OWNERS[4], 9_000)]
     assert _outcome(batch_clearing(kept, 0)) == _outcome(batch_clearing(orders, 0)) == (
         8_000, [(OWNERS[0], OWNERS[3], 1)])
+
+
+def test_the_order_bounding_the_range_is_the_first_left_out_that_is_backed():
+    """Bid 10 buys the only ask (2, 1 Wh). Bid 9 is backed by nothing, so bid 8, the first left out
+    that could trade, bounds the range: [8, 10], price 9; without it the range would be [2, 10]."""
+    book = [(OWNERS[0], Side.BID, 10, 1, 1), (OWNERS[1], Side.BID, 9, 1, 0), (OWNERS[2], Side.BID, 8, 1, 1),
+            (OWNERS[3], Side.ASK, 2, 1, 1)]
+    orders, backing = _signed(book)
+    kept = orders_that_matter(orders, 0, lambda s: backing[s.digest])
+    assert [s.owner for s in kept] == [OWNERS[0], OWNERS[2], OWNERS[3]]
+    assert _outcome(batch_clearing(kept, 0)) == (9_000, [(OWNERS[0], OWNERS[3], 1)])

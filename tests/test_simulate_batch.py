@@ -14,6 +14,7 @@ from gridshare.chain.deployment import from_manifest
 from gridshare.chain.network import connect, start_anvil
 from gridshare.simulate.scenario import load_scenario
 from gridshare.simulate.simulation import STATE_FILE, simulate
+from test_simulate_resume import Crash, CrashingProgress  # a run dying mid-way
 
 SHORT = Path(__file__).resolve().parents[1] / "gridshare" / "scenarios" / "short.toml"
 SETTLE = "market: settle batches (one transaction an interval)"
@@ -102,26 +103,6 @@ def test_instead_of_sharing_every_tradable_interval_is_a_batch(tmp_path):
     assert len({o["interval_id"] for o in result.orders}) > 20  # far more than 1 interval a day
     gas = {g["operation"]: g for g in result.gas}
     assert gas[SETTLE]["transactions"] == len({t["interval_id"] for t in result.trades}) > 20
-
-
-class Crash(Exception):
-    pass
-
-
-class CrashingProgress:
-    """Dies once ``task`` has advanced ``after`` steps (everything in memory lost, the chain kept)."""
-
-    def __init__(self, task: str, after: int):
-        self.task, self.after, self.done = task, after, 0
-
-    def add_task(self, description: str, total=None) -> str:
-        return description
-
-    def advance(self, task: str, steps: int = 1) -> None:
-        if task == self.task:
-            self.done += steps
-            if self.done >= self.after:
-                raise Crash(task)
 
 
 def _files(result) -> dict[str, list[dict]]:

@@ -557,13 +557,13 @@ def _register(run: _Run, account_keys: list) -> None:
     if not run.scenario.market.enabled:
         return
     with meter.phase("setup: accounts and registration", "market setup (test euros, approvals)"):
-        market = community.market.address
         if run.scenario.market.design == "batch":  # bids spend a deposit in the batch auction; asks need nothing
             for p in people:
                 if p.role != "producer" and community.batch.functions.claimable(p.account).call() == 0:
                     community.transact(community.payment.functions.faucet(TEST_EUROS), p.account)
                     chain_batch.deposit(community, p.account, TEST_EUROS)
             return
+        market = community.market.address
         for p in people:
             bids, asks = p.role != "producer", p.role != "consumer"
             if bids and community.payment.functions.allowance(p.account, market).call() == 0:
@@ -870,10 +870,9 @@ def _batch_day(run: _Run, sampled: list[int], engine: list[Allocation], pledged:
             SignedOrderTerms(by_name[o.owner].account, iid, Side.BID if o.side is EngineSide.BID else Side.ASK,
                              o.price, o.quantity, salt=k).sign(keys[o.owner], chain.chain_id, community.batch.address)
             for k, o in enumerate(intents)]
-        sent = orders_that_matter(run.batches[iid], rules.grid_fee)
         if community.batch.functions.batchSettled(iid).call():
             run.resumed["batches already settled"] += 1
-        elif sent:
+        elif sent := orders_that_matter(run.batches[iid], rules.grid_fee):
             chain_batch.settle_batch(community, iid, sent, chain.sender)
         run.progress.advance(task, len(intents))
 
